@@ -1,0 +1,3 @@
+from edgedistill.cli import main
+
+main()

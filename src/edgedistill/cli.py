@@ -1,0 +1,180 @@
+"""The ``edgedistill`` command line: one command per pipeline stage."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.markup import escape
+
+from edgedistill import __version__
+from edgedistill.config import IngestConfig, describe_validation_error
+from edgedistill.display import IngestProgress, err, out, print_ingest_report, print_status
+from edgedistill.errors import EdgedistillError, Interrupted
+from edgedistill.ingest import ingest
+from edgedistill.presets import available_presets
+from edgedistill.project import find_project, init_project
+from edgedistill.status import project_status
+
+app = typer.Typer(
+    name="edgedistill",
+    help="Distil an open-vocabulary teacher (SAM3) into a small, fast YOLO student.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+ProjectOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--project",
+        "-p",
+        help="Project directory (default: the current one or its nearest parent).",
+        show_default=False,
+        file_okay=False,
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"edgedistill {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Distil an open-vocabulary teacher (SAM3) into a small, fast YOLO student.
+
+    Flow: init → ingest → (label → dataset → train → eval → export → run/serve).
+    """
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Directory to create the project in.")],
+    preset: Annotated[
+        str, typer.Option(help=f"Config preset: {', '.join(available_presets())}.")
+    ] = "driving",
+) -> None:
+    """Create a project: a commented config file and an empty catalog."""
+    project = init_project(directory, preset)
+    out.print(f"Created project [bold]{escape(str(project.root))}[/] from preset '{preset}'.")
+    out.print(f"  config:  {escape(str(project.config_path))}  (edit the ontology here)")
+    out.print(f"  catalog: {escape(str(project.catalog_path))}")
+    out.print(f"Next: cd {escape(str(directory))} && edgedistill ingest VIDEO_OR_FOLDER")
+
+
+@app.command(name="ingest")
+def ingest_command(
+    sources: Annotated[
+        list[str],
+        typer.Argument(help="Video files, image files, folders (searched recursively) or globs."),
+    ],
+    project_dir: ProjectOption = None,
+    fps: Annotated[
+        float | None, typer.Option(min=0, help="Frames sampled per second of video; 0 = all.")
+    ] = None,
+    max_side: Annotated[
+        int | None, typer.Option(min=0, help="Longest side of stored frames; 0 = original.")
+    ] = None,
+    dedup: Annotated[
+        bool | None, typer.Option("--dedup/--no-dedup", help="Drop near-duplicate frames.")
+    ] = None,
+    dedup_threshold: Annotated[
+        float | None,
+        typer.Option(min=0, max=2, help="Near-duplicate threshold; higher drops more."),
+    ] = None,
+    jpeg_quality: Annotated[
+        int | None, typer.Option(min=50, max=100, help="JPEG quality of stored frames.")
+    ] = None,
+) -> None:
+    """Sample frames from videos and images into the project.
+
+    Defaults come from the project config. Ingesting the same file again adds
+    nothing; a file that fails is reported and the others still go in.
+    """
+    project = find_project(project_dir)
+    overrides = {
+        "fps": fps,
+        "max_side": max_side,
+        "dedup": dedup,
+        "dedup_threshold": dedup_threshold,
+        "jpeg_quality": jpeg_quality,
+    }
+    settings = _with_overrides(project.load_config().ingest, overrides)
+    try:
+        with IngestProgress() as progress:
+            report = ingest(project, sources, settings, on_progress=progress.update)
+    except KeyboardInterrupt:
+        raise Interrupted() from None
+    print_ingest_report(report)
+    if report.failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    project_dir: ProjectOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Show what each stage has produced so far."""
+    counts = project_status(find_project(project_dir))
+    if as_json:
+        print(json.dumps(counts, indent=2))
+        return
+    print_status(counts)
+
+
+@app.command()
+def demo(
+    video: Annotated[
+        Path | None, typer.Option(help="Your own clip instead of the generated one.")
+    ] = None,
+    directory: Annotated[Path, typer.Option("--dir", help="Where the demo works.")] = Path("demo"),
+) -> None:
+    """Run everything built so far on a short clip, with no internet."""
+    from edgedistill.demo import run_demo
+
+    run_demo(directory, video)
+
+
+def _with_overrides(settings: IngestConfig, overrides: dict[str, object]) -> IngestConfig:
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return IngestConfig.model_validate({**settings.model_dump(), **given})
+    except ValidationError as exc:
+        raise EdgedistillError(describe_validation_error(exc, given)) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; user errors end in one sentence and a non-zero exit code."""
+    try:
+        app(args=argv, prog_name="edgedistill")
+    except EdgedistillError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        return exc.exit_code
+    except Exception as exc:
+        if os.environ.get("EDGEDISTILL_DEBUG"):
+            raise
+        err.print(
+            f"[red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} "
+            "(a bug: set EDGEDISTILL_DEBUG=1 to see where, and please report it)"
+        )
+        return 70
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
