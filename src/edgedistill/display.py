@@ -79,18 +79,27 @@ def print_ingest_report(report: IngestReport) -> None:
 
 def _summary(report: IngestReport) -> str:
     statuses = [result.status for result in report.results]
-    text = (
-        f"{statuses.count('ingested')} files ingested: {report.total('frames_new')} new frames, "
-        f"{report.total('near_duplicates')} near-duplicates dropped, "
-        f"{report.total('frames_present')} already present"
-    )
-    if statuses.count("unchanged"):
-        text += f"; {statuses.count('unchanged')} files already ingested with these settings"
-    if statuses.count("skipped"):
-        text += f"; {statuses.count('skipped')} skipped"
+    parts = []
+    if "ingested" in statuses:
+        parts.append(
+            f"{_count(statuses.count('ingested'), 'file')} ingested: "
+            f"{_count(report.total('frames_new'), 'new frame')}, "
+            f"{_count(report.total('near_duplicates'), 'near-duplicate')} dropped, "
+            f"{report.total('frames_present')} already present"
+        )
+    if "unchanged" in statuses:
+        unchanged = _count(statuses.count("unchanged"), "file")
+        parts.append(f"{unchanged} already ingested with these settings")
+    if "skipped" in statuses:
+        parts.append(f"{statuses.count('skipped')} skipped")
     if report.failures:
-        return f"{text}; [red]{len(report.failures)} failed[/] (listed above)."
-    return f"{text}."
+        parts.append(f"[red]{len(report.failures)} failed[/] (listed above)")
+    text = "; ".join(parts) or "nothing to ingest"
+    return text[0].upper() + text[1:] + "."
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _merge_result(previous: str | None, status: str) -> str:

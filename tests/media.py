@@ -1,0 +1,77 @@
+"""Small videos and images made on the fly, so that tests need no files of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+from PIL import Image
+
+CODECS = {".mp4": "libx264", ".mkv": "libx264", ".mov": "libx264", ".avi": "mjpeg"}
+
+
+def scene(seed: int, size: tuple[int, int] = (96, 64)) -> np.ndarray:
+    """A smooth random picture (BGR): blurred noise at a few scales, like a real view."""
+    width, height = size
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 256, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
+    image = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
+    return cv2.GaussianBlur(image, (5, 5), 0)
+
+
+def panning(seconds_per_scene: float = 0.5) -> Callable[[float], np.ndarray]:
+    """Frames that change to a new scene every ``seconds_per_scene``: never near-duplicates."""
+    return lambda t: scene(int(t / seconds_per_scene + 1e-9))
+
+
+def write_video(
+    path: Path,
+    seconds: float,
+    fps: int,
+    picture: Callable[[float], np.ndarray] | None = None,
+    size: tuple[int, int] = (96, 64),
+    rotation: int | None = None,
+    faststart: bool = False,
+) -> Path:
+    """Encode ``picture(t)`` for every frame; ``rotation`` sets the display matrix.
+
+    ``faststart`` puts the MP4 index first, as streaming-friendly files have it, so
+    that a truncated copy still opens and breaks part-way.
+    """
+    picture = picture or panning()
+    codec = CODECS[path.suffix.lower()]
+    width, height = size
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
+        if rotation is not None:
+            stream.set_display_rotation(rotation)
+        for index in range(round(seconds * fps)):
+            image = cv2.resize(picture(index / fps), (width, height))
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def truncate(path: Path, target: Path, share: float = 0.5) -> Path:
+    """A copy of ``path`` cut after ``share`` of its bytes, like an interrupted download."""
+    data = path.read_bytes()
+    target.write_bytes(data[: int(len(data) * share)])
+    return target
+
+
+def write_image(
+    path: Path, seed: int = 0, size: tuple[int, int] = (96, 64), **save: object
+) -> Path:
+    """Save ``scene(seed)`` in the format the suffix names; ``save`` goes to PIL."""
+    rgb = scene(seed, size)[:, :, ::-1]
+    Image.fromarray(rgb).save(path, **save)
+    return path
