@@ -171,3 +171,24 @@ def test_every_command_has_help(cli, args) -> None:
     result = cli(*args)
     assert result.code == 0
     assert "Usage" in result.out
+
+
+def test_damaged_catalog_is_one_clear_sentence(cli, tmp_path: Path) -> None:
+    cli("init", str(tmp_path / "p"))
+    (tmp_path / "p" / "catalog.db").write_bytes(b"this is not sqlite" * 100)
+    result = cli("status", "-p", str(tmp_path / "p"))
+    assert result.code == 1
+    assert "cannot open the project catalog" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_ctrl_c_says_what_is_kept(cli, tmp_path: Path, monkeypatch) -> None:
+    cli("init", str(tmp_path / "p"))
+
+    def interrupted(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("edgedistill.cli.ingest", interrupted)
+    result = cli("ingest", str(write_image(tmp_path / "a.jpg")), "-p", str(tmp_path / "p"))
+    assert result.code == 130
+    assert "interrupted; everything finished so far is kept" in result.err

@@ -223,3 +223,12 @@ def test_catalog_is_sqlite_in_wal_mode(project: Project) -> None:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
     assert {"sources", "frames"} <= tables
+
+
+def test_the_project_never_ingests_its_own_frames(project: Project, tmp_path: Path) -> None:
+    ingest(project, [str(write_image(tmp_path / "a.jpg"))], NO_DEDUP)
+    report = ingest(project, [str(project.root)], NO_DEDUP)
+    assert not report.results
+    assert all(reason == "is inside the project itself" for _, reason in report.failures)
+    with project.open_catalog() as catalog:
+        assert catalog.count("frames") == 1

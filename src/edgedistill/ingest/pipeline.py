@@ -70,6 +70,9 @@ def ingest(
     failure or an interruption stay, and a second run adds nothing new.
     """
     files, problems = expand_sources(arguments)
+    own = [f for f in files if f.path.resolve().is_relative_to(project.root)]
+    problems += [SourceProblem(str(f.path), "is inside the project itself") for f in own]
+    files = [f for f in files if f not in own]
     report = IngestReport(problems=problems)
     with project.open_catalog() as catalog:
         ingestor = _Ingestor(catalog, FrameStore(project.frames_dir), settings, on_progress)
