@@ -57,6 +57,27 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX frames_by_source ON frames (source_id, frame_index);
     """,
+    # Label cache: raw teacher output per (teacher fingerprint, frame, prompt).
+    """
+    CREATE TABLE teachers (
+        fingerprint TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        identity    TEXT NOT NULL,
+        prompted    INTEGER NOT NULL,
+        calls       INTEGER NOT NULL DEFAULT 0,
+        credits     REAL NOT NULL DEFAULT 0,
+        first_used  TEXT NOT NULL,
+        last_used   TEXT NOT NULL
+    );
+    CREATE TABLE label_cache (
+        fingerprint TEXT NOT NULL REFERENCES teachers (fingerprint),
+        frame_id    TEXT NOT NULL REFERENCES frames (id),
+        prompt      TEXT NOT NULL,
+        detections  TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        PRIMARY KEY (fingerprint, frame_id, prompt)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 
@@ -95,8 +116,9 @@ class Frame:
     path: str
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def now() -> str:
+    """UTC time as ISO 8601, the catalog's timestamp format."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 class Catalog:
@@ -147,6 +169,10 @@ class Catalog:
             raise
         self._db.execute("COMMIT")
 
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """Run one statement; stage modules keep their own queries next to their logic."""
+        return self._db.execute(sql, args)
+
     @property
     def journal_mode(self) -> str:
         return self._db.execute("PRAGMA journal_mode").fetchone()[0]
@@ -183,7 +209,7 @@ class Catalog:
         rotation: int = 0,
     ) -> int:
         """Record that ingesting a source started; returns its id (kept on re-ingest)."""
-        now = _now()
+        stamp = now()
         self._db.execute(
             """
             INSERT INTO sources (content_hash, path, kind, size, mtime_ns, width, height, fps,
@@ -206,8 +232,8 @@ class Catalog:
                 duration,
                 rotation,
                 json.dumps(settings, sort_keys=True),
-                now,
-                now,
+                stamp,
+                stamp,
             ),
         )
         return self._db.execute(
@@ -231,7 +257,7 @@ class Catalog:
                 json.dumps(settings, sort_keys=True),
                 frames_sampled,
                 error,
-                _now(),
+                now(),
                 source_id,
             ),
         )
@@ -266,7 +292,7 @@ class Catalog:
                 frame.height,
                 frame.bytes,
                 frame.path,
-                _now(),
+                now(),
             ),
         )
         return cursor.rowcount == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -14,12 +15,22 @@ from rich.markup import escape
 
 from edgedistill import __version__
 from edgedistill.config import IngestConfig, describe_validation_error
-from edgedistill.display import IngestProgress, err, out, print_ingest_report, print_status
+from edgedistill.display import (
+    IngestProgress,
+    LabelProgress,
+    err,
+    out,
+    print_ingest_report,
+    print_label_report,
+    print_status,
+)
 from edgedistill.errors import EdgedistillError, Interrupted
 from edgedistill.ingest import ingest
+from edgedistill.label import label_project
 from edgedistill.presets import available_presets
 from edgedistill.project import find_project, init_project
 from edgedistill.status import project_status
+from edgedistill.teachers import Teacher, available_teachers, build_teacher
 
 app = typer.Typer(
     name="edgedistill",
@@ -57,7 +68,7 @@ def _root(
 ) -> None:
     """Distil an open-vocabulary teacher (SAM3) into a small, fast YOLO student.
 
-    Flow: init → ingest → (label → dataset → train → eval → export → run/serve).
+    Flow: init → ingest → label → (dataset → train → eval → export → run/serve).
     """
 
 
@@ -125,6 +136,82 @@ def ingest_command(
 
 
 @app.command()
+def label(
+    project_dir: ProjectOption = None,
+    teacher: Annotated[
+        str | None,
+        typer.Option(help=f"Teacher: {', '.join(available_teachers())} (default: label.teacher)."),
+    ] = None,
+    weights: Annotated[
+        str | None, typer.Option(help="sam3: weights folder; ultralytics: .pt or model YAML.")
+    ] = None,
+    annotations: Annotated[
+        Path | None,
+        typer.Option(help="annotations: YOLO data.yaml or labels folder, or COCO JSON."),
+    ] = None,
+    workspace: Annotated[str | None, typer.Option(help="roboflow-workflow: workspace.")] = None,
+    workflow_id: Annotated[str | None, typer.Option(help="roboflow-workflow: workflow id.")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, max=8, help="Roboflow: requests in flight.")
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="sam3/ultralytics: auto, cpu, cuda:0.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the calls and their cost; spend nothing.")
+    ] = False,
+    max_usd: Annotated[
+        float | None, typer.Option(min=0, help="Stop before spending more dollars than this.")
+    ] = None,
+    max_credits: Annotated[
+        float | None, typer.Option(min=0, help="Stop before spending more credits than this.")
+    ] = None,
+) -> None:
+    """Label every frame with the teacher; answers are cached and never paid twice.
+
+    Thresholds, NMS and the ontology apply to the cache afterwards, offline.
+    Killing it at any moment loses at most the calls in flight.
+    """
+    project = find_project(project_dir)
+    config = project.load_config()
+    overrides = {
+        "weights": weights,
+        "annotations": annotations,
+        "workspace": workspace,
+        "workflow_id": workflow_id,
+        "concurrency": concurrency,
+        "device": device,
+    }
+    model = build_teacher(config, teacher, overrides)
+    try:
+        budget = _budget_in_credits(model, max_usd, max_credits)
+        with LabelProgress() as progress:
+            report = label_project(
+                project, model, dry_run=dry_run, max_credits=budget, on_progress=progress.update
+            )
+    except KeyboardInterrupt:
+        raise Interrupted() from None
+    finally:
+        model.close()
+    print_label_report(report)
+    if not dry_run:
+        print_status(project_status(project), labels_only=True)
+    if report.failures:
+        raise typer.Exit(1)
+
+
+def _budget_in_credits(
+    model: Teacher, max_usd: float | None, max_credits: float | None
+) -> float | None:
+    caps = [] if max_credits is None else [max_credits]
+    if max_usd is not None:
+        credits = model.credits_for_usd(max_usd)
+        if credits is None:
+            err.print(f"[yellow]note:[/] --max-usd has no effect: {model.name} is free per call")
+        else:
+            caps.append(credits)
+    return min(caps) if caps else None
+
+
+@app.command()
 def status(
     project_dir: ProjectOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
@@ -160,6 +247,7 @@ def _with_overrides(settings: IngestConfig, overrides: dict[str, object]) -> Ing
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors end in one sentence and a non-zero exit code."""
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
     try:
         app(args=argv, prog_name="edgedistill")
     except EdgedistillError as exc:

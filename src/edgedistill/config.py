@@ -8,7 +8,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from edgedistill.errors import ConfigError
+from edgedistill.errors import ConfigError, EdgedistillError
 from edgedistill.ontology import Ontology
 
 
@@ -24,6 +24,24 @@ class IngestConfig(BaseModel):
     jpeg_quality: int = Field(default=95, ge=50, le=100)
 
 
+class LabelConfig(BaseModel):
+    """Which teacher labels, and how its cached raw output becomes labels.
+
+    Everything but ``teacher`` is applied to the cache offline: changing it never
+    calls the teacher again. The parameters follow Roboflow's SAM3 block (v3).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    teacher: str = "roboflow-sam3"
+    confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    nms: bool = True
+    nms_iou: float = Field(default=0.5, ge=0.0, le=1.0)
+    parent_iou: float = Field(default=0.6, ge=0.0, le=1.0)
+    min_box_area: float = Field(default=16.0, ge=0.0)
+    output_format: Literal["rle", "polygons"] = "rle"
+
+
 class ProjectConfig(BaseModel):
     """Everything a project decides, in one validated file."""
 
@@ -32,7 +50,13 @@ class ProjectConfig(BaseModel):
     version: Literal[1] = 1
     name: str | None = None
     ingest: IngestConfig = Field(default_factory=IngestConfig)
+    label: LabelConfig = Field(default_factory=LabelConfig)
+    teachers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     ontology: Ontology = Field(default_factory=Ontology)
+
+    def teacher_settings(self, name: str) -> dict[str, Any]:
+        """The config's ``teachers.<name>`` section (may be empty)."""
+        return dict(self.teachers.get(name) or {})
 
 
 def load_config(path: Path) -> ProjectConfig:
@@ -57,18 +81,39 @@ def parse_config(text: str, source: str = "config") -> ProjectConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping of keys, not a list or value")
     try:
-        return ProjectConfig.model_validate(data)
+        config = ProjectConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{source}: {describe_validation_error(exc, data)}") from None
+    _check_teacher_sections(config, source)
+    return config
 
 
-def describe_validation_error(exc: ValidationError, data: Any) -> str:
+def _check_teacher_sections(config: ProjectConfig, source: str) -> None:
+    from edgedistill.teachers import teacher_class
+
+    for name, values in config.teachers.items():
+        try:
+            settings_model = teacher_class(name).Settings
+            settings_model.model_validate(values or {})
+        except EdgedistillError as exc:
+            raise ConfigError(f"{source}: teachers.{name}: {exc}") from None
+        except ValidationError as exc:
+            problem = describe_validation_error(exc, values, settings_model, ("teachers", name))
+            raise ConfigError(f"{source}: {problem}") from None
+
+
+def describe_validation_error(
+    exc: ValidationError,
+    data: Any,
+    model: type[BaseModel] = ProjectConfig,
+    prefix: tuple[str, ...] = (),
+) -> str:
     """The first problem of a pydantic error, as one sentence naming the key."""
     error = exc.errors()[0]
     loc = tuple(error["loc"])
-    key = _dotted(loc, data)
+    key = _dotted(prefix + loc, data, skip=len(prefix))
     if error["type"] == "extra_forbidden":
-        allowed = ", ".join(_allowed_keys(ProjectConfig, loc[:-1]))
+        allowed = ", ".join(_allowed_keys(model, loc[:-1]))
         return f"unknown key '{key}'; allowed keys here are: {allowed}"
     message = str(error["msg"]).removeprefix("Value error, ")
     message = message[0].lower() + message[1:]
@@ -79,11 +124,14 @@ def describe_validation_error(exc: ValidationError, data: Any) -> str:
     return f"{key}: {message}{shown}"
 
 
-def _dotted(loc: tuple[Any, ...], data: Any) -> str:
-    """``ontology.classes[3] (police car).confidence`` from a pydantic location."""
-    parts: list[str] = []
+def _dotted(loc: tuple[Any, ...], data: Any, skip: int = 0) -> str:
+    """``ontology.classes[3] (police car).confidence`` from a pydantic location.
+
+    The first ``skip`` parts of ``loc`` lead to ``data`` rather than into it.
+    """
+    parts: list[str] = [("." if i else "") + str(item) for i, item in enumerate(loc[:skip])]
     node = data
-    for item in loc:
+    for item in loc[skip:]:
         if isinstance(item, int):
             label = f"[{item}]"
             node = node[item] if isinstance(node, list) and item < len(node) else None

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from edgedistill.ingest import IngestReport
 from edgedistill.ingest.sources import MediaFile
+from edgedistill.label import LabelReport
 
 # soft_wrap: a message stays one line in logs and pipes, whatever the width.
 out = Console(soft_wrap=True)
@@ -108,17 +109,85 @@ def _merge_result(previous: str | None, status: str) -> str:
     return "failed" if "failed" in (previous, status) else "ingested"
 
 
-def print_status(counts: dict[str, Any]) -> None:
+def print_status(counts: dict[str, Any], labels_only: bool = False) -> None:
     table = Table(title=f"project {counts['project']}", title_justify="left", show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
-    ontology = counts["ontology"]
-    kinds = counts["sources_by_kind"]
-    table.add_row("ontology", f"{ontology['classes']} classes, {ontology['prompts']} prompts")
-    table.add_row(
-        "sources", f"{counts['sources']} ({kinds['video']} videos, {kinds['image']} images)"
-    )
-    if counts["sources_incomplete"]:
-        table.add_row("  incomplete", f"[yellow]{counts['sources_incomplete']}[/]")
-    table.add_row("frames", f"{counts['frames']} ({counts['frames_bytes'] / 1e6:.1f} MB)")
+    if not labels_only:
+        ontology = counts["ontology"]
+        kinds = counts["sources_by_kind"]
+        table.add_row("ontology", f"{ontology['classes']} classes, {ontology['prompts']} prompts")
+        table.add_row(
+            "sources", f"{counts['sources']} ({kinds['video']} videos, {kinds['image']} images)"
+        )
+        if counts["sources_incomplete"]:
+            table.add_row("  incomplete", f"[yellow]{counts['sources_incomplete']}[/]")
+        table.add_row("frames", f"{counts['frames']} ({counts['frames_bytes'] / 1e6:.1f} MB)")
+    label = counts["label"]
+    if label is not None:
+        table.add_row("labels", f"{label['teacher']} ({label['fingerprint']})")
+        table.add_row("  labelled frames", f"{counts['labelled_frames']} of {counts['frames']}")
+        if label["credits"]:
+            table.add_row("  spent", f"{label['calls']} calls, {label['credits']:.4f} credits")
+        for name, count in counts["per_class"].items():
+            table.add_row(f"  {escape(name)}", str(count))
+        if label["unknown_labels"]:
+            unknown = ", ".join(label["unknown_labels"])
+            table.add_row("  [yellow]not in ontology[/]", escape(unknown))
     out.print(table)
+
+
+class LabelProgress:
+    """Rich progress over the frames a label run has to answer."""
+
+    def __init__(self) -> None:
+        self._progress = Progress(
+            TextColumn("labelling"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        )
+        self._task: int | None = None
+
+    def __enter__(self) -> LabelProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._progress.stop()
+
+    def update(self, done: int, total: int) -> None:
+        if self._task is None:
+            self._task = self._progress.add_task("labelling", total=total)
+        self._progress.update(self._task, completed=done, total=total)
+
+
+def print_label_report(report: LabelReport) -> None:
+    estimate = report.estimate
+    pending = (
+        f"{_count(report.frames_pending, 'frame')} of {report.frames_total} to label with "
+        f"{report.teacher} ({report.fingerprint}): {_count(report.calls_pending, 'call')}"
+    )
+    if estimate is not None:
+        pending += f", about {estimate.credits:.4f} credits (${estimate.usd:.2f}; {estimate.basis})"
+    if report.dry_run:
+        out.print(f"Dry run, nothing spent. {pending}.")
+        return
+    if report.frames_pending == 0:
+        out.print(f"Nothing to label: every frame is in the cache for {report.teacher}.")
+        return
+    out.print(pending + ".")
+    for frame_id, reason in report.failures[:5]:
+        err.print(f"[red]failed[/] frame {frame_id}: {escape(reason)}")
+    if len(report.failures) > 5:
+        err.print(f"[red]failed[/] … and {len(report.failures) - 5} more frames")
+    done = f"Labelled {_count(report.frames_labelled, 'frame')} in {_count(report.calls, 'call')}"
+    if report.credits:
+        done += f" for {report.credits:.4f} credits"
+    if report.failures:
+        done += f"; [red]{len(report.failures)} failed[/] (run again to retry them)"
+    out.print(done + ".")
+    if report.stopped:
+        out.print(f"[yellow]{escape(report.stopped)}[/]")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from edgedistill.catalog import Catalog
+from edgedistill.config import ProjectConfig
+from edgedistill.label import LabelCache, summarize
 from edgedistill.project import Project
 
 
 def project_status(project: Project) -> dict[str, Any]:
-    """Counts of what each stage has produced so far; later stages add their keys."""
+    """Counts of what each stage has produced so far; each stage adds its keys."""
     config = project.load_config()
     with project.open_catalog() as catalog:
         return {
@@ -17,13 +20,40 @@ def project_status(project: Project) -> dict[str, Any]:
                 "classes": len(config.ontology.classes),
                 "prompts": len(config.ontology.prompts),
             },
-            "sources": catalog.count("sources"),
-            "sources_by_kind": {
-                "video": catalog.count("sources", kind="video"),
-                "image": catalog.count("sources", kind="image"),
-            },
-            "sources_incomplete": catalog.count("sources")
-            - catalog.count("sources", status="done"),
-            "frames": catalog.count("frames"),
-            "frames_bytes": catalog.frame_bytes(),
+            **_ingest_status(catalog),
+            **_label_status(catalog, config),
         }
+
+
+def _ingest_status(catalog: Catalog) -> dict[str, Any]:
+    return {
+        "sources": catalog.count("sources"),
+        "sources_by_kind": {
+            "video": catalog.count("sources", kind="video"),
+            "image": catalog.count("sources", kind="image"),
+        },
+        "sources_incomplete": catalog.count("sources") - catalog.count("sources", status="done"),
+        "frames": catalog.count("frames"),
+        "frames_bytes": catalog.frame_bytes(),
+    }
+
+
+def _label_status(catalog: Catalog, config: ProjectConfig) -> dict[str, Any]:
+    """Labels of the most recently used teacher, derived with the current ontology."""
+    cache = LabelCache(catalog)
+    last = cache.last_teacher()
+    if last is None:
+        return {"labelled_frames": 0, "per_class": {}, "label": None}
+    summary = summarize(cache, config, *last)
+    return {
+        "labelled_frames": summary.labelled_frames,
+        "per_class": dict(summary.per_class),
+        "label": {
+            "teacher": summary.teacher,
+            "fingerprint": summary.fingerprint,
+            "calls": summary.calls,
+            "credits": round(summary.credits, 6),
+            "objects": sum(summary.per_class.values()),
+            "unknown_labels": sorted(summary.unknown_labels),
+        },
+    }

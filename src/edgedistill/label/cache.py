@@ -1,0 +1,141 @@
+"""The label cache: raw teacher output per (teacher fingerprint, frame, prompt).
+
+Stored at the teacher's low score floor so that thresholds, NMS and the ontology
+can change offline. A frame's prompts are written in one transaction as soon as
+its answer arrives: a killed run loses at most the calls that were in flight.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from edgedistill.catalog import Catalog, now
+from edgedistill.teachers.base import FrameInput, RawDetection, Teacher, TeacherResult
+
+_SEPARATOR = "\x1f"
+_PAGE = 500
+
+
+class LabelCache:
+    """Label-cache queries on a project catalog."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def register(self, teacher: Teacher) -> None:
+        """Record the teacher (name, identity) and that it was used now."""
+        stamp = now()
+        self.catalog.execute(
+            "INSERT INTO teachers (fingerprint, name, identity, prompted, first_used, last_used) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO UPDATE SET last_used = ?",
+            (
+                teacher.fingerprint,
+                teacher.name,
+                json.dumps(teacher.identity(), sort_keys=True),
+                int(teacher.prompted),
+                stamp,
+                stamp,
+                stamp,
+            ),
+        )
+
+    def pending(
+        self, fingerprint: str, prompts: tuple[str, ...], frames_root: Path
+    ) -> Iterator[FrameInput]:
+        """Frames missing any of ``prompts`` for this teacher, streamed page by page."""
+        after = ""
+        while True:
+            rows = self.catalog.execute(
+                "SELECT f.id, f.path, f.width, f.height, s.path AS source_path, "
+                "(SELECT group_concat(c.prompt, char(31)) FROM label_cache c "
+                " WHERE c.fingerprint = ? AND c.frame_id = f.id) AS done "
+                "FROM frames f JOIN sources s ON s.id = f.source_id "
+                "WHERE f.id > ? ORDER BY f.id LIMIT ?",
+                (fingerprint, after, _PAGE),
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                done = set((row["done"] or "").split(_SEPARATOR))
+                missing = tuple(p for p in prompts if p not in done)
+                if missing:
+                    yield FrameInput(
+                        row["id"],
+                        frames_root / row["path"],
+                        row["width"],
+                        row["height"],
+                        row["source_path"],
+                        missing,
+                    )
+            after = rows[-1]["id"]
+
+    def count_pending(self, fingerprint: str, prompts: tuple[str, ...]) -> tuple[int, int]:
+        """``(frames, frame-prompt pairs)`` still missing for this teacher."""
+        placeholders = ",".join("?" * len(prompts))
+        row = self.catalog.execute(
+            "SELECT COUNT(*), COALESCE(SUM(n), 0) FROM (SELECT ? - COUNT(c.prompt) AS n "
+            "FROM frames f LEFT JOIN label_cache c ON c.frame_id = f.id AND c.fingerprint = ? "
+            f"AND c.prompt IN ({placeholders}) GROUP BY f.id) WHERE n > 0",
+            (len(prompts), fingerprint, *prompts),
+        ).fetchone()
+        return row[0], row[1]
+
+    def store(self, fingerprint: str, result: TeacherResult) -> None:
+        """Cache one frame's answer, every prompt it covers, atomically."""
+        by_prompt: dict[str, list[dict]] = {prompt: [] for prompt in result.prompts}
+        for detection in result.detections:
+            key = detection.label if detection.label in by_prompt else None
+            if key is None and len(result.prompts) == 1:
+                key = result.prompts[0]
+            if key is not None:
+                by_prompt[key].append(detection.to_json())
+        stamp = now()
+        with self.catalog.transaction():
+            for prompt, detections in by_prompt.items():
+                self.catalog.execute(
+                    "INSERT OR REPLACE INTO label_cache (fingerprint, frame_id, prompt, "
+                    "detections, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (fingerprint, result.frame.id, prompt, json.dumps(detections), stamp),
+                )
+            self.catalog.execute(
+                "UPDATE teachers SET calls = calls + ?, credits = credits + ? "
+                "WHERE fingerprint = ?",
+                (result.calls, result.credits, fingerprint),
+            )
+
+    def detections(
+        self, fingerprint: str, prompts: tuple[str, ...]
+    ) -> Iterator[tuple[str, list[RawDetection]]]:
+        """``(frame id, raw detections)`` for every frame that has all ``prompts`` cached."""
+        placeholders = ",".join("?" * len(prompts))
+        cursor = self.catalog.execute(
+            "SELECT frame_id, group_concat(detections, char(31)) AS parts, COUNT(*) AS n "
+            f"FROM label_cache WHERE fingerprint = ? AND prompt IN ({placeholders}) "
+            "GROUP BY frame_id ORDER BY frame_id",
+            (fingerprint, *prompts),
+        )
+        for row in cursor:
+            if row["n"] < len(prompts):
+                continue
+            raw = [
+                RawDetection.from_json(d)
+                for part in row["parts"].split(_SEPARATOR)
+                for d in json.loads(part)
+            ]
+            yield row["frame_id"], raw
+
+    def last_teacher(self) -> tuple[str, str, bool] | None:
+        """``(fingerprint, name, prompted)`` of the most recently used teacher."""
+        row = self.catalog.execute(
+            "SELECT fingerprint, name, prompted FROM teachers ORDER BY last_used DESC, rowid DESC "
+            "LIMIT 1"
+        ).fetchone()
+        return (row[0], row[1], bool(row[2])) if row else None
+
+    def spend(self, fingerprint: str) -> tuple[int, float]:
+        row = self.catalog.execute(
+            "SELECT calls, credits FROM teachers WHERE fingerprint = ?", (fingerprint,)
+        ).fetchone()
+        return (row[0], row[1]) if row else (0, 0.0)

@@ -1,0 +1,135 @@
+"""The label stage: ask the teacher for every prompt a frame is missing, cache the answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from edgedistill.errors import EdgedistillError
+from edgedistill.label.cache import LabelCache
+from edgedistill.project import Project
+from edgedistill.teachers.base import (
+    ALL_CLASSES,
+    CostEstimate,
+    FrameInput,
+    Teacher,
+)
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``(frames answered, frames pending)``."""
+
+
+@dataclass
+class LabelReport:
+    """What a label run did, or would do (``dry_run``)."""
+
+    teacher: str
+    fingerprint: str
+    frames_total: int
+    frames_pending: int
+    calls_pending: int
+    estimate: CostEstimate | None
+    dry_run: bool = False
+    frames_labelled: int = 0
+    calls: int = 0
+    credits: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    stopped: str | None = None
+
+
+@dataclass
+class Budget:
+    """Stop submitting frames once spent credits plus those in flight would pass the cap."""
+
+    max_credits: float | None = None
+    per_frame_estimate: float = 0.0
+    spent: float = 0.0
+
+    def allows_another(self, in_flight: int) -> bool:
+        if self.max_credits is None:
+            return True
+        committed = self.spent + (in_flight + 1) * self.per_frame_estimate
+        return committed <= self.max_credits + 1e-12
+
+
+def teacher_prompts(teacher: Teacher, prompts: list[str]) -> tuple[str, ...]:
+    """The cache keys a teacher answers for: the ontology's prompts, or all of its classes."""
+    return tuple(prompts) if teacher.prompted else (ALL_CLASSES,)
+
+
+def label_project(
+    project: Project,
+    teacher: Teacher,
+    *,
+    dry_run: bool = False,
+    max_credits: float | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> LabelReport:
+    """Label every frame the teacher has not answered yet; resumable at any moment."""
+    config = project.load_config()
+    prompts = teacher_prompts(teacher, config.ontology.prompts)
+    if not prompts:
+        raise EdgedistillError(
+            "the ontology has no classes; add some under 'ontology.classes' in edgedistill.yaml"
+        )
+    with project.open_catalog() as catalog:
+        cache = LabelCache(catalog)
+        frames_total = catalog.count("frames")
+        pending_frames, _ = cache.count_pending(teacher.fingerprint, prompts)
+        calls = pending_frames * teacher.calls_for(prompts)
+        calls_done, credits_done = cache.spend(teacher.fingerprint)
+        measured = credits_done / calls_done if calls_done else None
+        report = LabelReport(
+            teacher=teacher.name,
+            fingerprint=teacher.fingerprint,
+            frames_total=frames_total,
+            frames_pending=pending_frames,
+            calls_pending=calls,
+            estimate=teacher.estimate(pending_frames, calls, measured),
+            dry_run=dry_run,
+        )
+        if dry_run or pending_frames == 0:
+            return report
+        cache.register(teacher)
+        per_frame = report.estimate.credits / pending_frames if report.estimate else 0.0
+        budget = Budget(max_credits, per_frame)
+        _run(teacher, cache, project, prompts, budget, report, on_progress)
+    return report
+
+
+def _run(
+    teacher: Teacher,
+    cache: LabelCache,
+    project: Project,
+    prompts: tuple[str, ...],
+    budget: Budget,
+    report: LabelReport,
+    on_progress: ProgressCallback | None,
+) -> None:
+    in_flight = 0
+
+    def frames() -> Iterator[FrameInput]:
+        nonlocal in_flight
+        for frame in cache.pending(teacher.fingerprint, prompts, project.root):
+            if not budget.allows_another(in_flight):
+                report.stopped = (
+                    f"stopped at the budget of {budget.max_credits:g} credits "
+                    f"({budget.spent:.4f} spent); run again with a higher cap to go on"
+                )
+                return
+            in_flight += 1
+            yield frame
+
+    for answered, result in enumerate(teacher.predict(frames()), start=1):
+        in_flight -= 1
+        budget.spent += result.credits
+        report.calls += result.calls
+        report.credits += result.credits
+        if result.prompts:
+            cache.store(teacher.fingerprint, result)
+        if result.error is not None:
+            report.failures.append((result.frame.id, result.error))
+        else:
+            report.frames_labelled += 1
+        if on_progress is not None:
+            on_progress(answered, report.frames_pending)

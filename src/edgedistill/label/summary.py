@@ -1,0 +1,42 @@
+"""Counts of derived labels: labelled frames and objects per student class."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from edgedistill.config import ProjectConfig
+from edgedistill.label.cache import LabelCache
+from edgedistill.label.resolve import resolve
+from edgedistill.teachers.base import ALL_CLASSES
+
+
+@dataclass
+class LabelSummary:
+    """The labels of one teacher after the ontology, counted; streamed, never all in memory."""
+
+    teacher: str
+    fingerprint: str
+    labelled_frames: int = 0
+    per_class: Counter[str] = field(default_factory=Counter)
+    unknown_labels: set[str] = field(default_factory=set)
+    calls: int = 0
+    credits: float = 0.0
+
+
+def summarize(
+    cache: LabelCache, config: ProjectConfig, fingerprint: str, name: str, prompted: bool
+) -> LabelSummary:
+    prompts = tuple(config.ontology.prompts) if prompted else (ALL_CLASSES,)
+    summary = LabelSummary(name, fingerprint)
+    summary.calls, summary.credits = cache.spend(fingerprint)
+    for name_ in config.ontology.student_names:
+        summary.per_class[name_] = 0
+    if not prompts:
+        return summary
+    for _, raw in cache.detections(fingerprint, prompts):
+        resolution = resolve(raw, config.ontology, config.label, prompted)
+        summary.labelled_frames += 1
+        summary.per_class.update(resolution.detections.data["class_name"].tolist())
+        summary.unknown_labels |= resolution.unknown_labels
+    return summary

@@ -1,0 +1,163 @@
+"""What every teacher is: a name, a fingerprint, and ``predict(frames) -> results``.
+
+A backend subclasses :class:`Teacher`, declares a pydantic ``Settings`` model (its
+options, validated from the config's ``teachers.<name>`` section and CLI flags)
+and registers itself with :func:`register_teacher`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from edgedistill.errors import EdgedistillError
+from edgedistill.masks import Box, Rle
+
+ALL_CLASSES = "*"
+"""Cache key of teachers that label with their own class list instead of prompts."""
+
+
+class TeacherError(EdgedistillError):
+    """The teacher cannot run at all (missing weights, bad key, unreachable server)."""
+
+
+class TeacherSettings(BaseModel):
+    """Base of every backend's settings; unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class FrameInput:
+    """A frame to label and the prompts still missing for it."""
+
+    id: str
+    path: Path
+    width: int
+    height: int
+    source_path: str
+    prompts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RawDetection:
+    """One teacher detection before the ontology: the prompt (or class name) that found it."""
+
+    label: str
+    score: float
+    box: Box
+    rle: Rle | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "label": self.label,
+            "score": round(self.score, 5),
+            "box": [round(v, 2) for v in self.box],
+        }
+        if self.rle is not None:
+            data["rle"] = self.rle
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RawDetection:
+        return cls(data["label"], data["score"], tuple(data["box"]), data.get("rle"))
+
+
+@dataclass
+class TeacherResult:
+    """The teacher's answer for one frame.
+
+    ``prompts`` are the prompts answered (and cached); ``error`` says what failed
+    after retries (reported, not cached). ``credits`` is what the calls were billed.
+    """
+
+    frame: FrameInput
+    prompts: tuple[str, ...]
+    detections: list[RawDetection] = field(default_factory=list)
+    credits: float = 0.0
+    calls: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """What labelling would cost before anything is spent."""
+
+    calls: int
+    credits: float
+    usd: float
+    basis: str
+
+
+class Teacher(ABC):
+    """A labelling backend. Subclasses set ``name``, ``Settings`` and implement ``predict``."""
+
+    name: ClassVar[str]
+    Settings: ClassVar[type[TeacherSettings]] = TeacherSettings
+    prompted: ClassVar[bool] = True
+    """True: asked with the ontology's prompts. False: labels with its own class names."""
+
+    def __init__(self, settings: TeacherSettings) -> None:
+        self.settings = settings
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable id of everything that changes this teacher's output."""
+        identity = json.dumps({"teacher": self.name, **self.identity()}, sort_keys=True)
+        return f"{self.name}:{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
+
+    @abstractmethod
+    def identity(self) -> dict[str, Any]:
+        """Model, version and settings that change the output (not speed or cost knobs)."""
+
+    @abstractmethod
+    def predict(self, frames: Iterator[FrameInput]) -> Iterator[TeacherResult]:
+        """Label frames, lazily: one result per frame, in any order."""
+
+    def calls_for(self, prompts: tuple[str, ...]) -> int:
+        """Requests one frame takes (paid APIs batch prompts)."""
+        return 1
+
+    def estimate(
+        self, frames: int, calls: int, measured: float | None = None
+    ) -> CostEstimate | None:
+        """Cost of ``calls`` requests for ``frames`` frames; None when it costs nothing.
+
+        ``measured`` is the average credits per call seen so far in this project.
+        """
+        return None
+
+    def credits_for_usd(self, usd: float) -> float | None:
+        """A budget in dollars as credits; None for teachers that cost nothing per call."""
+        return None
+
+    def close(self) -> None:  # noqa: B027  (most backends hold nothing to release)
+        """Release models, sessions and threads."""
+
+
+_REGISTRY: dict[str, type[Teacher]] = {}
+
+
+def register_teacher(cls: type[Teacher]) -> type[Teacher]:
+    """Class decorator: make a backend available by its ``name``."""
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def teacher_class(name: str) -> type[Teacher]:
+    if name not in _REGISTRY:
+        raise EdgedistillError(
+            f"unknown teacher '{name}'; available teachers: {', '.join(sorted(_REGISTRY))}"
+        )
+    return _REGISTRY[name]
+
+
+def available_teachers() -> list[str]:
+    return sorted(_REGISTRY)

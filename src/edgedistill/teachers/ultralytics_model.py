@@ -1,0 +1,128 @@
+"""Any Ultralytics detection or segmentation model as teacher (YOLO, RT-DETR, YOLOE …).
+
+For users without SAM3: the model's own class names are mapped onto the ontology
+by name or prompt (``motorbike`` is found where a class lists it as a prompt).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from edgedistill.ingest.store import file_sha256
+from edgedistill.masks import mask_to_rle
+from edgedistill.teachers.base import (
+    FrameInput,
+    RawDetection,
+    Teacher,
+    TeacherError,
+    TeacherResult,
+    TeacherSettings,
+    register_teacher,
+)
+
+log = logging.getLogger(__name__)
+
+
+class UltralyticsSettings(TeacherSettings):
+    weights: str | None = None
+    """Weights (``yolo11x.pt``, ``rtdetr-l.pt``, a path) or a model YAML (random init)."""
+    imgsz: int = 640
+    score_floor: float = 0.05
+    iou: float = 0.7
+    device: str = "auto"
+    batch: int = 8
+
+
+@register_teacher
+class UltralyticsTeacher(Teacher):
+    name = "ultralytics"
+    Settings = UltralyticsSettings
+    prompted = False
+
+    def __init__(self, settings: UltralyticsSettings) -> None:
+        super().__init__(settings)
+        if not settings.weights:
+            raise TeacherError(
+                "the ultralytics teacher needs --weights (e.g. yolo11x.pt, "
+                "rtdetr-l.pt, or a path to your own .pt)"
+            )
+        self.random_init = settings.weights.endswith((".yaml", ".yml"))
+        self.model = _load(settings.weights, self.random_init)
+        self.device = _device(settings.device)
+        self._identity = self._weights_identity()
+
+    def _weights_identity(self) -> str:
+        path = Path(self.settings.weights)
+        if path.is_file():
+            return file_sha256(path)
+        # A YAML is built with a fixed seed, so its random weights are reproducible.
+        return f"{self.settings.weights}:seed0" if self.random_init else self.settings.weights
+
+    def identity(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "weights": self._identity,
+            "imgsz": s.imgsz,
+            "score_floor": s.score_floor,
+            "iou": s.iou,
+        }
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.model.names.values())
+
+    def predict(self, frames: Iterator[FrameInput]) -> Iterator[TeacherResult]:
+        while batch := list(islice(frames, self.settings.batch)):
+            results = self.model.predict(
+                [str(f.path) for f in batch],
+                imgsz=self.settings.imgsz,
+                conf=self.settings.score_floor,
+                iou=self.settings.iou,
+                device=self.device,
+                retina_masks=True,
+                verbose=False,
+            )
+            for frame, result in zip(batch, results, strict=True):
+                yield TeacherResult(frame, frame.prompts, _detections(result), calls=1)
+
+
+def _detections(result: Any) -> list[RawDetection]:
+    boxes = result.boxes
+    masks = result.masks.data.cpu().numpy() > 0.5 if result.masks is not None else None
+    detections = []
+    for i, (box, score, cls) in enumerate(
+        zip(boxes.xyxy.tolist(), boxes.conf.tolist(), boxes.cls.tolist(), strict=True)
+    ):
+        rle = mask_to_rle(masks[i]) if masks is not None else None
+        detections.append(RawDetection(result.names[int(cls)], float(score), tuple(box), rle))
+    return detections
+
+
+def _load(weights: str, random_init: bool) -> Any:
+    try:
+        import torch
+        from ultralytics import YOLO
+    except ImportError as exc:
+        raise TeacherError(f"the ultralytics teacher needs ultralytics and torch ({exc})") from None
+    if random_init:
+        log.warning("building %s with random weights: its labels are meaningless", weights)
+        torch.manual_seed(0)
+    try:
+        return YOLO(weights)
+    except Exception as exc:  # Ultralytics raises many kinds for a bad or missing file
+        raise TeacherError(
+            f"cannot load Ultralytics weights '{weights}' ({type(exc).__name__}: {exc}); "
+            "pass a local .pt path, or run once with internet so Ultralytics can download it"
+        ) from None
+
+
+def _device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda:0" if torch.cuda.is_available() else "cpu"

@@ -1,0 +1,182 @@
+"""A local HTTP server that speaks Roboflow's documented JSON, for tests and benchmarks.
+
+Endpoints: ``POST /sam3/concept_segment?api_key=…`` and
+``POST /{workspace}/workflows/{workflow_id}``. Answers are deterministic: prompt
+number ``i`` finds one object, a rectangle whose place depends on ``i``. Scripted
+failures (401, 429 with Retry-After, 500, slow answers) come from ``plan``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+from PIL import Image
+
+from edgedistill.masks import mask_to_rle, rle_to_polygons
+
+PROCESSING_SECONDS = 0.2
+
+
+@dataclass
+class Failure:
+    """What to answer instead of a result: a status (with Retry-After) or a delay."""
+
+    status: int = 500
+    retry_after: float | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class FakeRoboflow:
+    key: str = "test-key-1234567890"
+    mask_format: str = "rle"  # or "polygon"
+    delay: float = 0.0
+    plan: list[Failure] = field(default_factory=list)
+    calls: Counter[str] = field(default_factory=Counter)  # image hash -> answered calls
+    requests: int = 0
+    bodies: list[dict] = field(default_factory=list)
+    keep_bodies: bool = False
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> FakeRoboflow:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def next_failure(self) -> Failure | None:
+        with self._lock:
+            self.requests += 1
+            return self.plan.pop(0) if self.plan else None
+
+    def answered(self, image_hash: str) -> None:
+        with self._lock:
+            self.calls[image_hash] += 1
+
+    # answers
+
+    def concept_segment(self, body: dict) -> dict:
+        image, size = _image(body["image"]["value"])
+        results = []
+        for index, prompt in enumerate(body["prompts"]):
+            mask = _object_mask(size, index)
+            masks = mask_to_rle(mask) if self.mask_format == "rle" else _polygons(mask)
+            prediction = {"masks": masks, "confidence": 0.9, "format": self.mask_format}
+            echo = {"prompt_index": index, "type": "text", "text": prompt["text"], "num_boxes": 0}
+            results.append({"prompt_index": index, "echo": echo, "predictions": [prediction]})
+        self.answered(image)
+        return {"prompt_results": results, "time": PROCESSING_SECONDS}
+
+    def workflow(self, body: dict) -> dict:
+        image, (height, width) = _image(body["inputs"]["image"]["value"])
+        predictions = []
+        for index, name in enumerate(["car", "person", "motorbike"]):
+            mask = _object_mask((height, width), index)
+            ys, xs = np.nonzero(mask)
+            x1, y1, x2, y2 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+            prediction = {
+                "x": (x1 + x2) / 2,
+                "y": (y1 + y2) / 2,
+                "width": float(x2 - x1),
+                "height": float(y2 - y1),
+                "confidence": 0.8,
+                "class": name,
+                "class_id": index,
+                "detection_id": f"{image[:8]}-{index}",
+            }
+            if self.mask_format == "rle":
+                prediction["rle_mask"] = mask_to_rle(mask)
+            else:
+                polygon = _polygons(mask)[0]
+                prediction["points"] = [{"x": x, "y": y} for x, y in polygon]
+            predictions.append(prediction)
+        self.answered(image)
+        image_info = {"width": width, "height": height}
+        return {"outputs": [{"predictions": {"image": image_info, "predictions": predictions}}]}
+
+
+def _handler(fake: FakeRoboflow) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *_: object) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802  (http.server's naming)
+            url = urlsplit(self.path)
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if fake.keep_bodies:
+                fake.bodies.append({"path": url.path, "query": url.query, "body": body})
+            failure = fake.next_failure()
+            time.sleep(fake.delay + (failure.delay if failure else 0.0))
+            if failure is not None and failure.status:
+                headers = {}
+                if failure.retry_after is not None:
+                    headers["Retry-After"] = f"{failure.retry_after:g}"
+                return self._send(failure.status, {"message": "scripted failure"}, headers)
+            if url.path == "/sam3/concept_segment":
+                key = parse_qs(url.query).get("api_key", [""])[0]
+                answer = fake.concept_segment
+                if len(body.get("prompts", [])) > 16:
+                    return self._send(422, {"detail": "Exceeded SAM3_MAX_PROMPT_BATCH_SIZE=16"})
+            elif "/workflows/" in url.path:
+                key = body.get("api_key", "")
+                answer = fake.workflow
+            else:
+                return self._send(404, {"message": "not found"})
+            if key != fake.key:
+                return self._send(401, {"message": "Unauthorized access to roboflow API"})
+            headers = {"x-processing-time": str(PROCESSING_SECONDS)}
+            return self._send(200, answer(body), headers)
+
+        def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+def _image(b64: str) -> tuple[str, tuple[int, int]]:
+    data = base64.b64decode(b64)
+    width, height = Image.open(io.BytesIO(data)).size
+    return hashlib.sha256(data).hexdigest()[:32], (height, width)
+
+
+def _object_mask(size: tuple[int, int], index: int) -> np.ndarray:
+    height, width = size
+    mask = np.zeros((height, width), dtype=bool)
+    x0 = (index * 7) % max(width - 12, 1)
+    y0 = (index * 5) % max(height - 12, 1)
+    mask[y0 : y0 + 10, x0 : x0 + 12] = True
+    return mask
+
+
+def _polygons(mask: np.ndarray) -> list[list[list[float]]]:
+    flat = rle_to_polygons(mask_to_rle(mask))
+    return [[[p[i], p[i + 1]] for i in range(0, len(p), 2)] for p in flat]
