@@ -91,7 +91,7 @@ class Sam3Teacher(Teacher):
 
     def _predict_batch(self, batch: list[FrameInput]) -> Iterator[TeacherResult]:
         torch = self._torch
-        images = [np.asarray(Image.open(f.path).convert("RGB")) for f in batch]
+        images = [np.array(Image.open(f.path).convert("RGB")) for f in batch]
         sizes = [image.shape[:2] for image in images]
         results = {f.id: TeacherResult(f, f.prompts, calls=1) for f in batch}
         prompts = list(dict.fromkeys(p for f in batch for p in f.prompts))

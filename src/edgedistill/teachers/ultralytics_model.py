@@ -12,6 +12,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from edgedistill.ingest.store import file_sha256
 from edgedistill.masks import mask_to_rle
 from edgedistill.teachers.base import (
@@ -112,12 +114,25 @@ def _load(weights: str, random_init: bool) -> Any:
         log.warning("building %s with random weights: its labels are meaningless", weights)
         torch.manual_seed(0)
     try:
-        return YOLO(weights)
+        model = YOLO(weights)
     except Exception as exc:  # Ultralytics raises many kinds for a bad or missing file
         raise TeacherError(
             f"cannot load Ultralytics weights '{weights}' ({type(exc).__name__}: {exc}); "
             "pass a local .pt path, or run once with internet so Ultralytics can download it"
         ) from None
+    if random_init:
+        _name_coco_classes(model)
+    return model
+
+
+def _name_coco_classes(model: Any) -> None:
+    """A model built from a YAML has classes '0'…'79'; the shipped YAMLs are COCO's 80."""
+    import ultralytics
+
+    coco = Path(ultralytics.__file__).parent / "cfg" / "datasets" / "coco.yaml"
+    names = yaml.safe_load(coco.read_text())["names"]
+    if len(model.names) == len(names):
+        model.model.names = dict(names)
 
 
 def _device(device: str) -> str:
