@@ -27,6 +27,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/label.py
 
 lint: setup
 	$(BIN)/ruff check src tests bench

@@ -46,6 +46,8 @@ class FakeRoboflow:
     requests: int = 0
     bodies: list[dict] = field(default_factory=list)
     keep_bodies: bool = False
+    object_share: float = 0.0
+    """Objects as a share of the frame's width (0: small fixed rectangles)."""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -81,7 +83,7 @@ class FakeRoboflow:
         image, size = _image(body["image"]["value"])
         results = []
         for index, prompt in enumerate(body["prompts"]):
-            mask = _object_mask(size, index)
+            mask = _object_mask(size, index, self.object_share)
             masks = mask_to_rle(mask) if self.mask_format == "rle" else _polygons(mask)
             prediction = {"masks": masks, "confidence": 0.9, "format": self.mask_format}
             echo = {"prompt_index": index, "type": "text", "text": prompt["text"], "num_boxes": 0}
@@ -93,7 +95,7 @@ class FakeRoboflow:
         image, (height, width) = _image(body["inputs"]["image"]["value"])
         predictions = []
         for index, name in enumerate(["car", "person", "motorbike"]):
-            mask = _object_mask((height, width), index)
+            mask = _object_mask((height, width), index, self.object_share)
             ys, xs = np.nonzero(mask)
             x1, y1, x2, y2 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
             prediction = {
@@ -168,15 +170,36 @@ def _image(b64: str) -> tuple[str, tuple[int, int]]:
     return hashlib.sha256(data).hexdigest()[:32], (height, width)
 
 
-def _object_mask(size: tuple[int, int], index: int) -> np.ndarray:
+def _object_mask(size: tuple[int, int], index: int, share: float) -> np.ndarray:
     height, width = size
     mask = np.zeros((height, width), dtype=bool)
-    x0 = (index * 7) % max(width - 12, 1)
-    y0 = (index * 5) % max(height - 12, 1)
-    mask[y0 : y0 + 10, x0 : x0 + 12] = True
+    w = max(12, int(width * share))
+    h = max(10, int(w * 0.8))
+    x0 = (index * 7) % max(width - w, 1)
+    y0 = (index * 5) % max(height - h, 1)
+    mask[y0 : y0 + h, x0 : x0 + w] = True
     return mask
 
 
 def _polygons(mask: np.ndarray) -> list[list[list[float]]]:
     flat = rle_to_polygons(mask_to_rle(mask))
     return [[[p[i], p[i + 1]] for i in range(0, len(p), 2)] for p in flat]
+
+
+def main() -> None:
+    """Serve until killed: ``python -m tests.fake_roboflow --delay 0.15`` prints its URL."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--key", default="bench-key-0123456789")
+    parser.add_argument("--delay", type=float, default=0.15)
+    parser.add_argument("--object-share", type=float, default=0.0)
+    args = parser.parse_args()
+    fake = FakeRoboflow(key=args.key, delay=args.delay, object_share=args.object_share)
+    with fake:
+        print(fake.url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

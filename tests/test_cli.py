@@ -164,6 +164,7 @@ def test_real_dashcam_stills(cli, tmp_path: Path, assets: Path) -> None:
         ["ingest", "--help"],
         ["init", "--help"],
         ["status", "--help"],
+        ["label", "--help"],
         ["demo", "--help"],
     ],
 )
@@ -192,3 +193,16 @@ def test_ctrl_c_says_what_is_kept(cli, tmp_path: Path, monkeypatch) -> None:
     result = cli("ingest", str(write_image(tmp_path / "a.jpg")), "-p", str(tmp_path / "p"))
     assert result.code == 130
     assert "interrupted; everything finished so far is kept" in result.err
+
+
+def test_label_without_a_key_or_with_an_unknown_teacher(cli, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("ROBOFLOW_API_KEY", raising=False)
+    cli("init", str(tmp_path / "p"))
+    result = cli("label", "-p", str(tmp_path / "p"))
+    assert result.code == 1
+    assert result.err.strip().startswith("error: set ROBOFLOW_API_KEY to your Roboflow API key")
+    assert len(result.err.strip().splitlines()) == 1
+    unknown = cli("label", "-p", str(tmp_path / "p"), "--teacher", "sam4")
+    assert unknown.code == 1 and "unknown teacher 'sam4'; available teachers: annotations" in (
+        unknown.err
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgedistill.config import IngestConfig, ProjectConfig, parse_config
+from edgedistill.config import IngestConfig, LabelConfig, ProjectConfig, parse_config
 from edgedistill.errors import ConfigError
 from edgedistill.ontology import Ontology
 from edgedistill.presets import available_presets, preset_text
@@ -49,6 +49,7 @@ def config_error(text: str) -> str:
 def test_presets_are_valid_and_use_the_default_stage_settings(name: str) -> None:
     config = parse_config(preset_text(name))
     assert config.ingest == IngestConfig()
+    assert config.label == LabelConfig()
 
 
 def test_driving_preset_covers_the_workflow_concepts() -> None:
@@ -158,3 +159,19 @@ def test_ontology_lookups() -> None:
 def test_class_mapping_must_name_a_class() -> None:
     message = config_error("ontology:\n  classes: [{name: car}]\n  class_mapping: {bus: coach}\n")
     assert "class_mapping renames 'bus', which is not a class" in message
+
+
+def test_teacher_sections_are_validated_by_their_backend() -> None:
+    message = config_error("teachers:\n  roboflow-sam3:\n    concurency: 4\n")
+    assert "unknown key 'teachers.roboflow-sam3.concurency'" in message
+    assert "concurrency" in message
+    bad = config_error("teachers:\n  roboflow-sam3:\n    concurrency: 20\n")
+    assert "teachers.roboflow-sam3.concurrency: input should be less than or equal to 8" in bad
+    unknown = config_error("teachers:\n  sam4: {}\n")
+    assert "teachers.sam4: unknown teacher 'sam4'; available teachers:" in unknown
+
+
+def test_label_settings_are_validated() -> None:
+    assert "label.output_format: input should be 'rle' or 'polygons'" in config_error(
+        "label:\n  output_format: masks\n"
+    )

@@ -229,3 +229,22 @@ def test_label_command_dry_run_and_status(server, project, cli) -> None:
     assert counts["label"]["teacher"] == "roboflow-sam3"
     with project.open_catalog() as catalog:
         assert LabelCache(catalog).last_teacher()[1] == "roboflow-sam3"
+
+
+def test_new_thresholds_and_ontology_rederive_labels_without_calls(server, project) -> None:
+    run(project)
+    requests = server.requests
+    before = project_status(project)["per_class"]
+    edit_config(project, label={"confidence": 0.95})  # above the server's 0.9 scores
+    assert sum(project_status(project)["per_class"].values()) == 0
+    edit_config(
+        project,
+        label={"confidence": 0.5, "nms": False},
+        ontology={**SMALL_ONTOLOGY, "class_mapping": {"police car": "car"}},
+    )
+    after = project_status(project)["per_class"]
+    assert set(after) == {"car", "person"}
+    assert after["car"] >= before["car"] + before["police car"]
+    report = run(project)
+    assert report.frames_pending == 0
+    assert server.requests == requests

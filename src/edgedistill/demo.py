@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
 import numpy as np
 
-from edgedistill.display import out, print_ingest_report, print_status
+from edgedistill.config import ProjectConfig
+from edgedistill.display import out, print_ingest_report, print_label_report, print_status
 from edgedistill.errors import EdgedistillError
 from edgedistill.ingest import ingest
+from edgedistill.label import label_project
 from edgedistill.project import Project, init_project
 from edgedistill.status import project_status
+from edgedistill.teachers import build_teacher
+from edgedistill.teachers.roboflow_api import API_KEY_VARIABLE
 
 CLIP_SIZE = (960, 540)
 CLIP_FPS = 25
+DEMO_BUDGET_USD = 0.5
 
 
 def sample_photos() -> list[Path]:
@@ -83,8 +90,29 @@ def _encode(
         container.mux(packet)
 
 
+def pick_teacher(config: ProjectConfig) -> tuple[str, dict[str, Any], str]:
+    """The best teacher available here: ``(name, settings, what the user should know)``."""
+    if os.environ.get(API_KEY_VARIABLE):
+        return "roboflow-sam3", {}, f"Roboflow's hosted SAM3 ({API_KEY_VARIABLE} is set)"
+    if config.teacher_settings("sam3").get("weights"):
+        return "sam3", {}, "local SAM3 (teachers.sam3.weights)"
+    for weights in ("yolo11x.pt", "yolo11n.pt"):
+        if Path(weights).is_file():
+            return "ultralytics", {"weights": weights}, f"Ultralytics {weights} (found here)"
+    return (
+        "ultralytics",
+        {"weights": "yolo11n.yaml", "imgsz": 320},
+        (
+            "[bold yellow]a YOLO11n with random weights: its labels are meaningless[/]. "
+            f"For real labels set {API_KEY_VARIABLE} (Roboflow's hosted SAM3), configure local "
+            "SAM3 weights (teachers.sam3.weights, from the gated facebook/sam3 repository), or put "
+            "yolo11x.pt here"
+        ),
+    )
+
+
 def run_demo(directory: Path, video: Path | None) -> None:
-    """Make (or take) a clip, ingest it into a demo project and show the counts."""
+    """Make (or take) a clip, ingest it into a demo project, label it and show the counts."""
     if video is None:
         video = directory / "demo_clip.mp4"
         if not video.exists():
@@ -96,16 +124,25 @@ def run_demo(directory: Path, video: Path | None) -> None:
     project = Project(root.resolve()) if (root / "edgedistill.yaml").exists() else None
     project = project or init_project(root, "driving")
     out.print(f"Project: {project.root} (preset 'driving')")
-    out.print(f"Ingesting {video} …")
-    report = ingest(project, [str(video)], project.load_config().ingest)
-    print_ingest_report(report)
+    out.print(f"\n[bold]1. ingest[/] {video}")
+    ingested = ingest(project, [str(video)], project.load_config().ingest)
+    print_ingest_report(ingested)
+    name, settings, note = pick_teacher(project.load_config())
+    out.print(f"\n[bold]2. label[/] with {note}")
+    teacher = build_teacher(project.load_config(), name, settings)
+    try:
+        budget = teacher.credits_for_usd(DEMO_BUDGET_USD)
+        labelled = label_project(project, teacher, max_credits=budget)
+    finally:
+        teacher.close()
+    print_label_report(labelled)
     print_status(project_status(project))
     out.print(
-        "\n[bold]What this demo did:[/] made a project, sampled the clip at the configured fps, "
-        "dropped near-duplicate frames (the still parts) and stored the rest with provenance. "
-        "Run it again: nothing new is added.\n"
-        "[bold]Not built yet:[/] teacher labelling (SAM3), dataset export, student training, "
-        "evaluation, phone export, the HUD and the streaming server. The demo grows with them."
+        "\n[bold]What this demo did:[/] made a project, sampled the clip, dropped near-duplicate "
+        "frames (the still parts), and labelled the rest with the teacher above through the "
+        "driving ontology; the answers are cached, so a second run adds and pays nothing.\n"
+        "[bold]Not built yet:[/] dataset export, student training, evaluation, phone export, "
+        "the HUD and the streaming server. The demo grows with them."
     )
-    if report.failures:
-        raise EdgedistillError("the demo clip could not be ingested completely")
+    if ingested.failures or labelled.failures:
+        raise EdgedistillError("the demo could not ingest or label everything (see above)")

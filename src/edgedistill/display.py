@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from rich.console import Console
 from rich.markup import escape
@@ -20,8 +19,8 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
-class IngestProgress:
-    """Rich progress: one bar per video, one for all images."""
+class _StageProgress:
+    """Transient Rich progress bars on stderr, one per key."""
 
     def __init__(self) -> None:
         self._progress = Progress(
@@ -32,21 +31,36 @@ class IngestProgress:
             console=err,
             transient=True,
         )
-        self._tasks: dict[Path | str, int] = {}
+        self._tasks: dict[object, int] = {}
 
-    def __enter__(self) -> IngestProgress:
+    def __enter__(self) -> Self:
         self._progress.start()
         return self
 
     def __exit__(self, *_: object) -> None:
         self._progress.stop()
 
-    def update(self, media: MediaFile, done: int, total: int | None) -> None:
-        key: Path | str = media.path if media.kind == "video" else "images"
+    def _advance(self, key: object, label: str, done: int, total: int | None) -> None:
         if key not in self._tasks:
-            label = media.path.name if media.kind == "video" else "images"
             self._tasks[key] = self._progress.add_task(escape(label), total=total)
         self._progress.update(self._tasks[key], completed=done, total=total)
+
+
+class IngestProgress(_StageProgress):
+    """One bar per video, one for all images."""
+
+    def update(self, media: MediaFile, done: int, total: int | None) -> None:
+        if media.kind == "video":
+            self._advance(media.path, media.path.name, done, total)
+        else:
+            self._advance("images", "images", done, total)
+
+
+class LabelProgress(_StageProgress):
+    """One bar over the frames a label run has to answer."""
+
+    def update(self, done: int, total: int) -> None:
+        self._advance("frames", "labelling", done, total)
 
 
 def print_ingest_report(report: IngestReport) -> None:
@@ -135,33 +149,6 @@ def print_status(counts: dict[str, Any], labels_only: bool = False) -> None:
             unknown = ", ".join(label["unknown_labels"])
             table.add_row("  [yellow]not in ontology[/]", escape(unknown))
     out.print(table)
-
-
-class LabelProgress:
-    """Rich progress over the frames a label run has to answer."""
-
-    def __init__(self) -> None:
-        self._progress = Progress(
-            TextColumn("labelling"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            transient=True,
-        )
-        self._task: int | None = None
-
-    def __enter__(self) -> LabelProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._progress.stop()
-
-    def update(self, done: int, total: int) -> None:
-        if self._task is None:
-            self._task = self._progress.add_task("labelling", total=total)
-        self._progress.update(self._task, completed=done, total=total)
 
 
 def print_label_report(report: LabelReport) -> None:

@@ -71,16 +71,16 @@ class LabelCache:
                     )
             after = rows[-1]["id"]
 
-    def count_pending(self, fingerprint: str, prompts: tuple[str, ...]) -> tuple[int, int]:
-        """``(frames, frame-prompt pairs)`` still missing for this teacher."""
+    def count_pending(self, fingerprint: str, prompts: tuple[str, ...]) -> int:
+        """Frames still missing any of ``prompts`` for this teacher."""
         placeholders = ",".join("?" * len(prompts))
         row = self.catalog.execute(
-            "SELECT COUNT(*), COALESCE(SUM(n), 0) FROM (SELECT ? - COUNT(c.prompt) AS n "
+            "SELECT COUNT(*) FROM (SELECT ? - COUNT(c.prompt) AS n "
             "FROM frames f LEFT JOIN label_cache c ON c.frame_id = f.id AND c.fingerprint = ? "
             f"AND c.prompt IN ({placeholders}) GROUP BY f.id) WHERE n > 0",
             (len(prompts), fingerprint, *prompts),
         ).fetchone()
-        return row[0], row[1]
+        return row[0]
 
     def store(self, fingerprint: str, result: TeacherResult) -> None:
         """Cache one frame's answer, every prompt it covers, atomically."""

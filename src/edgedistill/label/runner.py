@@ -75,7 +75,7 @@ def label_project(
     with project.open_catalog() as catalog:
         cache = LabelCache(catalog)
         frames_total = catalog.count("frames")
-        pending_frames, _ = cache.count_pending(teacher.fingerprint, prompts)
+        pending_frames = cache.count_pending(teacher.fingerprint, prompts)
         calls = pending_frames * teacher.calls_for(prompts)
         calls_done, credits_done = cache.spend(teacher.fingerprint)
         measured = credits_done / calls_done if calls_done else None
@@ -88,9 +88,11 @@ def label_project(
             estimate=teacher.estimate(pending_frames, calls, measured),
             dry_run=dry_run,
         )
-        if dry_run or pending_frames == 0:
+        if dry_run:
             return report
-        cache.register(teacher)
+        cache.register(teacher)  # status follows the teacher used last
+        if pending_frames == 0:
+            return report
         per_frame = report.estimate.credits / pending_frames if report.estimate else 0.0
         budget = Budget(max_credits, per_frame)
         _run(teacher, cache, project, prompts, budget, report, on_progress)

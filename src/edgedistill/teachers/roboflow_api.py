@@ -40,7 +40,7 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 class RoboflowSettings(TeacherSettings):
-    concurrency: int = Field(default=4, ge=1, le=8)
+    concurrency: int = Field(default=8, ge=1, le=8)
     timeout: float = Field(default=60.0, gt=0, description="seconds per request")
     max_retries: int = Field(default=5, ge=0)
     backoff: float = Field(default=0.5, gt=0, description="first retry delay in seconds")

@@ -35,6 +35,7 @@ class UltralyticsSettings(TeacherSettings):
     imgsz: int = 640
     score_floor: float = 0.05
     iou: float = 0.7
+    max_det: int = 100
     device: str = "auto"
     batch: int = 8
 
@@ -71,6 +72,7 @@ class UltralyticsTeacher(Teacher):
             "imgsz": s.imgsz,
             "score_floor": s.score_floor,
             "iou": s.iou,
+            "max_det": s.max_det,
         }
 
     @property
@@ -84,6 +86,7 @@ class UltralyticsTeacher(Teacher):
                 imgsz=self.settings.imgsz,
                 conf=self.settings.score_floor,
                 iou=self.settings.iou,
+                max_det=self.settings.max_det,
                 device=self.device,
                 retina_masks=True,
                 verbose=False,
