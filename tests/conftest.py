@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +10,8 @@ from edgedistill.cli import main
 from edgedistill.project import Project, init_project
 
 ASSETS = Path(__file__).resolve().parents[2] / "shared" / "assets"
+os.environ.setdefault("YOLO_AUTOINSTALL", "false")  # tests never install packages
+os.environ.setdefault("YOLO_OFFLINE", "true")
 
 
 @dataclass

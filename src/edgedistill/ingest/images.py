@@ -32,6 +32,10 @@ def load_image(path: Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
             image = ImageOps.exif_transpose(image).convert("RGB")
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageError(f"cannot decode as an image ({_reason(exc)})") from None
+    except ImportError:
+        # Ultralytics, once imported, patches Image.open to load a HEIF plugin for
+        # files Pillow cannot identify; without that plugin it raises ImportError.
+        raise ImageError("cannot decode as an image (not a readable image format)") from None
     size = fit_within(width, height, max_side)
     if size != image.size:
         image = image.resize(size, Image.Resampling.BOX)

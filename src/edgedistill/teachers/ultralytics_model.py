@@ -7,6 +7,7 @@ by name or prompt (``motorbike`` is found where a class lists it as a prompt).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
@@ -108,6 +109,8 @@ def _detections(result: Any) -> list[RawDetection]:
 
 
 def _load(weights: str, random_init: bool) -> Any:
+    # Ultralytics pip-installs missing extras at run time unless told not to.
+    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
     try:
         import torch
         from ultralytics import YOLO
