@@ -132,13 +132,16 @@ def test_missing_key_is_one_sentence(server, project, monkeypatch) -> None:
     assert server.requests == 0
 
 
-def test_unreachable_server(project, monkeypatch) -> None:
+def test_unreachable_server_is_one_sentence(project, monkeypatch) -> None:
     monkeypatch.setenv("ROBOFLOW_API_KEY", KEY)
     monkeypatch.setenv("ROBOFLOW_API_URL", "http://127.0.0.1:9")  # nothing listens there
-    edit_config(project, teachers={"roboflow-sam3": {**FAST_RETRIES, "max_retries": 0}})
-    report = run(project, overrides={"concurrency": 1})
-    assert report.frames_labelled == 0 and len(report.failures) == 6
-    assert "ConnectError talking to http://127.0.0.1:9" in report.failures[0][1]
+    edit_config(project, teachers={"roboflow-sam3": {**FAST_RETRIES, "max_retries": 1}})
+    with pytest.raises(EdgedistillError) as caught:
+        run(project, overrides={"concurrency": 1})
+    assert str(caught.value) == (
+        "cannot reach http://127.0.0.1:9 (ConnectError); check ROBOFLOW_API_URL and the network"
+    )
+    assert cached_prompts(project) == {}
 
 
 def test_dry_run_spends_nothing_and_prices_the_calls(server, tmp_path) -> None:

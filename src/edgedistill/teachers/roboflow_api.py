@@ -83,6 +83,13 @@ class RoboflowClient:
             started = time.monotonic()
             try:
                 response = self._http.post(f"{self.url}{path}", params=params, json=body)
+            except httpx.ConnectError as exc:
+                if attempt == self.settings.max_retries:
+                    raise TeacherError(
+                        f"cannot reach {self.url} ({type(exc).__name__}); check "
+                        f"{API_URL_VARIABLE} and the network"
+                    ) from None
+                problem, wait_for = type(exc).__name__, None
             except httpx.TransportError as exc:
                 problem = f"{type(exc).__name__} talking to {self.url}"
                 wait_for = None
