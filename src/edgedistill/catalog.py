@@ -78,6 +78,30 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (fingerprint, frame_id, prompt)
     ) WITHOUT ROWID;
     """,
+    # Datasets written, and student training runs on them.
+    """
+    CREATE TABLE datasets (
+        version     TEXT PRIMARY KEY,
+        format      TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        class_names TEXT NOT NULL,
+        counts      TEXT NOT NULL,
+        created_at  TEXT NOT NULL
+    );
+    CREATE TABLE train_runs (
+        id          TEXT PRIMARY KEY,
+        dataset     TEXT NOT NULL REFERENCES datasets (version),
+        model       TEXT NOT NULL,
+        settings    TEXT NOT NULL,
+        directory   TEXT NOT NULL,
+        weights     TEXT,
+        status      TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed')),
+        error       TEXT,
+        started_at  TEXT NOT NULL,
+        finished_at TEXT
+    );
+    """,
 ]
 
 

@@ -7,19 +7,21 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.markup import escape
 
 from edgedistill import __version__
-from edgedistill.config import IngestConfig, describe_validation_error
+from edgedistill.config import describe_validation_error
+from edgedistill.dataset import build_dataset
 from edgedistill.display import (
     IngestProgress,
     LabelProgress,
     err,
     out,
+    print_dataset_report,
     print_ingest_report,
     print_label_report,
     print_status,
@@ -31,6 +33,8 @@ from edgedistill.presets import available_presets
 from edgedistill.project import find_project, init_project
 from edgedistill.status import project_status
 from edgedistill.teachers import Teacher, available_teachers, build_teacher
+
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
 app = typer.Typer(
     name="edgedistill",
@@ -68,7 +72,7 @@ def _root(
 ) -> None:
     """Distil an open-vocabulary teacher (SAM3) into a small, fast YOLO student.
 
-    Flow: init → ingest → label → (dataset → train → eval → export → run/serve).
+    Flow: init → ingest → label → dataset → (train → eval → export → run/serve).
     """
 
 
@@ -212,6 +216,40 @@ def _budget_in_credits(
 
 
 @app.command()
+def dataset(
+    project_dir: ProjectOption = None,
+    format: Annotated[
+        str | None, typer.Option("--format", help="yolo, yolo-seg or coco (default: config).")
+    ] = None,
+    teacher: Annotated[
+        str | None, typer.Option(help="Labels of this teacher (default: the one used last).")
+    ] = None,
+    val: Annotated[float | None, typer.Option(min=0, max=0.9, help="Share of sources.")] = None,
+    test: Annotated[float | None, typer.Option(min=0, max=0.9, help="Share of sources.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the split.")] = None,
+    negatives: Annotated[
+        float | None, typer.Option(min=0, max=0.9, help="Most a split's frames may be empty.")
+    ] = None,
+    group_folders: Annotated[
+        bool | None,
+        typer.Option("--group-folders/--no-group-folders", help="Split image folders whole."),
+    ] = None,
+) -> None:
+    """Write the labelled frames as a dataset, split by source, with a review gallery."""
+    project = find_project(project_dir)
+    overrides = {
+        "format": format,
+        "val": val,
+        "test": test,
+        "seed": seed,
+        "negatives": negatives,
+        "group_folders": group_folders,
+    }
+    settings = _with_overrides(project.load_config().dataset, overrides)
+    print_dataset_report(build_dataset(project, settings, teacher))
+
+
+@app.command()
 def status(
     project_dir: ProjectOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
@@ -237,10 +275,11 @@ def demo(
     run_demo(directory, video)
 
 
-def _with_overrides(settings: IngestConfig, overrides: dict[str, object]) -> IngestConfig:
+def _with_overrides(settings: SettingsT, overrides: dict[str, object]) -> SettingsT:
+    """Config section with the flags that were given applied, validated as in the file."""
     given = {key: value for key, value in overrides.items() if value is not None}
     try:
-        return IngestConfig.model_validate({**settings.model_dump(), **given})
+        return type(settings).model_validate({**settings.model_dump(), **given})
     except ValidationError as exc:
         raise EdgedistillError(describe_validation_error(exc, given)) from None
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from edgedistill.errors import ConfigError, EdgedistillError
 from edgedistill.ontology import Ontology
@@ -42,6 +42,27 @@ class LabelConfig(BaseModel):
     output_format: Literal["rle", "polygons"] = "rle"
 
 
+class DatasetConfig(BaseModel):
+    """How labelled frames become a training dataset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["yolo", "yolo-seg", "coco"] = "yolo"
+    val: float = Field(default=0.15, ge=0.0, lt=1.0)
+    test: float = Field(default=0.15, ge=0.0, lt=1.0)
+    seed: int = 0
+    negatives: float = Field(default=0.1, ge=0.0, lt=1.0)
+    group_folders: bool = False
+    min_instances: int = Field(default=20, ge=0)
+    gallery_max: int = Field(default=300, ge=0)
+
+    @model_validator(mode="after")
+    def _leave_frames_to_train(self) -> DatasetConfig:
+        if self.val + self.test >= 1.0:
+            raise ValueError("val + test must leave a share for train (their sum is >= 1)")
+        return self
+
+
 class ProjectConfig(BaseModel):
     """Everything a project decides, in one validated file."""
 
@@ -51,6 +72,7 @@ class ProjectConfig(BaseModel):
     name: str | None = None
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     label: LabelConfig = Field(default_factory=LabelConfig)
+    dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     teachers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     ontology: Ontology = Field(default_factory=Ontology)
 

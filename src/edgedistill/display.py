@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from edgedistill.dataset import DatasetReport
 from edgedistill.ingest import IngestReport
 from edgedistill.ingest.sources import MediaFile
 from edgedistill.label import LabelReport
@@ -178,3 +179,27 @@ def print_label_report(report: LabelReport) -> None:
     out.print(done + ".")
     if report.stopped:
         out.print(f"[yellow]{escape(report.stopped)}[/]")
+
+
+def print_dataset_report(report: DatasetReport) -> None:
+    splits = [s for s in ("train", "val", "test") if report.images[s]]
+    table = Table(title=f"dataset {report.version} ({report.format})", title_justify="left")
+    table.add_column("class")
+    for split in splits:
+        table.add_column(split, justify="right")
+    for name in report.class_names:
+        table.add_row(escape(name), *(str(report.instances[s][name]) for s in splits))
+    table.add_section()
+    table.add_row("images", *(str(report.images[s]) for s in splits))
+    table.add_row("  without objects", *(str(report.negatives[s]) for s in splits))
+    out.print(table)
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}")
+    state = "already written" if report.reused else "written"
+    out.print(f"Dataset {state}: {report.root}")
+    if report.data_yaml is not None:
+        out.print(f"  data.yaml: {report.data_yaml}")
+    if report.gallery is not None:
+        out.print(f"  review the labels before training: {report.gallery}")
+    if report.unlabelled_frames:
+        out.print(f"  {report.unlabelled_frames} frames are not labelled by {report.teacher} yet")

@@ -1,0 +1,284 @@
+"""The dataset stage: labelled frames (ontology applied) to YOLO or COCO on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgedistill.catalog import Catalog, now
+from edgedistill.config import DatasetConfig, ProjectConfig
+from edgedistill.dataset.gallery import Gallery
+from edgedistill.dataset.split import SPLITS, Split, assign_splits, unit_score
+from edgedistill.dataset.writers import CocoWriter, YoloWriter
+from edgedistill.errors import EdgedistillError
+from edgedistill.label import LabelCache, resolve
+from edgedistill.project import Project
+from edgedistill.teachers.base import ALL_CLASSES
+
+DATASETS_DIR = "datasets"
+_COMPLETE = ".complete"
+
+
+@dataclass(frozen=True)
+class _Frame:
+    id: str
+    path: Path
+    width: int
+    height: int
+    unit: str
+
+
+@dataclass
+class DatasetReport:
+    """What was written (or found already written) and how it splits."""
+
+    version: str
+    format: str
+    root: Path
+    data_yaml: Path | None
+    teacher: str
+    fingerprint: str
+    class_names: list[str]
+    images: Counter[str] = field(default_factory=Counter)
+    negatives: Counter[str] = field(default_factory=Counter)
+    instances: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    unlabelled_frames: int = 0
+    warnings: list[str] = field(default_factory=list)
+    reused: bool = False
+    gallery: Path | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "format": self.format,
+            "root": str(self.root),
+            "data_yaml": str(self.data_yaml) if self.data_yaml else None,
+            "teacher": self.teacher,
+            "fingerprint": self.fingerprint,
+            "class_names": self.class_names,
+            "images": dict(self.images),
+            "negatives": dict(self.negatives),
+            "instances": {s: dict(c) for s, c in self.instances.items()},
+            "unlabelled_frames": self.unlabelled_frames,
+            "warnings": self.warnings,
+            "gallery": str(self.gallery) if self.gallery else None,
+        }
+
+
+def build_dataset(
+    project: Project, settings: DatasetConfig | None = None, teacher: str | None = None
+) -> DatasetReport:
+    """Write the labelled frames of ``teacher`` (default: the one used last) as a dataset.
+
+    The same inputs give the same version, and a finished version is reused.
+    """
+    config = project.load_config()
+    settings = settings or config.dataset
+    with project.open_catalog() as catalog:
+        cache = LabelCache(catalog)
+        fingerprint, name, prompted = _teacher(cache, teacher)
+        prompts = tuple(config.ontology.prompts) if prompted else (ALL_CLASSES,)
+        frames, objects = _labelled_frames(catalog, cache, config, fingerprint, prompted, settings)
+        if not frames:
+            raise EdgedistillError(f"no labelled frames for {name}; run `edgedistill label` first")
+        splits = assign_splits(
+            (f.unit for f in frames.values()), settings.val, settings.test, settings.seed
+        )
+        selected = _with_negatives(frames, objects, splits, settings)
+        version = _version(config, settings, fingerprint, selected, splits, frames)
+        root = project.root / DATASETS_DIR / f"{settings.format}-{version}"
+        report = DatasetReport(
+            version, settings.format, root, None, name, fingerprint, config.ontology.student_names
+        )
+        report.unlabelled_frames = catalog.count("frames") - len(frames)
+        if (root / _COMPLETE).is_file():
+            _load_counts(report)
+            report.reused = True
+        else:
+            _write(
+                report,
+                config,
+                settings,
+                cache,
+                catalog,
+                prompts,
+                prompted,
+                frames,
+                splits,
+                selected,
+            )
+        _record(catalog, report)  # the latest dataset is what `train` uses by default
+        report.data_yaml = root / "data.yaml" if (root / "data.yaml").is_file() else None
+        report.gallery = root / "gallery.html" if (root / "gallery.html").is_file() else None
+    return report
+
+
+def _teacher(cache: LabelCache, name: str | None) -> tuple[str, str, bool]:
+    if name is None:
+        last = cache.last_teacher()
+        if last is None:
+            raise EdgedistillError("no frames are labelled yet; run `edgedistill label` first")
+        return last
+    row = cache.catalog.execute(
+        "SELECT fingerprint, name, prompted FROM teachers WHERE name = ? "
+        "ORDER BY last_used DESC LIMIT 1",
+        (name,),
+    ).fetchone()
+    if row is None:
+        raise EdgedistillError(f"nothing was labelled with teacher '{name}' in this project")
+    return row[0], row[1], bool(row[2])
+
+
+def _labelled_frames(
+    catalog: Catalog,
+    cache: LabelCache,
+    config: ProjectConfig,
+    fingerprint: str,
+    prompted: bool,
+    settings: DatasetConfig,
+) -> tuple[dict[str, _Frame], dict[str, int]]:
+    """Frames with a complete answer from the teacher, and their object counts."""
+    prompts = tuple(config.ontology.prompts) if prompted else (ALL_CLASSES,)
+    frames: dict[str, _Frame] = {}
+    objects: dict[str, int] = {}
+    for frame_id, raw in cache.detections(fingerprint, prompts):
+        row = catalog.execute(
+            "SELECT f.path, f.width, f.height, s.content_hash, s.kind, s.path AS source "
+            "FROM frames f JOIN sources s ON s.id = f.source_id WHERE f.id = ?",
+            (frame_id,),
+        ).fetchone()
+        unit = row["content_hash"]
+        if settings.group_folders and row["kind"] == "image":
+            unit = str(Path(row["source"]).parent)
+        frames[frame_id] = _Frame(
+            frame_id, catalog.path.parent / row["path"], row["width"], row["height"], unit
+        )
+        objects[frame_id] = len(resolve(raw, config.ontology, config.label, prompted).detections)
+    return frames, objects
+
+
+def _with_negatives(
+    frames: dict[str, _Frame],
+    objects: dict[str, int],
+    splits: dict[str, Split],
+    settings: DatasetConfig,
+) -> set[str]:
+    """Every frame with objects, and negatives up to ``settings.negatives`` of each split."""
+    selected = {f for f, n in objects.items() if n > 0}
+    if not selected:  # the teacher found nothing anywhere: keep what there is
+        return set(frames)
+    for split in SPLITS:
+        positives = sum(1 for f in selected if splits[frames[f].unit] == split)
+        allowed = int(positives * settings.negatives / (1 - settings.negatives))
+        negatives = sorted(
+            (f for f, n in objects.items() if n == 0 and splits[frames[f].unit] == split),
+            key=lambda f: unit_score(f, settings.seed),
+        )
+        selected.update(negatives[:allowed])
+    return selected
+
+
+def _version(
+    config: ProjectConfig,
+    settings: DatasetConfig,
+    fingerprint: str,
+    selected: set[str],
+    splits: dict[str, Split],
+    frames: dict[str, _Frame],
+) -> str:
+    identity = {
+        "settings": settings.model_dump(exclude={"gallery_max", "min_instances"}),
+        "ontology": config.ontology.model_dump(),
+        "label": config.label.model_dump(),
+        "teacher": fingerprint,
+        "frames": sorted((f, splits[frames[f].unit]) for f in selected),
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _write(
+    report: DatasetReport,
+    config: ProjectConfig,
+    settings: DatasetConfig,
+    cache: LabelCache,
+    catalog: Catalog,
+    prompts: tuple[str, ...],
+    prompted: bool,
+    frames: dict[str, _Frame],
+    splits: dict[str, Split],
+    selected: set[str],
+) -> None:
+    root = report.root
+    if root.exists():
+        shutil.rmtree(root)  # an unfinished earlier attempt at this version
+    names = config.ontology.student_names
+    if settings.format == "coco":
+        parents = {
+            config.ontology.output_name(c.name): config.ontology.output_name(c.parent)
+            for c in config.ontology.classes
+            if c.parent
+        }
+        writer: YoloWriter | CocoWriter = CocoWriter(
+            root, names, parents, config.label.output_format == "rle"
+        )
+    else:
+        writer = YoloWriter(root, names, segments=settings.format == "yolo-seg")
+    gallery = Gallery(root, names, settings.gallery_max)
+    for frame_id, raw in cache.detections(report.fingerprint, prompts):
+        if frame_id not in selected:
+            continue
+        frame = frames[frame_id]
+        split = splits[frame.unit]
+        detections = resolve(raw, config.ontology, config.label, prompted).detections
+        writer.add(split, frame, detections)
+        report.images[split] += 1
+        report.negatives[split] += len(detections) == 0
+        report.instances[split].update(names[c] for c in detections.class_id)
+        if not gallery.full:
+            gallery.add(frame_id, split, frame.path, detections)
+    if "val" not in report.images:
+        report.warnings.append(
+            "no source could be held out for validation (too few sources); validation uses the "
+            "training frames, so its metrics will be optimistic: add more videos or images"
+        )
+    writer.close(fallback_val=True)
+    for name in names:
+        if report.instances["train"][name] < settings.min_instances:
+            count = report.instances["train"][name]
+            report.warnings.append(
+                f"class '{name}' has {count} training instances (fewer than "
+                f"{settings.min_instances}): too rare to learn well"
+            )
+    gallery.write(f"{report.format} dataset {report.version} — labels by {report.teacher}")
+    (root / "dataset.json").write_text(json.dumps(report.to_json(), indent=2))
+    (root / _COMPLETE).write_text(now())
+
+
+def _load_counts(report: DatasetReport) -> None:
+    saved = json.loads((report.root / "dataset.json").read_text())
+    report.images.update(saved["images"])
+    report.negatives.update(saved["negatives"])
+    for split, counts in saved["instances"].items():
+        report.instances[split].update(counts)
+    report.warnings = saved["warnings"]
+
+
+def _record(catalog: Catalog, report: DatasetReport) -> None:
+    catalog.execute(
+        "INSERT OR REPLACE INTO datasets (version, format, path, fingerprint, class_names, "
+        "counts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            report.version,
+            report.format,
+            str(report.root),
+            report.fingerprint,
+            json.dumps(report.class_names),
+            json.dumps(report.to_json()),
+            now(),
+        ),
+    )
