@@ -22,17 +22,21 @@ from edgedistill.display import (
     err,
     out,
     print_dataset_report,
+    print_eval_report,
     print_ingest_report,
     print_label_report,
     print_status,
+    print_train_run,
 )
 from edgedistill.errors import EdgedistillError, Interrupted
+from edgedistill.evaluate import evaluate
 from edgedistill.ingest import ingest
 from edgedistill.label import label_project
 from edgedistill.presets import available_presets
 from edgedistill.project import find_project, init_project
 from edgedistill.status import project_status
 from edgedistill.teachers import Teacher, available_teachers, build_teacher
+from edgedistill.train import train_student
 
 SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
@@ -72,7 +76,7 @@ def _root(
 ) -> None:
     """Distil an open-vocabulary teacher (SAM3) into a small, fast YOLO student.
 
-    Flow: init → ingest → label → dataset → (train → eval → export → run/serve).
+    Flow: init → ingest → label → dataset → train → eval (→ export → run/serve).
     """
 
 
@@ -247,6 +251,60 @@ def dataset(
     }
     settings = _with_overrides(project.load_config().dataset, overrides)
     print_dataset_report(build_dataset(project, settings, teacher))
+
+
+@app.command()
+def train(
+    project_dir: ProjectOption = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Weights (yolo11n.pt, yolo26n.pt, -seg, your .pt) or a model YAML."),
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(min=1)] = None,
+    imgsz: Annotated[int | None, typer.Option(min=32, help="Training image size.")] = None,
+    batch: Annotated[int | None, typer.Option(min=1)] = None,
+    patience: Annotated[int | None, typer.Option(min=0, help="Epochs without progress.")] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, 0, 0,1 …")] = None,
+    dataset_version: Annotated[
+        str | None, typer.Option("--dataset", help="Dataset version (default: the latest).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Resume the last unfinished run.")
+    ] = False,
+) -> None:
+    """Train the YOLO student on the latest dataset with Ultralytics."""
+    project = find_project(project_dir)
+    overrides = {
+        "model": model,
+        "epochs": epochs,
+        "imgsz": imgsz,
+        "batch": batch,
+        "patience": patience,
+        "device": device,
+    }
+    settings = _with_overrides(project.load_config().train, overrides)
+    try:
+        run = train_student(project, settings, dataset_version, resume)
+    except KeyboardInterrupt:
+        raise Interrupted() from None
+    print_train_run(run)
+
+
+@app.command(name="eval")
+def eval_command(
+    project_dir: ProjectOption = None,
+    weights: Annotated[
+        Path | None, typer.Option(help="Student weights (default: the latest trained).")
+    ] = None,
+    gt: Annotated[
+        Path | None, typer.Option(help="Human labels: YOLO data.yaml or COCO JSON.")
+    ] = None,
+    speed: Annotated[bool, typer.Option("--speed/--no-speed", help="Time it at 480p.")] = True,
+    device: Annotated[str, typer.Option(help="auto, cpu, 0 …")] = "auto",
+) -> None:
+    """Student vs teacher (and human) labels, speed at 480p, and an HTML report."""
+    report = evaluate(find_project(project_dir), weights, gt, speed, device)
+    print_eval_report(report)
 
 
 @app.command()

@@ -63,6 +63,21 @@ class DatasetConfig(BaseModel):
         return self
 
 
+class TrainConfig(BaseModel):
+    """The student and how Ultralytics trains it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = "yolo11n.pt"
+    epochs: int = Field(default=50, ge=1)
+    imgsz: int = Field(default=640, ge=32)
+    batch: int = Field(default=16, ge=1)
+    patience: int = Field(default=20, ge=0)
+    device: str = "auto"
+    workers: int = Field(default=2, ge=0)
+    seed: int = 0
+
+
 class ProjectConfig(BaseModel):
     """Everything a project decides, in one validated file."""
 
@@ -73,6 +88,7 @@ class ProjectConfig(BaseModel):
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     label: LabelConfig = Field(default_factory=LabelConfig)
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
     teachers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     ontology: Ontology = Field(default_factory=Ontology)
 

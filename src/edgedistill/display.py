@@ -11,9 +11,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from edgedistill.dataset import DatasetReport
+from edgedistill.evaluate import EvalReport
 from edgedistill.ingest import IngestReport
 from edgedistill.ingest.sources import MediaFile
 from edgedistill.label import LabelReport
+from edgedistill.train import TrainRun
 
 # soft_wrap: a message stays one line in logs and pipes, whatever the width.
 out = Console(soft_wrap=True)
@@ -203,3 +205,37 @@ def print_dataset_report(report: DatasetReport) -> None:
         out.print(f"  review the labels before training: {report.gallery}")
     if report.unlabelled_frames:
         out.print(f"  {report.unlabelled_frames} frames are not labelled by {report.teacher} yet")
+
+
+def print_train_run(run: TrainRun) -> None:
+    out.print(f"Trained run {run.id} on dataset {run.dataset}: weights {run.weights}")
+    for key in ("metrics/mAP50(B)", "metrics/mAP50-95(B)"):
+        if key in run.metrics:
+            out.print(f"  {key.split('/')[1]} on val: {run.metrics[key]:.3f}")
+    out.print("Next: edgedistill eval")
+
+
+def print_eval_report(report: EvalReport) -> None:
+    metrics = report.metrics
+    teacher = metrics["vs_teacher"]
+    out.print(
+        f"student vs teacher ({metrics['split']}): mAP50 {teacher['map50']:.3f}, "
+        f"mAP50-95 {teacher['map50_95']:.3f}"
+    )
+    human = metrics.get("vs_human")
+    if human:
+        out.print(
+            f"student vs human labels: mAP50 {human['map50']:.3f}, mAP50-95 {human['map50_95']:.3f}"
+        )
+        if human.get("teacher"):
+            out.print(
+                f"teacher vs human labels: mAP50 {human['teacher']['map50']:.3f}, "
+                f"mAP50-95 {human['teacher']['map50_95']:.3f}"
+            )
+    for backend, timing in (metrics.get("speed") or {}).items():
+        if isinstance(timing, dict) and "total_ms" in timing:
+            out.print(
+                f"speed {backend} at 640x480: {timing['total_ms']:.1f} ms/frame "
+                f"({timing['fps']:.1f} fps)"
+            )
+    out.print(f"Report: {report.html}")

@@ -67,8 +67,11 @@ class YoloWriter:
     def close(self, fallback_val: bool) -> Path:
         """Write ``data.yaml``; without a val split, validation uses train (said loudly)."""
         splits = {s: f"images/{s}" for s in SPLITS if s in self._splits}
+        first = next(iter(splits.values()), "images/train")
         if "val" not in splits and fallback_val:
-            splits["val"] = splits.get("train", "images/train")
+            splits["val"] = splits.get("train", first)
+        # Ultralytics requires a train entry even for a validation-only dataset.
+        splits = {"train": splits.get("train", first), **splits}
         data = {"path": str(self.root), **splits, "names": dict(enumerate(self.names))}
         path = self.root / "data.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))

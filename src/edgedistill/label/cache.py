@@ -126,6 +126,20 @@ class LabelCache:
             ]
             yield row["frame_id"], raw
 
+    def frame_detections(
+        self, fingerprint: str, frame_id: str, prompts: tuple[str, ...]
+    ) -> list[RawDetection] | None:
+        """One frame's raw detections, or None unless every prompt is cached."""
+        placeholders = ",".join("?" * len(prompts))
+        rows = self.catalog.execute(
+            f"SELECT detections FROM label_cache WHERE fingerprint = ? AND frame_id = ? "
+            f"AND prompt IN ({placeholders})",
+            (fingerprint, frame_id, *prompts),
+        ).fetchall()
+        if len(rows) < len(prompts):
+            return None
+        return [RawDetection.from_json(d) for row in rows for d in json.loads(row[0])]
+
     def last_teacher(self) -> tuple[str, str, bool] | None:
         """``(fingerprint, name, prompted)`` of the most recently used teacher."""
         row = self.catalog.execute(

@@ -54,7 +54,7 @@ class AnnotationsTeacher(Teacher):
         if not path.exists():
             raise TeacherError(f"{settings.annotations}: no such annotations file or folder")
         self.path = path
-        self.dataset = _load_coco(path) if path.suffix.lower() == ".json" else _load_yolo(path)
+        self.dataset = load_annotations(path)
 
     def identity(self) -> dict[str, Any]:
         return {"annotations": str(self.path), "digest": self.dataset.digest}
@@ -68,7 +68,7 @@ class AnnotationsTeacher(Teacher):
             yield TeacherResult(frame, frame.prompts, self.dataset.read(entry, frame))
 
 
-class _Dataset:
+class AnnotationSet:
     """Images by file name, and how to read one image's labels at a frame's size."""
 
     def __init__(self, names: dict[int, str], digest: str) -> None:
@@ -78,6 +78,13 @@ class _Dataset:
 
     def add(self, image: PurePath, entry: Any) -> None:
         self.by_name[image.name.lower()].append((image, entry))
+
+    def images(self) -> list[tuple[PurePath, Any]]:
+        """Every image and its entry, in path order."""
+        return sorted(
+            (item for items in self.by_name.values() for item in items),
+            key=lambda item: str(item[0]),
+        )
 
     def find(self, source_path: str) -> Any | None:
         candidates = self.by_name.get(PurePath(source_path).name.lower(), [])
@@ -93,7 +100,7 @@ class _Dataset:
         return self.names.get(class_id, str(class_id))
 
 
-class _YoloDataset(_Dataset):
+class _YoloDataset(AnnotationSet):
     def read(self, entry: Path | None, frame: FrameInput) -> list[RawDetection]:
         if entry is None or not entry.is_file():
             return []
@@ -122,7 +129,7 @@ class _YoloDataset(_Dataset):
         return detections
 
 
-class _CocoDataset(_Dataset):
+class _CocoDataset(AnnotationSet):
     def read(self, entry: tuple[dict, list[dict]], frame: FrameInput) -> list[RawDetection]:
         image, annotations = entry
         sx, sy = frame.width / image["width"], frame.height / image["height"]
@@ -140,6 +147,11 @@ class _CocoDataset(_Dataset):
                 rle = polygons_to_rle(scaled, frame.height, frame.width)
             detections.append(RawDetection(label, 1.0, box, rle))
         return detections
+
+
+def load_annotations(path: Path) -> AnnotationSet:
+    """Human labels from a YOLO data.yaml or labels folder, or a COCO JSON file."""
+    return _load_coco(path) if path.suffix.lower() == ".json" else _load_yolo(path)
 
 
 def _load_yolo(path: Path) -> _YoloDataset:

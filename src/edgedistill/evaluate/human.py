@@ -1,0 +1,179 @@
+"""Student and teacher against human labels (``eval --gt``), classes matched by name or prompt.
+
+The human labels become a YOLO dataset in the student's classes, which Ultralytics'
+validator scores the student on. Where the teacher labelled the same images (frames
+ingested from them), pycocotools' COCOeval scores the teacher too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path, PurePath
+from typing import Any
+
+import numpy as np
+import yaml
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+from edgedistill.config import LabelConfig
+from edgedistill.dataset.writers import YoloWriter
+from edgedistill.errors import EdgedistillError
+from edgedistill.label import LabelCache, resolve
+from edgedistill.ontology import Ontology
+from edgedistill.project import Project
+from edgedistill.teachers.annotations import AnnotationSet, load_annotations
+from edgedistill.teachers.base import ALL_CLASSES, FrameInput
+
+# Human labels are taken as they are: no threshold, no NMS, no minimum size.
+_AS_GIVEN = LabelConfig(confidence=0.0, nms=False, min_box_area=0.0)
+
+
+def against_human_labels(
+    project: Project,
+    model: Any,
+    gt: Path,
+    imgsz: int,
+    device: str,
+    directory: Path,
+    fingerprint: str,
+) -> dict[str, Any]:
+    from edgedistill.evaluate.stage import validate
+
+    gt = gt.expanduser().resolve()
+    if not gt.exists():
+        raise EdgedistillError(f"{gt}: no such ground-truth file or folder")
+    config = project.load_config()
+    annotations = load_annotations(gt)
+    images = _held_out_images(gt, annotations)
+    if not images:
+        raise EdgedistillError(f"{gt}: no images found for its labels")
+    names = config.ontology.student_names
+    writer = YoloWriter(directory / "dataset", names, segments=False)
+    unknown: set[str] = set()
+    truth: dict[str, Any] = {}
+    for index, (path, entry) in enumerate(images):
+        frame = _frame(f"gt{index:06d}", path)
+        resolution = resolve(annotations.read(entry, frame), config.ontology, _AS_GIVEN, False)
+        unknown |= resolution.unknown_labels
+        writer.add("test", frame, resolution.detections)
+        truth[path.name.lower()] = (frame, resolution.detections)
+    data = writer.close(fallback_val=True)
+    result = validate(model, data, "test", imgsz, device, directory)
+    result["images"] = len(images)
+    result["unknown_labels"] = sorted(unknown)
+    result["teacher"] = _teacher_vs_human(
+        project, config.ontology, config.label, fingerprint, truth, names
+    )
+    return result
+
+
+def _held_out_images(gt: Path, annotations: AnnotationSet) -> list[tuple[Path, Any]]:
+    """The images to score on: a data.yaml's test (else val) split; everything otherwise."""
+    items = annotations.images()
+    if gt.suffix.lower() in (".yaml", ".yml"):
+        data = yaml.safe_load(gt.read_text()) or {}
+        root = gt.parent / data.get("path", ".")
+        for key in ("test", "val"):
+            if isinstance(data.get(key), str):
+                folder = (root / data[key]).resolve()
+                return [(Path(p), e) for p, e in items if Path(p).is_relative_to(folder)]
+        return [(Path(p), e) for p, e in items]
+    if gt.suffix.lower() == ".json":
+        found = []
+        for path, entry in items:
+            image = _coco_image(gt.parent, path)
+            if image is not None:
+                found.append((image, entry))
+        return found
+    return [(Path(p), e) for p, e in items]
+
+
+def _coco_image(root: Path, name: PurePath) -> Path | None:
+    for candidate in (root / name, root / "images" / name, root / "images" / name.name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _frame(frame_id: str, path: Path) -> FrameInput:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        width, height = image.size
+    return FrameInput(frame_id, path, width, height, str(path), ())
+
+
+def _teacher_vs_human(
+    project: Project,
+    ontology: Ontology,
+    label: LabelConfig,
+    fingerprint: str,
+    truth: dict[str, Any],
+    names: list[str],
+) -> dict[str, Any] | None:
+    """COCO mAP of the teacher's labels on the ingested frames of the same images."""
+    pairs = []
+    with project.open_catalog() as catalog:
+        cache = LabelCache(catalog)
+        prompted = bool(
+            catalog.execute(
+                "SELECT prompted FROM teachers WHERE fingerprint = ?", (fingerprint,)
+            ).fetchone()[0]
+        )
+        prompts = tuple(ontology.prompts) if prompted else (ALL_CLASSES,)
+        rows = catalog.execute(
+            "SELECT f.id, f.width, f.height, s.path FROM frames f "
+            "JOIN sources s ON s.id = f.source_id"
+        ).fetchall()
+        for frame_id, width, height, source in rows:
+            match = truth.get(PurePath(source).name.lower())
+            raw = cache.frame_detections(fingerprint, frame_id, prompts) if match else None
+            if raw is not None:
+                teacher = resolve(raw, ontology, label, prompted).detections
+                pairs.append((match, teacher, (width, height)))
+    if not pairs:
+        return None
+    return {"images": len(pairs), **_coco_map(pairs, names)}
+
+
+def _coco_map(pairs: list[Any], names: list[str]) -> dict[str, float]:
+    images, truths, predictions = [], [], []
+    for image_id, ((frame, human), teacher, (width, height)) in enumerate(pairs, start=1):
+        images.append({"id": image_id, "width": frame.width, "height": frame.height})
+        for box, cls in zip(human.xyxy, human.class_id, strict=True):
+            truths.append(_coco_box(box, cls, image_id, len(truths) + 1))
+        scale = np.array([frame.width / width, frame.height / height] * 2)
+        for box, cls, score in zip(teacher.xyxy, teacher.class_id, teacher.confidence, strict=True):
+            predictions.append({**_coco_box(box * scale, cls, image_id, 0), "score": float(score)})
+    gt = COCO()
+    gt.dataset = {
+        "images": images,
+        "annotations": truths,
+        "categories": [{"id": i + 1, "name": n} for i, n in enumerate(names)],
+    }
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt.createIndex()
+        if not predictions:
+            return {"map50": 0.0, "map50_95": 0.0}
+        evaluation = COCOeval(gt, gt.loadRes(predictions), "bbox")
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    return {
+        "map50": round(float(evaluation.stats[1]), 4),
+        "map50_95": round(float(evaluation.stats[0]), 4),
+    }
+
+
+def _coco_box(box: Any, cls: int, image_id: int, annotation_id: int) -> dict[str, Any]:
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return {
+        "id": annotation_id,
+        "image_id": image_id,
+        "category_id": int(cls) + 1,
+        "bbox": [x1, y1, x2 - x1, y2 - y1],
+        "area": (x2 - x1) * (y2 - y1),
+        "iscrowd": 0,
+    }

@@ -1,0 +1,60 @@
+"""Student speed on this machine at 480p: PyTorch and ONNX Runtime, end to end."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+SPEED_SIZE = (480, 640)  # height, width of a landscape 480p frame
+
+
+def measure_speed(
+    model: Any, weights: Path, record: Any, device: str, runs: int, directory: Path
+) -> dict[str, Any]:
+    """ms/frame at 480p on this machine, PyTorch and ONNX Runtime, pre/post-processing included."""
+    frame = _speed_frame(record)
+    speed: dict[str, Any] = {
+        "input": f"{SPEED_SIZE[1]}x{SPEED_SIZE[0]}",
+        "device": device,
+        "runs": runs,
+    }
+    speed["pytorch"] = _time(model, frame, device, runs)
+    try:
+        onnx_path = Path(model.export(format="onnx", imgsz=SPEED_SIZE, device="cpu", verbose=False))
+    except Exception as exc:  # exporter dependencies missing or the export failed
+        speed["onnxruntime"] = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+        return speed
+    from ultralytics import YOLO
+
+    onnx_model = YOLO(str(onnx_path), task=model.task)
+    speed["onnxruntime"] = _time(onnx_model, frame, "cpu", runs)
+    speed["onnxruntime"]["file_mb"] = round(onnx_path.stat().st_size / 1e6, 2)
+    target = directory / onnx_path.name
+    if onnx_path != target:
+        onnx_path.replace(target)
+    speed["onnxruntime"]["file"] = str(target)
+    return speed
+
+
+def _speed_frame(record: Any) -> np.ndarray:
+    images = sorted((record.root / "images").rglob("*.jpg"))
+    image = cv2.imread(str(images[0])) if images else np.zeros((*SPEED_SIZE, 3), np.uint8)
+    return cv2.resize(image, SPEED_SIZE[::-1], interpolation=cv2.INTER_AREA)
+
+
+def _time(model: Any, frame: np.ndarray, device: str, runs: int) -> dict[str, float]:
+    for _ in range(3):
+        model.predict(frame, imgsz=SPEED_SIZE, device=device, verbose=False)
+    stages = {"preprocess": [], "inference": [], "postprocess": []}
+    start = time.perf_counter()
+    for _ in range(runs):
+        result = model.predict(frame, imgsz=SPEED_SIZE, device=device, verbose=False)[0]
+        for stage in stages:
+            stages[stage].append(result.speed[stage])
+    total_ms = (time.perf_counter() - start) * 1000 / runs
+    timings = {f"{k}_ms": round(float(np.median(v)), 2) for k, v in stages.items()}
+    return {**timings, "total_ms": round(total_ms, 2), "fps": round(1000 / total_ms, 1)}

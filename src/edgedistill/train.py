@@ -1,0 +1,231 @@
+"""The train stage: an Ultralytics YOLO student on the latest dataset.
+
+Each run lives in ``runs/train/<id>/`` with Ultralytics' weights and a
+``run.json`` (settings, dataset version, teacher fingerprint); the catalog keeps
+the runs, and the latest finished one is what later commands use by default.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from edgedistill.catalog import Catalog, now
+from edgedistill.config import TrainConfig
+from edgedistill.errors import EdgedistillError
+from edgedistill.project import Project
+
+log = logging.getLogger(__name__)
+
+RUNS_DIR = Path("runs") / "train"
+PRETRAINED_HINT = (
+    "pretrained weights train far better: run once with internet so Ultralytics downloads "
+    "yolo11n.pt, or download it from github.com/ultralytics/assets/releases and pass its path"
+)
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    version: str
+    format: str
+    root: Path
+    fingerprint: str
+
+    @property
+    def data_yaml(self) -> Path:
+        return self.root / "data.yaml"
+
+
+@dataclass(frozen=True)
+class TrainRun:
+    id: str
+    dataset: str
+    model: str
+    directory: Path
+    weights: Path | None
+    status: str
+    metrics: dict[str, float]
+
+
+def latest_dataset(catalog: Catalog, version: str | None = None) -> DatasetRecord:
+    query = "SELECT version, format, path, fingerprint FROM datasets"
+    row = catalog.execute(
+        query + (" WHERE version = ?" if version else " ORDER BY created_at DESC LIMIT 1"),
+        (version,) if version else (),
+    ).fetchone()
+    if row is None:
+        wanted = f"dataset {version}" if version else "a dataset"
+        raise EdgedistillError(f"no {wanted} in this project; run `edgedistill dataset` first")
+    return DatasetRecord(row[0], row[1], Path(row[2]), row[3])
+
+
+def latest_weights(project: Project) -> Path:
+    """Best weights of the most recent finished run."""
+    with project.open_catalog() as catalog:
+        rows = catalog.execute(
+            "SELECT weights FROM train_runs WHERE status = 'done' ORDER BY finished_at DESC"
+        ).fetchall()
+    for row in rows:
+        if row[0] and Path(row[0]).is_file():
+            return Path(row[0])
+    raise EdgedistillError("no trained student in this project; run `edgedistill train` first")
+
+
+def train_student(
+    project: Project, settings: TrainConfig, dataset: str | None = None, resume: bool = False
+) -> TrainRun:
+    """Train (or resume) a student; the run is recorded whether it finishes or fails."""
+    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+    with project.open_catalog() as catalog:
+        if resume:
+            return _resume(project, catalog)
+        record = latest_dataset(catalog, dataset)
+        _check_compatible(settings.model, record)
+        model = load_student(settings.model)
+        run_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{Path(settings.model).stem}"
+        directory = project.root / RUNS_DIR / run_id
+        device = pick_device(settings.device)
+        catalog.execute(
+            "INSERT INTO train_runs (id, dataset, model, settings, directory, status, started_at) "
+            "VALUES (?, ?, ?, ?, ?, 'running', ?)",
+            (
+                run_id,
+                record.version,
+                settings.model,
+                settings.model_dump_json(),
+                str(directory),
+                now(),
+            ),
+        )
+        _write_run_json(directory, run_id, settings, record)
+        args = {
+            "data": str(record.data_yaml),
+            "epochs": settings.epochs,
+            "imgsz": settings.imgsz,
+            "batch": settings.batch,
+            "patience": settings.patience,
+            "device": device,
+            "workers": settings.workers,
+            "seed": settings.seed,
+            "project": str(directory.parent),
+            "name": run_id,
+            "exist_ok": True,
+            "plots": False,
+            "verbose": False,
+        }
+        return _run(
+            catalog, run_id, record.version, settings.model, directory, lambda: model.train(**args)
+        )
+
+
+def _resume(project: Project, catalog: Catalog) -> TrainRun:
+    row = catalog.execute(
+        "SELECT id, dataset, model, directory FROM train_runs WHERE status != 'done' "
+        "ORDER BY started_at DESC LIMIT 1"
+    ).fetchone()
+    last = Path(row[3]) / "weights" / "last.pt" if row else None
+    if last is None or not last.is_file():
+        raise EdgedistillError("no unfinished training run with a checkpoint to resume")
+    catalog.execute(
+        "UPDATE train_runs SET status = 'running', error = NULL WHERE id = ?", (row[0],)
+    )
+    model = load_student(str(last))
+    return _run(catalog, row[0], row[1], row[2], Path(row[3]), lambda: model.train(resume=True))
+
+
+def _run(
+    catalog: Catalog, run_id: str, dataset: str, model_name: str, directory: Path, train: Any
+) -> TrainRun:
+    try:
+        results = train()
+    except KeyboardInterrupt:
+        catalog.execute(
+            "UPDATE train_runs SET status = 'failed', error = 'interrupted' WHERE id = ?", (run_id,)
+        )
+        raise
+    except Exception as exc:  # Ultralytics raises many kinds; record it, then say it in one line
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        catalog.execute(
+            "UPDATE train_runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?",
+            (message, now(), run_id),
+        )
+        raise EdgedistillError(
+            f"training failed ({message}); the run is kept in {directory}"
+        ) from None
+    weights = directory / "weights" / "best.pt"
+    weights = weights if weights.is_file() else directory / "weights" / "last.pt"
+    metrics = {k: float(v) for k, v in (getattr(results, "results_dict", None) or {}).items()}
+    catalog.execute(
+        "UPDATE train_runs SET status = 'done', weights = ?, finished_at = ? WHERE id = ?",
+        (str(weights), now(), run_id),
+    )
+    return TrainRun(run_id, dataset, model_name, directory, weights, "done", metrics)
+
+
+def _write_run_json(
+    directory: Path, run_id: str, settings: TrainConfig, record: DatasetRecord
+) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "run.json").write_text(
+        json.dumps(
+            {
+                "id": run_id,
+                "settings": settings.model_dump(),
+                "dataset": record.version,
+                "dataset_format": record.format,
+                "teacher_fingerprint": record.fingerprint,
+                "started_at": now(),
+            },
+            indent=2,
+        )
+    )
+
+
+def _check_compatible(model: str, record: DatasetRecord) -> None:
+    if record.format == "coco":
+        raise EdgedistillError(
+            "Ultralytics trains on YOLO datasets; run "
+            "`edgedistill dataset --format yolo` (or yolo-seg) first"
+        )
+    if "-seg" in Path(model).stem and record.format != "yolo-seg":
+        raise EdgedistillError(
+            f"{model} is a segmentation model; build the dataset with "
+            "`edgedistill dataset --format yolo-seg`"
+        )
+
+
+def load_student(model: str) -> Any:
+    """An Ultralytics model from weights or a YAML (random init, with a warning)."""
+    from ultralytics import YOLO
+
+    if model.endswith((".yaml", ".yml")):
+        log.warning("training %s from random weights; %s", model, PRETRAINED_HINT)
+    elif not Path(model).is_file() and "/" in model:
+        raise EdgedistillError(f"{model}: no such weights file")
+    try:
+        return YOLO(model)
+    except Exception as exc:  # a failed download or an unreadable checkpoint
+        raise EdgedistillError(
+            f"cannot load the student '{model}' ({type(exc).__name__}); without internet use a "
+            f"local .pt or a model YAML such as yolo11n.yaml; {PRETRAINED_HINT}"
+        ) from None
+
+
+def pick_device(device: str) -> str:
+    """``auto``: the first CUDA GPU, else the CPU (with a loud warning)."""
+    if device != "auto":
+        return device
+    import torch
+
+    if torch.cuda.is_available():
+        return "0"
+    log.warning(
+        "no CUDA GPU: training on the CPU is slow (minutes per epoch for real datasets); "
+        "use a GPU machine for real training"
+    )
+    return "cpu"
