@@ -10,16 +10,20 @@ from edgedistill.ingest.video import VideoReader
 from tests.media import write_video
 
 
-def test_demo_runs_offline_and_says_its_labels_are_meaningless(cli, tmp_path, monkeypatch):
+def test_demo_runs_the_whole_loop_offline(cli, tmp_path, monkeypatch):
     monkeypatch.delenv("ROBOFLOW_API_KEY", raising=False)
     monkeypatch.chdir(tmp_path)
     clip = write_video(tmp_path / "clip.mp4", seconds=2, fps=10, size=(160, 96))
     result = cli("demo", "--video", str(clip), "--dir", str(tmp_path / "demo"))
     assert result.code == 0, result.err
     assert "random weights: its labels are meaningless" in result.out
-    assert "labelled frames" in result.out and "4 of 4" in result.out
+    for stage in ("ingest", "label", "dataset", "train", "eval"):
+        assert f" {stage} " in result.out
+    report = Path(result.out.split("Report:")[-1].split()[0])
+    assert report.name == "report.html" and report.is_file()
     again = cli("demo", "--video", str(clip), "--dir", str(tmp_path / "demo"))
-    assert "Nothing to label" in again.out and "already ingested" in again.out
+    assert again.code == 0 and "Nothing to label" in again.out
+    assert str(report) in again.out  # every stage reused, the same report
 
 
 def test_teacher_choice(monkeypatch, tmp_path) -> None:

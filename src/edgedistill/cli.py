@@ -25,6 +25,7 @@ from edgedistill.display import (
     print_eval_report,
     print_ingest_report,
     print_label_report,
+    print_stage,
     print_status,
     print_train_run,
 )
@@ -32,6 +33,7 @@ from edgedistill.errors import EdgedistillError, Interrupted
 from edgedistill.evaluate import evaluate
 from edgedistill.ingest import ingest
 from edgedistill.label import label_project
+from edgedistill.pipeline import run_pipeline
 from edgedistill.presets import available_presets
 from edgedistill.project import find_project, init_project
 from edgedistill.status import project_status
@@ -305,6 +307,34 @@ def eval_command(
     """Student vs teacher (and human) labels, speed at 480p, and an HTML report."""
     report = evaluate(find_project(project_dir), weights, gt, speed, device)
     print_eval_report(report)
+
+
+@app.command()
+def pipeline(
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(help="What to ingest (default: ingest.sources in the config)."),
+    ] = None,
+    project_dir: ProjectOption = None,
+    teacher: Annotated[str | None, typer.Option(help="Teacher (default: label.teacher).")] = None,
+    max_usd: Annotated[
+        float | None, typer.Option(min=0, help="Stop labelling before spending more.")
+    ] = None,
+) -> None:
+    """Run ingest → label → dataset → train → eval; finished stages are reused."""
+    project = find_project(project_dir)
+    config = project.load_config()
+    model = build_teacher(config, teacher, {})
+    budget = _budget_in_credits(model, max_usd, None)
+    model.close()
+    try:
+        result = run_pipeline(
+            project, sources or [], teacher, max_credits=budget, announce=print_stage
+        )
+    except KeyboardInterrupt:
+        raise Interrupted() from None
+    if result.ingest.failures or result.label.failures:
+        raise typer.Exit(1)
 
 
 @app.command()

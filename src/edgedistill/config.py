@@ -17,6 +17,7 @@ class IngestConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    sources: list[str] = Field(default_factory=list, description="what `pipeline` ingests")
     fps: float = Field(default=2.0, ge=0.0, description="frames sampled per second; 0 = all")
     max_side: int = Field(default=640, ge=0, description="longest side in pixels; 0 = keep")
     dedup: bool = True

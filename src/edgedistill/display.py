@@ -212,7 +212,6 @@ def print_train_run(run: TrainRun) -> None:
     for key in ("metrics/mAP50(B)", "metrics/mAP50-95(B)"):
         if key in run.metrics:
             out.print(f"  {key.split('/')[1]} on val: {run.metrics[key]:.3f}")
-    out.print("Next: edgedistill eval")
 
 
 def print_eval_report(report: EvalReport) -> None:
@@ -239,3 +238,16 @@ def print_eval_report(report: EvalReport) -> None:
                 f"({timing['fps']:.1f} fps)"
             )
     out.print(f"Report: {report.html}")
+
+
+def print_stage(stage: str, result: object) -> None:
+    """Announce a finished pipeline stage with its usual report."""
+    out.rule(f"[bold]{stage}")
+    printers = {
+        "ingest": print_ingest_report,
+        "label": print_label_report,
+        "dataset": print_dataset_report,
+        "train": print_train_run,
+        "eval": print_eval_report,
+    }
+    printers[stage](result)

@@ -23,14 +23,16 @@ def unit_score(unit: str, seed: int) -> float:
 def assign_splits(units: Iterable[str], val: float, test: float, seed: int) -> dict[str, Split]:
     """Each unit (a video, an image, or a folder of images) to one split.
 
-    Shares are met in expectation. With few units a split can come out empty;
-    then the train units with the lowest scores move to it, so that val and test
-    exist whenever there are enough units (one for val, a third for test).
+    Shares are met in expectation. With few units a split can come out empty:
+    train always gets a unit, and val and test take the train units with the
+    lowest scores while train keeps at least one.
     """
     scores = {unit: unit_score(unit, seed) for unit in set(units)}
     splits: dict[str, Split] = {}
     for unit, score in scores.items():
         splits[unit] = "test" if score < test else "val" if score < test + val else "train"
+    if scores and "train" not in splits.values():
+        splits[max(scores, key=scores.__getitem__)] = "train"
     needed = [name for name, share in (("val", val), ("test", test)) if share > 0]
     for name in needed:
         train = sorted((u for u, s in splits.items() if s == "train"), key=scores.__getitem__)

@@ -7,19 +7,17 @@ ingested from them), pycocotools' COCOeval scores the teacher too.
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
+import supervision as sv
 import yaml
-from pycocotools.coco import COCO
-from pycocotools.cocoeval import COCOeval
 
 from edgedistill.config import LabelConfig
 from edgedistill.dataset.writers import YoloWriter
 from edgedistill.errors import EdgedistillError
+from edgedistill.evaluate.coco import coco_map
 from edgedistill.label import LabelCache, resolve
 from edgedistill.ontology import Ontology
 from edgedistill.project import Project
@@ -135,45 +133,14 @@ def _teacher_vs_human(
                 pairs.append((match, teacher, (width, height)))
     if not pairs:
         return None
-    return {"images": len(pairs), **_coco_map(pairs, names)}
-
-
-def _coco_map(pairs: list[Any], names: list[str]) -> dict[str, float]:
-    images, truths, predictions = [], [], []
-    for image_id, ((frame, human), teacher, (width, height)) in enumerate(pairs, start=1):
-        images.append({"id": image_id, "width": frame.width, "height": frame.height})
-        for box, cls in zip(human.xyxy, human.class_id, strict=True):
-            truths.append(_coco_box(box, cls, image_id, len(truths) + 1))
-        scale = np.array([frame.width / width, frame.height / height] * 2)
-        for box, cls, score in zip(teacher.xyxy, teacher.class_id, teacher.confidence, strict=True):
-            predictions.append({**_coco_box(box * scale, cls, image_id, 0), "score": float(score)})
-    gt = COCO()
-    gt.dataset = {
-        "images": images,
-        "annotations": truths,
-        "categories": [{"id": i + 1, "name": n} for i, n in enumerate(names)],
-    }
-    with contextlib.redirect_stdout(io.StringIO()):
-        gt.createIndex()
-        if not predictions:
-            return {"map50": 0.0, "map50_95": 0.0}
-        evaluation = COCOeval(gt, gt.loadRes(predictions), "bbox")
-        evaluation.evaluate()
-        evaluation.accumulate()
-        evaluation.summarize()
-    return {
-        "map50": round(float(evaluation.stats[1]), 4),
-        "map50_95": round(float(evaluation.stats[0]), 4),
-    }
-
-
-def _coco_box(box: Any, cls: int, image_id: int, annotation_id: int) -> dict[str, Any]:
-    x1, y1, x2, y2 = (float(v) for v in box)
-    return {
-        "id": annotation_id,
-        "image_id": image_id,
-        "category_id": int(cls) + 1,
-        "bbox": [x1, y1, x2 - x1, y2 - y1],
-        "area": (x2 - x1) * (y2 - y1),
-        "iscrowd": 0,
-    }
+    sizes = [(frame.width, frame.height) for (frame, _), _, _ in pairs]
+    truths = [human for (_, human), _, _ in pairs]
+    predictions = []
+    for (frame, _), teacher, (width, height) in pairs:
+        scale = np.array([frame.width / width, frame.height / height] * 2, dtype=np.float32)
+        predictions.append(
+            sv.Detections(
+                xyxy=teacher.xyxy * scale, confidence=teacher.confidence, class_id=teacher.class_id
+            )
+        )
+    return {"images": len(pairs), **coco_map(sizes, truths, predictions, names)}

@@ -1,0 +1,94 @@
+"""``edgedistill pipeline``: ingest → label → dataset → train → eval from the config.
+
+Every stage resumes: ingest adds only new frames, label asks only for what the
+cache lacks, an unchanged dataset is reused, a finished training run on the same
+dataset and settings is reused, and so is its evaluation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgedistill.dataset import DatasetReport, build_dataset
+from edgedistill.errors import EdgedistillError
+from edgedistill.evaluate import EvalReport, evaluate
+from edgedistill.evaluate.stage import REPORTS_DIR
+from edgedistill.ingest import IngestReport, ingest
+from edgedistill.label import LabelReport, label_project
+from edgedistill.project import Project
+from edgedistill.teachers import build_teacher
+from edgedistill.train import TrainRun, train_student
+
+
+@dataclass
+class PipelineResult:
+    ingest: IngestReport
+    label: LabelReport
+    dataset: DatasetReport
+    train: TrainRun
+    evaluation: EvalReport
+
+
+def run_pipeline(
+    project: Project,
+    sources: Sequence[str] = (),
+    teacher: str | None = None,
+    teacher_settings: dict[str, Any] | None = None,
+    max_credits: float | None = None,
+    train_overrides: dict[str, Any] | None = None,
+    announce: Callable[[str, object], None] = lambda stage, result: None,
+) -> PipelineResult:
+    """Run every stage in order; ``announce(stage, result)`` after each one."""
+    config = project.load_config()
+    sources = list(sources) or [str(_from_project(project, s)) for s in config.ingest.sources]
+    if not sources:
+        raise EdgedistillError(
+            "nothing to ingest: list sources under 'ingest.sources' in "
+            "edgedistill.yaml or pass them to `edgedistill pipeline`"
+        )
+    ingested = ingest(project, sources, config.ingest)
+    announce("ingest", ingested)
+    model = build_teacher(config, teacher, teacher_settings or {})
+    try:
+        labelled = label_project(project, model, max_credits=max_credits)
+    finally:
+        model.close()
+    announce("label", labelled)
+    dataset = build_dataset(project)
+    announce("dataset", dataset)
+    settings = config.train.model_copy(update=train_overrides or {})
+    run = _finished_run(project, dataset.version, settings.model_dump_json())
+    run = run or train_student(project, settings, dataset.version)
+    announce("train", run)
+    evaluation = _finished_evaluation(project, run) or evaluate(project, run.weights)
+    announce("eval", evaluation)
+    return PipelineResult(ingested, labelled, dataset, run, evaluation)
+
+
+def _from_project(project: Project, source: str) -> Path:
+    path = Path(source).expanduser()
+    return path if path.is_absolute() else project.root / path
+
+
+def _finished_run(project: Project, dataset: str, settings: str) -> TrainRun | None:
+    with project.open_catalog() as catalog:
+        row = catalog.execute(
+            "SELECT id, model, directory, weights FROM train_runs WHERE dataset = ? AND "
+            "settings = ? AND status = 'done' ORDER BY finished_at DESC LIMIT 1",
+            (dataset, settings),
+        ).fetchone()
+    if row is None or not row[3] or not Path(row[3]).is_file():
+        return None
+    return TrainRun(row[0], dataset, row[1], Path(row[2]), Path(row[3]), "done", {})
+
+
+def _finished_evaluation(project: Project, run: TrainRun) -> EvalReport | None:
+    for metrics in sorted((project.root / REPORTS_DIR).glob("*/metrics.json"), reverse=True):
+        data = json.loads(metrics.read_text())
+        if data.get("weights") == str(run.weights) and (metrics.parent / "report.html").exists():
+            return EvalReport(metrics.parent, data)
+    return None
