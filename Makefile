@@ -28,6 +28,7 @@ test: setup
 bench: setup
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/label.py
+	$(BIN)/python bench/distill.py
 
 lint: setup
 	$(BIN)/ruff check src tests bench

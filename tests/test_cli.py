@@ -165,6 +165,10 @@ def test_real_dashcam_stills(cli, tmp_path: Path, assets: Path) -> None:
         ["init", "--help"],
         ["status", "--help"],
         ["label", "--help"],
+        ["dataset", "--help"],
+        ["train", "--help"],
+        ["eval", "--help"],
+        ["pipeline", "--help"],
         ["demo", "--help"],
     ],
 )
@@ -206,3 +210,21 @@ def test_label_without_a_key_or_with_an_unknown_teacher(cli, tmp_path: Path, mon
     assert unknown.code == 1 and "unknown teacher 'sam4'; available teachers: annotations" in (
         unknown.err
     )
+
+
+def test_later_stages_say_what_comes_first(cli, tmp_path: Path) -> None:
+    cli("init", str(tmp_path / "p"))
+    for command, hint in (
+        ("dataset", "run `edgedistill label` first"),
+        ("train", "run `edgedistill dataset` first"),
+        ("eval", "run `edgedistill train` first"),
+        ("pipeline", "nothing to ingest"),
+    ):
+        result = cli(
+            command,
+            "-p",
+            str(tmp_path / "p"),
+            *(["--teacher", "annotations"] if command == "pipeline" else []),
+        )
+        assert result.code in (1, 2), (command, result.err)
+        assert hint in result.err, (command, result.err)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from edgedistill.config import IngestConfig, LabelConfig, ProjectConfig, parse_config
+from edgedistill.config import (
+    DatasetConfig,
+    IngestConfig,
+    LabelConfig,
+    ProjectConfig,
+    TrainConfig,
+    parse_config,
+)
 from edgedistill.errors import ConfigError
 from edgedistill.ontology import Ontology
 from edgedistill.presets import available_presets, preset_text
@@ -50,6 +57,8 @@ def test_presets_are_valid_and_use_the_default_stage_settings(name: str) -> None
     config = parse_config(preset_text(name))
     assert config.ingest == IngestConfig()
     assert config.label == LabelConfig()
+    assert config.dataset == DatasetConfig()
+    assert config.train == TrainConfig()
 
 
 def test_driving_preset_covers_the_workflow_concepts() -> None:
@@ -175,3 +184,8 @@ def test_label_settings_are_validated() -> None:
     assert "label.output_format: input should be 'rle' or 'polygons'" in config_error(
         "label:\n  output_format: masks\n"
     )
+
+
+def test_dataset_shares_must_leave_room_for_train() -> None:
+    message = config_error("dataset:\n  val: 0.5\n  test: 0.5\n")
+    assert "dataset: val + test must leave a share for train" in message

@@ -323,10 +323,11 @@ def pipeline(
 ) -> None:
     """Run ingest → label → dataset → train → eval; finished stages are reused."""
     project = find_project(project_dir)
-    config = project.load_config()
-    model = build_teacher(config, teacher, {})
-    budget = _budget_in_credits(model, max_usd, None)
-    model.close()
+    budget = None
+    if max_usd is not None:
+        model = build_teacher(project.load_config(), teacher, {})
+        budget = _budget_in_credits(model, max_usd, None)
+        model.close()
     try:
         result = run_pipeline(
             project, sources or [], teacher, max_credits=budget, announce=print_stage
