@@ -55,14 +55,16 @@ def _sections(metrics: dict[str, Any], bars: str | None, samples: list[str]) -> 
             [c["true"], c["predicted"], str(c["count"])]
             for c in teacher.get("sibling_confusions", [])
         ],
-        "images": [
-            p
-            for p in ([bars] if bars else [])
-            + teacher["plots"]
-            + metrics.get("vs_human", {}).get("plots", [])
-        ],
+        "images": ([bars] if bars else []) + _key_plots(teacher["plots"]),
+        "human_images": _key_plots(metrics.get("vs_human", {}).get("plots", [])),
         "samples": samples,
     }
+
+
+def _key_plots(plots: list[str]) -> list[str]:
+    """The precision-recall curves and the normalised confusion matrix of a comparison."""
+    wanted = ("PR_curve.png", "confusion_matrix_normalized.png")
+    return [p for p in plots if p.endswith(wanted)]
 
 
 def _summary_rows(metrics: dict[str, Any]) -> list[list[str]]:
@@ -155,8 +157,13 @@ def _markdown(metrics: dict[str, Any], s: dict[str, Any]) -> str:
             *_md_table(["backend", "model ms", "end-to-end ms", "fps"], _speed_rows(metrics)),
             "",
         ]
-    lines += ["## Model", "", _model_line(metrics), "", "## Plots", ""]
-    lines += [f"![{p}]({p})" for p in s["images"] + s["samples"]]
+    lines += ["## Model", "", _model_line(metrics), "", "## Student vs teacher", ""]
+    lines += [f"![{p}]({p})" for p in s["images"]]
+    if s["human_images"]:
+        lines += ["", "## Student vs human labels", ""]
+        lines += [f"![{p}]({p})" for p in s["human_images"]]
+    lines += ["", "## Held-out frames: teacher (left) and student (right)", ""]
+    lines += [f"![{p}]({p})" for p in s["samples"]]
     return "\n".join(lines) + "\n"
 
 
@@ -196,10 +203,13 @@ def _html(metrics: dict[str, Any], s: dict[str, Any]) -> str:
             f"<h2>Speed at {html.escape(speed['input'])} on {html.escape(speed['device'])}</h2>",
             table(["backend", "model ms", "end-to-end ms", "fps"], _speed_rows(metrics)),
         ]
-    parts += [
-        "<h2>Plots</h2>",
-        "".join(f'<img src="{html.escape(p)}" alt="{html.escape(p)}">' for p in s["images"]),
-    ]
+
+    def images(paths: list[str]) -> str:
+        return "".join(f'<img src="{html.escape(p)}" alt="{html.escape(p)}">' for p in paths)
+
+    parts += ["<h2>Student vs teacher</h2>", images(s["images"])]
+    if s["human_images"]:
+        parts += ["<h2>Student vs human labels</h2>", images(s["human_images"])]
     if s["samples"]:
         parts += [
             "<h2>Held-out frames: teacher (left) and student (right)</h2>",
