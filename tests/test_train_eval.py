@@ -14,6 +14,7 @@ from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate import evaluate
 from edgedistill.pipeline import run_pipeline
 from edgedistill.project import init_project
+from edgedistill.status import project_status
 from edgedistill.train import latest_weights, train_student
 from tests.fake_roboflow import FakeRoboflow
 from tests.label_helpers import SMALL_ONTOLOGY, edit_config
@@ -117,6 +118,10 @@ def test_pipeline_runs_every_stage_and_then_reuses_them(server, tmp_path) -> Non
     assert server.requests == requests
     assert again.dataset.reused and again.train.id == first.train.id
     assert again.evaluation.directory == first.evaluation.directory
+    counts = project_status(project)
+    assert counts["datasets"] == 1 and counts["train_runs"]["done"] == 1
+    assert counts["student"] == str(first.train.weights)
+    assert counts["report"] == str(first.evaluation.html)
 
 
 def test_pipeline_needs_sources(tmp_path) -> None:

@@ -151,6 +151,14 @@ def print_status(counts: dict[str, Any], labels_only: bool = False) -> None:
         if label["unknown_labels"]:
             unknown = ", ".join(label["unknown_labels"])
             table.add_row("  [yellow]not in ontology[/]", escape(unknown))
+    if not labels_only:
+        table.add_row("datasets", str(counts["datasets"]))
+        runs = counts["train_runs"]
+        table.add_row("training runs", f"{runs['done']} done, {runs['failed']} failed")
+        if counts["student"]:
+            table.add_row("student", escape(counts["student"]))
+        if counts["report"]:
+            table.add_row("report", escape(counts["report"]))
     out.print(table)
 
 

@@ -22,6 +22,7 @@ def project_status(project: Project) -> dict[str, Any]:
             },
             **_ingest_status(catalog),
             **_label_status(catalog, config),
+            **_student_status(catalog, project),
         }
 
 
@@ -56,4 +57,19 @@ def _label_status(catalog: Catalog, config: ProjectConfig) -> dict[str, Any]:
             "objects": sum(summary.per_class.values()),
             "unknown_labels": sorted(summary.unknown_labels),
         },
+    }
+
+
+def _student_status(catalog: Catalog, project: Project) -> dict[str, Any]:
+    """Datasets written, training runs, and the newest student and report."""
+    runs = dict(catalog.execute("SELECT status, COUNT(*) FROM train_runs GROUP BY status"))
+    student = catalog.execute(
+        "SELECT weights FROM train_runs WHERE status = 'done' ORDER BY finished_at DESC LIMIT 1"
+    ).fetchone()
+    reports = sorted((project.root / "reports").glob("*/report.html"))
+    return {
+        "datasets": catalog.execute("SELECT COUNT(*) FROM datasets").fetchone()[0],
+        "train_runs": {status: runs.get(status, 0) for status in ("done", "failed", "running")},
+        "student": student[0] if student else None,
+        "report": str(reports[-1]) if reports else None,
     }
