@@ -169,6 +169,7 @@ def test_real_dashcam_stills(cli, tmp_path: Path, assets: Path) -> None:
         ["train", "--help"],
         ["eval", "--help"],
         ["pipeline", "--help"],
+        ["export", "--help"],
         ["demo", "--help"],
     ],
 )

@@ -23,6 +23,7 @@ from edgedistill.display import (
     out,
     print_dataset_report,
     print_eval_report,
+    print_export_report,
     print_ingest_report,
     print_label_report,
     print_stage,
@@ -31,6 +32,7 @@ from edgedistill.display import (
 )
 from edgedistill.errors import EdgedistillError, Interrupted
 from edgedistill.evaluate import evaluate
+from edgedistill.export import export_student
 from edgedistill.ingest import ingest
 from edgedistill.label import label_project
 from edgedistill.pipeline import run_pipeline
@@ -78,7 +80,7 @@ def _root(
 ) -> None:
     """Distil an open-vocabulary teacher (SAM3) into a small, fast YOLO student.
 
-    Flow: init → ingest → label → dataset → train → eval (→ export → run/serve).
+    Flow: init → ingest → label → dataset → train → eval → export (→ run/serve).
     """
 
 
@@ -307,6 +309,45 @@ def eval_command(
     """Student vs teacher (and human) labels, speed at 480p, and an HTML report."""
     report = evaluate(find_project(project_dir), weights, gt, speed, device)
     print_eval_report(report)
+
+
+@app.command()
+def export(
+    project_dir: ProjectOption = None,
+    formats: Annotated[
+        list[str] | None,
+        typer.Option("--format", "-f", help="onnx, coreml, litert, executorch; repeatable."),
+    ] = None,
+    weights: Annotated[
+        Path | None, typer.Option(help="Student weights (default: the latest trained).")
+    ] = None,
+    imgsz: Annotated[str, typer.Option(help="Input HEIGHT,WIDTH.")] = "480,640",
+    conf: Annotated[float, typer.Option(min=0, max=1, help="Confidence threshold.")] = 0.25,
+    iou: Annotated[float, typer.Option(min=0, max=1, help="NMS IoU threshold.")] = 0.45,
+    int8: Annotated[
+        bool, typer.Option("--int8", help="CoreML 8-bit weights; LiteRT int8, calibrated.")
+    ] = False,
+) -> None:
+    """Export the student for the phone, check parity with PyTorch, write a model card."""
+    size = _parse_size(imgsz)
+    report = export_student(
+        find_project(project_dir), formats or ["onnx"], weights, size, conf, iou, int8
+    )
+    print_export_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        height, width = (int(v) for v in text.split(","))
+    except ValueError:
+        raise EdgedistillError(
+            f"--imgsz takes HEIGHT,WIDTH such as 480,640, not '{text}'"
+        ) from None
+    if height % 32 or width % 32:
+        raise EdgedistillError("--imgsz sides must be multiples of 32 (the model's stride)")
+    return height, width
 
 
 @app.command()

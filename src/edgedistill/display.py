@@ -12,6 +12,7 @@ from rich.table import Table
 
 from edgedistill.dataset import DatasetReport
 from edgedistill.evaluate import EvalReport
+from edgedistill.export import ExportReport
 from edgedistill.ingest import IngestReport
 from edgedistill.ingest.sources import MediaFile
 from edgedistill.label import LabelReport
@@ -259,3 +260,19 @@ def print_stage(stage: str, result: object) -> None:
         "eval": print_eval_report,
     }
     printers[stage](result)
+
+
+def print_export_report(report: ExportReport) -> None:
+    for file in report.files:
+        out.print(f"{file['format']}: {report.directory / file['file']} ({file['mb']} MB)")
+    for parity in report.parity:
+        style = "green" if parity.ok else "bold red"
+        out.print(f"[{style}]{escape(parity.line())}[/]")
+    for name in report.skipped_parity:
+        out.print(f"parity: {name} not checked here (its runtime needs macOS/iOS or a device)")
+    out.print(f"Model card: {report.card}")
+    if not report.ok:
+        err.print(
+            "[bold red]error:[/] an exported model does not match the PyTorch student; "
+            "do not ship it"
+        )

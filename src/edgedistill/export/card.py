@@ -1,0 +1,80 @@
+"""``MODEL_CARD.md``: what the student is, where its labels came from, how to run it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from edgedistill.config import ProjectConfig
+
+
+def write_model_card(directory: Path, config: ProjectConfig, facts: dict[str, Any]) -> Path:
+    ontology = config.ontology
+    rows = []
+    for cls in ontology.classes:
+        parent = f" (a kind of {cls.parent})" if cls.parent else ""
+        rows.append(f"| {ontology.output_name(cls.name)} | {', '.join(cls.prompts)}{parent} |")
+    nc = len(ontology.student_names)
+    height, width = facts["imgsz"]
+    files = "\n".join(
+        f"| {f['format']} | `{f['file']}` | {f['mb']} MB | {f['note']} |" for f in facts["files"]
+    )
+    metrics = facts.get("metrics") or {}
+    accuracy = (
+        f"mAP50 {metrics['map50']:.3f}, mAP50-95 {metrics['map50_95']:.3f} against the "
+        f"teacher's labels on the held-out split"
+        if metrics
+        else "not evaluated yet (run `edgedistill eval`)"
+    )
+    sam = facts["teacher"].startswith(("sam3", "roboflow-sam3"))
+    text = f"""# Model card — {facts["name"]}
+
+A small YOLO student distilled by edgedistill from the teacher `{facts["teacher"]}`
+(fingerprint `{facts["fingerprint"]}`).
+
+## Classes and the prompts behind them
+
+| class | teacher prompts |
+| --- | --- |
+{chr(10).join(rows)}
+
+Class ids follow this order from 0: {", ".join(ontology.student_names)}.
+
+## Data and accuracy
+
+- Dataset `{facts["dataset"]}`: {facts["split"]}.
+- Accuracy: {accuracy}.
+- Thresholds: confidence {facts["conf"]}, NMS IoU {facts["iou"]}.
+
+## Input and files
+
+Input: RGB, {width}x{height} (width x height), values 0-1, letterboxed (grey 114 padding)
+from a 640x480 camera frame.
+
+| format | file | size | notes |
+| --- | --- | --- | --- |
+{files}
+
+## Decoding the raw ONNX / LiteRT output
+
+The output is `[1, 4 + {nc}, N]` (N anchors, {nc} classes): for each anchor, rows 0-3
+are the box centre x, centre y, width and height in input pixels, and rows 4..{3 + nc}
+are the class scores (already sigmoid). The app must: take each anchor's best
+class and score, drop anchors under the confidence threshold ({facts["conf"]}), run
+per-class non-maximum suppression at IoU {facts["iou"]}, and undo the letterbox (subtract
+the padding, divide by the scale) to get boxes in camera pixels. The CoreML
+package embeds NMS and returns boxes and confidences directly.
+
+## Licences
+
+- The student was trained with Ultralytics: the model is under **AGPL-3.0**
+  (commercial use without releasing source needs an Ultralytics Enterprise licence).
+"""
+    if sam:
+        text += (
+            "- Its training labels were produced by SAM3: they are subject to "
+            "**Meta's SAM License**.\n"
+        )
+    path = directory / "MODEL_CARD.md"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,96 @@
+"""Parity: the exported model must find what the PyTorch student finds on held-out frames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import supervision as sv
+
+MIN_IOU = 0.9
+MAX_SCORE_DIFFERENCE = 0.05
+
+
+@dataclass(frozen=True)
+class Parity:
+    format: str
+    frames: int
+    reference_boxes: int
+    matched: int
+    min_iou: float
+    max_score_difference: float
+
+    @property
+    def ok(self) -> bool:
+        return self.matched == self.reference_boxes and (
+            self.reference_boxes == 0
+            or (self.min_iou >= MIN_IOU and self.max_score_difference <= MAX_SCORE_DIFFERENCE)
+        )
+
+    def line(self) -> str:
+        verdict = "ok" if self.ok else "FAILED"
+        return (
+            f"parity: {self.format} on {self.frames} held-out frames: "
+            f"{self.matched}/{self.reference_boxes} boxes matched, min IoU {self.min_iou:.3f}, "
+            f"max |Δscore| {self.max_score_difference:.3f} — {verdict}"
+        )
+
+
+def check_parity(
+    name: str,
+    reference: Any,
+    exported: Any,
+    frames: list[Path],
+    imgsz: tuple[int, int],
+    conf: float,
+) -> Parity:
+    """Match each reference box to an exported box of the same class by IoU, frame by frame."""
+    matched = total = 0
+    min_iou, max_diff = 1.0, 0.0
+    for frame in frames:
+        image = camera_frame(frame, imgsz)
+        ours = _detect(reference, image, imgsz, conf)
+        theirs = _detect(exported, image, imgsz, conf)
+        total += len(ours)
+        if not len(ours) or not len(theirs):
+            continue
+        ious = sv.box_iou_batch(ours.xyxy, theirs.xyxy)
+        ious[ours.class_id[:, None] != theirs.class_id[None, :]] = 0.0
+        for i in range(len(ours)):
+            j = int(np.argmax(ious[i]))
+            if ious[i, j] > 0:
+                matched += 1
+                min_iou = min(min_iou, float(ious[i, j]))
+                max_diff = max(max_diff, abs(float(ours.confidence[i] - theirs.confidence[j])))
+                ious[:, j] = 0.0  # each exported box matches once
+    if matched < total:
+        min_iou = 0.0
+    return Parity(name, len(frames), total, matched, min_iou, max_diff)
+
+
+def camera_frame(path: Path, size: tuple[int, int]) -> np.ndarray:
+    """The frame as the phone sends it: exactly ``size`` (height, width), aspect kept.
+
+    Both models then see the same pixels; PyTorch would otherwise letterbox a frame of
+    another shape to a smaller rectangle than the fixed-size export does.
+    """
+    height, width = size
+    image = cv2.imread(str(path))
+    scale = min(width / image.shape[1], height / image.shape[0])
+    resized = cv2.resize(
+        image,
+        (round(image.shape[1] * scale), round(image.shape[0] * scale)),
+        interpolation=cv2.INTER_AREA,
+    )
+    canvas = np.full((height, width, 3), 114, dtype=np.uint8)
+    top, left = (height - resized.shape[0]) // 2, (width - resized.shape[1]) // 2
+    canvas[top : top + resized.shape[0], left : left + resized.shape[1]] = resized
+    return canvas
+
+
+def _detect(model: Any, image: np.ndarray, imgsz: tuple[int, int], conf: float) -> sv.Detections:
+    result = model.predict(image, imgsz=imgsz, conf=conf, device="cpu", verbose=False)[0]
+    return sv.Detections.from_ultralytics(result)

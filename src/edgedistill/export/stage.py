@@ -1,0 +1,134 @@
+"""The export stage: the student as files for the phone, each checked against PyTorch."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgedistill.errors import EdgedistillError
+from edgedistill.evaluate.stage import REPORTS_DIR
+from edgedistill.export.card import write_model_card
+from edgedistill.export.formats import ExportOptions, get_format
+from edgedistill.export.parity import Parity, check_parity
+from edgedistill.project import Project
+from edgedistill.train import latest_dataset, latest_weights, load_student
+
+EXPORTS_DIR = "exports"
+PHONE_INPUT = (480, 640)  # height, width: a landscape 480p frame
+
+
+@dataclass
+class ExportReport:
+    directory: Path
+    files: list[dict[str, Any]] = field(default_factory=list)
+    parity: list[Parity] = field(default_factory=list)
+    skipped_parity: list[str] = field(default_factory=list)
+    card: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(p.ok for p in self.parity)
+
+
+def export_student(
+    project: Project,
+    formats: list[str],
+    weights: Path | None = None,
+    imgsz: tuple[int, int] = PHONE_INPUT,
+    conf: float = 0.25,
+    iou: float = 0.45,
+    int8: bool = False,
+    parity_frames: int = 20,
+) -> ExportReport:
+    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+    chosen = [get_format(name) for name in dict.fromkeys(formats)]  # checks dependencies first
+    weights = Path(weights) if weights else latest_weights(project)
+    if not weights.is_file():
+        raise EdgedistillError(f"{weights}: no such weights file")
+    with project.open_catalog() as catalog:
+        row = catalog.execute(
+            "SELECT id, dataset FROM train_runs WHERE weights = ?", (str(weights),)
+        ).fetchone()
+        record = latest_dataset(catalog, row[1] if row else None)
+    name = row[0] if row else weights.stem
+    report = ExportReport(project.root / EXPORTS_DIR / name)
+    report.directory.mkdir(parents=True, exist_ok=True)
+    options = ExportOptions(imgsz, conf, iou, int8, record.data_yaml)
+    frames = _held_out_frames(record.root, parity_frames)
+    reference = load_student(str(weights))
+    for fmt in chosen:
+        exported = fmt.export(load_student(str(weights)), options)
+        target = report.directory / exported.name
+        if target.exists():
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        shutil.move(str(exported), target)
+        report.files.append(
+            {"format": fmt.name, "file": target.name, "mb": _size_mb(target), "note": fmt.note}
+        )
+        if fmt.runs_here:
+            report.parity.append(_parity(fmt.name, reference, target, frames, imgsz, conf))
+        else:
+            report.skipped_parity.append(fmt.name)
+    config = project.load_config()
+    report.card = write_model_card(
+        report.directory,
+        config,
+        {
+            "name": name,
+            "teacher": record.fingerprint.split(":")[0],
+            "fingerprint": record.fingerprint,
+            "dataset": record.version,
+            "split": _split_line(record.root),
+            "conf": conf,
+            "iou": iou,
+            "imgsz": imgsz,
+            "files": report.files,
+            "metrics": _last_metrics(project, weights),
+        },
+    )
+    return report
+
+
+def _parity(
+    name: str, reference: Any, target: Path, frames: list[Path], imgsz: tuple[int, int], conf: float
+) -> Parity:
+    from ultralytics import YOLO
+
+    return check_parity(
+        name, reference, YOLO(str(target), task=reference.task), frames, imgsz, conf
+    )
+
+
+def _held_out_frames(root: Path, count: int) -> list[Path]:
+    """Up to ``count`` frames, held-out ones first (test, then val, then train)."""
+    frames = [
+        f
+        for split in ("test", "val", "train")
+        for f in sorted((root / "images" / split).glob("*.jpg"))
+    ][:count]
+    if not frames:
+        raise EdgedistillError(f"{root} holds no images for the parity check")
+    return frames
+
+
+def _split_line(root: Path) -> str:
+    saved = json.loads((root / "dataset.json").read_text())
+    return ", ".join(f"{count} {split} images" for split, count in saved["images"].items())
+
+
+def _last_metrics(project: Project, weights: Path) -> dict[str, Any] | None:
+    for path in sorted((project.root / REPORTS_DIR).glob("*/metrics.json"), reverse=True):
+        metrics = json.loads(path.read_text())
+        if metrics.get("weights") == str(weights):
+            return metrics["vs_teacher"]
+    return None
+
+
+def _size_mb(path: Path) -> float:
+    if path.is_dir():
+        return round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6, 2)
+    return round(path.stat().st_size / 1e6, 2)

@@ -1,0 +1,93 @@
+"""Export: ONNX written, reloaded and checked against the PyTorch student; the model card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+import pytest
+import torch
+
+from edgedistill.dataset import build_dataset
+from edgedistill.errors import EdgedistillError
+from edgedistill.export import export_student
+from edgedistill.export.parity import check_parity
+from tests.fake_roboflow import FakeRoboflow
+from tests.test_dataset import labelled_project
+
+KEY = "export-test-key-0123456789"
+
+
+@pytest.fixture
+def server(monkeypatch):
+    with FakeRoboflow(key=KEY, object_share=0.3) as fake:
+        monkeypatch.setenv("ROBOFLOW_API_KEY", KEY)
+        monkeypatch.setenv("ROBOFLOW_API_URL", fake.url)
+        yield fake
+
+
+def confident_student(path: Path, bias: float = 4.0) -> Path:
+    """YOLO11n with random weights whose class-0 scores are lifted: it finds boxes."""
+    from ultralytics import YOLO
+
+    torch.manual_seed(0)
+    model = YOLO("yolo11n.yaml")
+    for branch in model.model.model[-1].cv3:
+        branch[-1].bias.data[0] = bias
+    model.save(str(path))
+    return path
+
+
+@pytest.fixture
+def project(server, tmp_path):
+    project = labelled_project(tmp_path, videos=2, images=3)
+    build_dataset(project)
+    return project
+
+
+def test_onnx_export_passes_parity_and_carries_metadata(project, tmp_path) -> None:
+    weights = confident_student(tmp_path / "student.pt")
+    report = export_student(project, ["onnx"], weights, conf=0.25, parity_frames=4)
+    (parity,) = report.parity
+    assert parity.ok and parity.reference_boxes > 0
+    assert parity.matched == parity.reference_boxes and parity.min_iou >= 0.9
+    assert parity.line().startswith("parity: onnx on 4 held-out frames:")
+    onnx_file = report.directory / "student.onnx"
+    assert onnx_file.is_file() and report.files[0]["format"] == "onnx"
+    metadata = {p.key: p.value for p in onnx.load(str(onnx_file)).metadata_props}
+    assert metadata["conf"] == "0.25" and metadata["iou"] == "0.45"
+    assert "imgsz" in metadata and "names" in metadata
+    card = report.card.read_text()
+    assert "| police car | police car (a kind of car) |" in card
+    assert "[1, 4 + 3, N]" in card and "AGPL-3.0" in card and "SAM License" in card
+
+
+def test_parity_fails_loudly_when_models_differ(project, tmp_path) -> None:
+    from ultralytics import YOLO
+
+    one = YOLO(str(confident_student(tmp_path / "a.pt", bias=4.0)))
+    other = YOLO(str(confident_student(tmp_path / "b.pt", bias=-20.0)))  # finds nothing
+    frames = sorted((project.root / "datasets").rglob("images/*/*.jpg"))[:2]
+    parity = check_parity("onnx", one, other, frames, (480, 640), 0.25)
+    assert not parity.ok and parity.matched == 0 and parity.reference_boxes > 0
+    assert parity.line().endswith("FAILED")
+
+
+def test_export_problems_are_one_sentence(project, tmp_path, cli) -> None:
+    with pytest.raises(EdgedistillError, match="unknown export format 'tensorrt'"):
+        export_student(project, ["tensorrt"], tmp_path / "x.pt")
+    with pytest.raises(EdgedistillError, match="no trained student"):
+        export_student(project, ["onnx"])
+    result = cli("export", "-p", str(project.root), "--imgsz", "480x640")
+    assert result.code == 1 and "--imgsz takes HEIGHT,WIDTH" in result.err
+
+
+def test_formats_that_need_a_package_say_which(project, tmp_path) -> None:
+    pytest.importorskip("ultralytics")
+    try:
+        import coremltools  # noqa: F401
+    except ImportError:
+        with pytest.raises(EdgedistillError, match=r"pip install 'edgedistill\[coreml\]'"):
+            export_student(project, ["coreml"], tmp_path / "x.pt")
+    else:
+        pytest.skip("coremltools is installed here")
