@@ -29,6 +29,7 @@ bench: setup
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/label.py
 	$(BIN)/python bench/distill.py
+	$(BIN)/python bench/realtime.py
 
 lint: setup
 	$(BIN)/ruff check src tests bench

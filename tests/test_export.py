@@ -91,3 +91,20 @@ def test_formats_that_need_a_package_say_which(project, tmp_path) -> None:
             export_student(project, ["coreml"], tmp_path / "x.pt")
     else:
         pytest.skip("coremltools is installed here")
+
+
+def test_litert_export_passes_parity_where_its_runtime_installs(project, tmp_path) -> None:
+    pytest.importorskip("litert_torch")
+    weights = confident_student(tmp_path / "student.pt")
+    report = export_student(project, ["litert"], weights, conf=0.25, parity_frames=2)
+    (parity,) = report.parity
+    assert parity.ok and parity.reference_boxes > 0
+    assert (report.directory / "student.tflite").is_file()
+
+
+def test_coreml_export_embeds_nms(project, tmp_path) -> None:
+    pytest.importorskip("coremltools")
+    weights = confident_student(tmp_path / "student.pt")
+    report = export_student(project, ["coreml"], weights, conf=0.25)
+    assert (report.directory / "student.mlpackage").is_dir()
+    assert report.skipped_parity == ["coreml"] and "NMS embedded" in report.files[0]["note"]

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from rich.markup import escape
 
 from edgedistill import __version__
-from edgedistill.config import describe_validation_error
+from edgedistill.config import HudConfig, describe_validation_error
 from edgedistill.dataset import build_dataset
 from edgedistill.display import (
     IngestProgress,
@@ -26,21 +26,23 @@ from edgedistill.display import (
     print_export_report,
     print_ingest_report,
     print_label_report,
+    print_run_stats,
     print_stage,
     print_status,
     print_train_run,
 )
-from edgedistill.errors import EdgedistillError, Interrupted
+from edgedistill.errors import EdgedistillError, Interrupted, ProjectNotFoundError
 from edgedistill.evaluate import evaluate
 from edgedistill.export import export_student
+from edgedistill.hud import run_hud
 from edgedistill.ingest import ingest
 from edgedistill.label import label_project
 from edgedistill.pipeline import run_pipeline
 from edgedistill.presets import available_presets
-from edgedistill.project import find_project, init_project
+from edgedistill.project import Project, find_project, init_project
 from edgedistill.status import project_status
 from edgedistill.teachers import Teacher, available_teachers, build_teacher
-from edgedistill.train import train_student
+from edgedistill.train import latest_weights, train_student
 
 SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
@@ -80,7 +82,7 @@ def _root(
 ) -> None:
     """Distil an open-vocabulary teacher (SAM3) into a small, fast YOLO student.
 
-    Flow: init → ingest → label → dataset → train → eval → export (→ run/serve).
+    Flow: init → ingest → label → dataset → train → eval → export → run (→ serve).
     """
 
 
@@ -348,6 +350,46 @@ def _parse_size(text: str) -> tuple[int, int]:
     if height % 32 or width % 32:
         raise EdgedistillError("--imgsz sides must be multiples of 32 (the model's stride)")
     return height, width
+
+
+@app.command(name="run")
+def run_command(
+    source: Annotated[str, typer.Argument(help="Video file, image folder, webcam index or URL.")],
+    project_dir: ProjectOption = None,
+    model: Annotated[
+        Path | None, typer.Option(help=".pt or .onnx student (default: the project's latest).")
+    ] = None,
+    output: Annotated[Path | None, typer.Option(help="Write the HUD video here (.mp4).")] = None,
+    show: Annotated[bool, typer.Option("--show", help="Show the HUD in a window.")] = False,
+    realtime: Annotated[
+        bool, typer.Option("--realtime", help="Keep up with --fps by dropping frames.")
+    ] = False,
+    fps: Annotated[float | None, typer.Option(min=1, help="Target fps (default 15).")] = None,
+) -> None:
+    """Run the student on video with tracking and the driver HUD."""
+    project = _optional_project(project_dir)
+    settings = project.load_config().hud if project else HudConfig()
+    settings = _with_overrides(settings, {"target_fps": fps})
+    if model is None:
+        if project is None:
+            raise EdgedistillError("pass --model FILE (.pt or .onnx), or run inside a project")
+        model = latest_weights(project)
+    if output is None and not show:
+        raise EdgedistillError("nothing to do: pass --output FILE.mp4 and/or --show")
+    try:
+        stats = run_hud(source, model, settings, output, show, realtime)
+    except KeyboardInterrupt:
+        raise Interrupted() from None
+    print_run_stats(stats, output)
+
+
+def _optional_project(directory: Path | None) -> Project | None:
+    try:
+        return find_project(directory)
+    except ProjectNotFoundError:
+        if directory is not None:
+            raise
+        return None
 
 
 @app.command()

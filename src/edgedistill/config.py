@@ -79,6 +79,40 @@ class TrainConfig(BaseModel):
     seed: int = 0
 
 
+class HudConfig(BaseModel):
+    """The driver HUD (`edgedistill run`): what counts as ahead, and how far it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target_fps: float = Field(default=15.0, gt=0)
+    width: int = Field(default=640, ge=160, description="frames are resized to this width")
+    conf: float = Field(default=0.25, ge=0.0, le=1.0)
+    horizontal_fov_deg: float = Field(default=64.0, gt=10, lt=170)
+    vehicle_widths_m: dict[str, float] = Field(
+        default_factory=lambda: {
+            "car": 1.8,
+            "police car": 1.9,
+            "van": 2.0,
+            "ambulance": 2.1,
+            "truck": 2.5,
+            "fire truck": 2.5,
+            "bus": 2.55,
+            "school bus": 2.4,
+            "motorcycle": 0.8,
+            "police motorcycle": 0.8,
+            "bicycle": 0.6,
+            "cyclist": 0.6,
+            "scooter": 0.6,
+        }
+    )
+    ttc_warning_s: float = Field(default=2.0, gt=0)
+    ttc_window_s: float = Field(default=1.0, gt=0)
+    ego_zone: list[tuple[float, float]] = Field(
+        default_factory=lambda: [(0.42, 0.55), (0.58, 0.55), (0.85, 1.0), (0.15, 1.0)],
+        description="the lane ahead as a polygon of (x, y) shares of the frame",
+    )
+
+
 class ProjectConfig(BaseModel):
     """Everything a project decides, in one validated file."""
 
@@ -90,6 +124,7 @@ class ProjectConfig(BaseModel):
     label: LabelConfig = Field(default_factory=LabelConfig)
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    hud: HudConfig = Field(default_factory=HudConfig)
     teachers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     ontology: Ontology = Field(default_factory=Ontology)
 

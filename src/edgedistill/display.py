@@ -13,6 +13,7 @@ from rich.table import Table
 from edgedistill.dataset import DatasetReport
 from edgedistill.evaluate import EvalReport
 from edgedistill.export import ExportReport
+from edgedistill.hud import RunStats
 from edgedistill.ingest import IngestReport
 from edgedistill.ingest.sources import MediaFile
 from edgedistill.label import LabelReport
@@ -276,3 +277,19 @@ def print_export_report(report: ExportReport) -> None:
             "[bold red]error:[/] an exported model does not match the PyTorch student; "
             "do not ship it"
         )
+
+
+def print_run_stats(stats: RunStats, output: object) -> None:
+    table = Table(title="run", title_justify="left", show_header=True)
+    table.add_column("stage")
+    table.add_column("median ms", justify="right")
+    for stage, ms in stats.median_ms().items():
+        table.add_row(stage, f"{ms:.1f}")
+    out.print(table)
+    dropped = f", {stats.dropped} dropped to keep up" if stats.dropped else ""
+    out.print(
+        f"{stats.frames} frames in, {stats.processed} processed{dropped}: "
+        f"{stats.fps:.1f} fps end to end; {stats.warnings} frames with a collision warning."
+    )
+    if output is not None:
+        out.print(f"HUD video: {output}")

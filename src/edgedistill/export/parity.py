@@ -10,8 +10,18 @@ import cv2
 import numpy as np
 import supervision as sv
 
-MIN_IOU = 0.9
-MAX_SCORE_DIFFERENCE = 0.05
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How close an export must stay: every box for float exports; int8 drifts a little."""
+
+    matched_share: float
+    min_iou: float
+    max_score_difference: float
+
+
+FLOAT = Tolerance(matched_share=1.0, min_iou=0.9, max_score_difference=0.05)
+INT8 = Tolerance(matched_share=0.85, min_iou=0.5, max_score_difference=0.25)
 
 
 @dataclass(frozen=True)
@@ -22,18 +32,24 @@ class Parity:
     matched: int
     min_iou: float
     max_score_difference: float
+    tolerance: Tolerance = FLOAT
 
     @property
     def ok(self) -> bool:
-        return self.matched == self.reference_boxes and (
-            self.reference_boxes == 0
-            or (self.min_iou >= MIN_IOU and self.max_score_difference <= MAX_SCORE_DIFFERENCE)
+        if self.reference_boxes == 0:
+            return True
+        t = self.tolerance
+        return (
+            self.matched >= t.matched_share * self.reference_boxes
+            and self.min_iou >= t.min_iou
+            and self.max_score_difference <= t.max_score_difference
         )
 
     def line(self) -> str:
         verdict = "ok" if self.ok else "FAILED"
+        int8 = " (int8 tolerance)" if self.tolerance == INT8 else ""
         return (
-            f"parity: {self.format} on {self.frames} held-out frames: "
+            f"parity: {self.format}{int8} on {self.frames} held-out frames: "
             f"{self.matched}/{self.reference_boxes} boxes matched, min IoU {self.min_iou:.3f}, "
             f"max |Δscore| {self.max_score_difference:.3f} — {verdict}"
         )
@@ -46,8 +62,10 @@ def check_parity(
     frames: list[Path],
     imgsz: tuple[int, int],
     conf: float,
+    tolerance: Tolerance = FLOAT,
 ) -> Parity:
-    """Match each reference box to an exported box of the same class by IoU, frame by frame."""
+    """Match each reference box to an exported box of the same class (IoU >= 0.5 counts),
+    frame by frame; ``tolerance`` decides whether the figures pass."""
     matched = total = 0
     min_iou, max_diff = 1.0, 0.0
     for frame in frames:
@@ -61,14 +79,12 @@ def check_parity(
         ious[ours.class_id[:, None] != theirs.class_id[None, :]] = 0.0
         for i in range(len(ours)):
             j = int(np.argmax(ious[i]))
-            if ious[i, j] > 0:
+            if ious[i, j] >= 0.5:
                 matched += 1
                 min_iou = min(min_iou, float(ious[i, j]))
                 max_diff = max(max_diff, abs(float(ours.confidence[i] - theirs.confidence[j])))
                 ious[:, j] = 0.0  # each exported box matches once
-    if matched < total:
-        min_iou = 0.0
-    return Parity(name, len(frames), total, matched, min_iou, max_diff)
+    return Parity(name, len(frames), total, matched, min_iou, max_diff, tolerance)
 
 
 def camera_frame(path: Path, size: tuple[int, int]) -> np.ndarray:

@@ -13,7 +13,7 @@ from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate.stage import REPORTS_DIR
 from edgedistill.export.card import write_model_card
 from edgedistill.export.formats import ExportOptions, get_format
-from edgedistill.export.parity import Parity, check_parity
+from edgedistill.export.parity import FLOAT, INT8, Parity, Tolerance, check_parity
 from edgedistill.project import Project
 from edgedistill.train import latest_dataset, latest_weights, load_student
 
@@ -61,7 +61,11 @@ def export_student(
     frames = _held_out_frames(record.root, parity_frames)
     reference = load_student(str(weights))
     for fmt in chosen:
-        exported = fmt.export(load_student(str(weights)), options)
+        try:
+            exported = fmt.export(load_student(str(weights)), options)
+        except Exception as exc:  # the exporters raise many kinds; say it in one line
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            raise EdgedistillError(f"{fmt.name} export failed ({reason})") from None
         target = report.directory / exported.name
         if target.exists():
             shutil.rmtree(target) if target.is_dir() else target.unlink()
@@ -70,7 +74,10 @@ def export_student(
             {"format": fmt.name, "file": target.name, "mb": _size_mb(target), "note": fmt.note}
         )
         if fmt.runs_here:
-            report.parity.append(_parity(fmt.name, reference, target, frames, imgsz, conf))
+            tolerance = INT8 if int8 else FLOAT
+            report.parity.append(
+                _parity(fmt.name, reference, target, frames, imgsz, conf, tolerance)
+            )
         else:
             report.skipped_parity.append(fmt.name)
     config = project.load_config()
@@ -94,13 +101,18 @@ def export_student(
 
 
 def _parity(
-    name: str, reference: Any, target: Path, frames: list[Path], imgsz: tuple[int, int], conf: float
+    name: str,
+    reference: Any,
+    target: Path,
+    frames: list[Path],
+    imgsz: tuple[int, int],
+    conf: float,
+    tolerance: Tolerance,
 ) -> Parity:
     from ultralytics import YOLO
 
-    return check_parity(
-        name, reference, YOLO(str(target), task=reference.task), frames, imgsz, conf
-    )
+    exported = YOLO(str(target), task=reference.task)
+    return check_parity(name, reference, exported, frames, imgsz, conf, tolerance)
 
 
 def _held_out_frames(root: Path, count: int) -> list[Path]:

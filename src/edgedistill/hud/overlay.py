@@ -1,0 +1,142 @@
+"""The heads-up display drawn over a frame: tracked boxes, the lane ahead, the lead vehicle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import supervision as sv
+
+from edgedistill.config import HudConfig
+from edgedistill.hud.estimate import (
+    TimeToCollision,
+    distance_m,
+    focal_length_px,
+    inside,
+)
+
+WARNING_RED = (40, 40, 230)
+ZONE_GREEN = (80, 200, 80)
+
+
+@dataclass(frozen=True)
+class Lead:
+    """The vehicle ahead in the ego zone."""
+
+    index: int
+    track_id: int
+    class_name: str
+    distance_m: float | None
+    ttc_s: float | None
+    warning: bool
+
+
+class LeadTracker:
+    """Picks the lead vehicle each frame and keeps a TTC estimator per track."""
+
+    def __init__(self, settings: HudConfig) -> None:
+        self.settings = settings
+        self._ttc: dict[int, TimeToCollision] = {}
+
+    def update(
+        self, detections: sv.Detections, names: list[str], time_s: float, size: tuple[int, int]
+    ) -> Lead | None:
+        width, height = size
+        zone = [(x * width, y * height) for x, y in self.settings.ego_zone]
+        best: int | None = None
+        for i in range(len(detections)):
+            name = names[int(detections.class_id[i])]
+            x1, y1, x2, y2 = detections.xyxy[i]
+            if name not in self.settings.vehicle_widths_m or detections.tracker_id is None:
+                continue
+            if inside(((x1 + x2) / 2, y2), zone) and (
+                best is None or y2 > detections.xyxy[best][3]
+            ):
+                best = i
+        live = set(detections.tracker_id.tolist()) if detections.tracker_id is not None else set()
+        for track in [t for t in self._ttc if t not in live]:
+            del self._ttc[track]
+        if best is None:
+            return None
+        track_id = int(detections.tracker_id[best])
+        box_width = float(detections.xyxy[best][2] - detections.xyxy[best][0])
+        estimator = self._ttc.setdefault(track_id, TimeToCollision(self.settings.ttc_window_s))
+        ttc = estimator.update(time_s, box_width)
+        name = names[int(detections.class_id[best])]
+        focal = focal_length_px(width, self.settings.horizontal_fov_deg)
+        distance = distance_m(box_width, self.settings.vehicle_widths_m[name], focal)
+        warning = ttc is not None and ttc < self.settings.ttc_warning_s
+        return Lead(best, track_id, name, distance, ttc, warning)
+
+
+def draw_hud(
+    frame: np.ndarray,
+    detections: sv.Detections,
+    names: list[str],
+    lead: Lead | None,
+    settings: HudConfig,
+    fps: float,
+    latency_ms: float,
+) -> np.ndarray:
+    scene = frame.copy()
+    height, width = scene.shape[:2]
+    zone = np.array([(x * width, y * height) for x, y in settings.ego_zone], dtype=np.int32)
+    tint = scene.copy()
+    cv2.fillPoly(tint, [zone], WARNING_RED if lead and lead.warning else ZONE_GREEN)
+    scene = cv2.addWeighted(tint, 0.18, scene, 0.82, 0)
+    cv2.polylines(scene, [zone], True, ZONE_GREEN, 1, cv2.LINE_AA)
+    if len(detections):
+        labels = [_label(names, detections, i, lead) for i in range(len(detections))]
+        scene = sv.BoxAnnotator(thickness=2).annotate(scene, detections)
+        scene = sv.LabelAnnotator(text_scale=0.4, text_padding=3).annotate(
+            scene, detections, labels
+        )
+    if lead is not None:
+        x1, y1, x2, y2 = detections.xyxy[lead.index].astype(int)
+        cv2.rectangle(scene, (x1, y1), (x2, y2), WARNING_RED if lead.warning else (0, 215, 255), 3)
+    _readouts(scene, lead, fps, latency_ms)
+    return scene
+
+
+def _label(names: list[str], detections: sv.Detections, i: int, lead: Lead | None) -> str:
+    text = names[int(detections.class_id[i])]
+    if detections.tracker_id is not None:
+        text += f" #{int(detections.tracker_id[i])}"
+    if lead is not None and lead.index == i and lead.distance_m is not None:
+        text += f" {lead.distance_m:.0f} m"
+    return text
+
+
+def _readouts(scene: np.ndarray, lead: Lead | None, fps: float, latency_ms: float) -> None:
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    cv2.putText(
+        scene,
+        f"{fps:4.1f} fps  {latency_ms:5.1f} ms",
+        (8, 20),
+        font,
+        0.5,
+        (255, 255, 255),
+        1,
+        cv2.LINE_AA,
+    )
+    if lead is None:
+        return
+    ttc = f"TTC {lead.ttc_s:.1f} s" if lead.ttc_s is not None else "TTC -"
+    distance = f"{lead.distance_m:.0f} m" if lead.distance_m is not None else "?"
+    cv2.putText(
+        scene,
+        f"lead {lead.class_name} {distance}  {ttc}",
+        (8, 42),
+        font,
+        0.5,
+        (255, 255, 255),
+        1,
+        cv2.LINE_AA,
+    )
+    if lead.warning:
+        width = scene.shape[1]
+        cv2.rectangle(scene, (0, 50), (width, 90), WARNING_RED, -1)
+        cv2.putText(
+            scene, "BRAKE", (width // 2 - 45, 80), font, 1.0, (255, 255, 255), 2, cv2.LINE_AA
+        )
