@@ -17,8 +17,9 @@ def test_demo_runs_the_whole_loop_offline(cli, tmp_path, monkeypatch):
     result = cli("demo", "--video", str(clip), "--dir", str(tmp_path / "demo"))
     assert result.code == 0, result.err
     assert "random weights: its labels are meaningless" in result.out
-    for stage in ("ingest", "label", "dataset", "train", "eval"):
+    for stage in ("ingest", "label", "dataset", "train", "eval", "export", "run"):
         assert f" {stage} " in result.out
+    assert "parity: onnx" in result.out and (tmp_path / "demo" / "hud.mp4").is_file()
     report = Path(result.out.split("Report:")[-1].split()[0])
     assert report.name == "report.html" and report.is_file()
     again = cli("demo", "--video", str(clip), "--dir", str(tmp_path / "demo"))
