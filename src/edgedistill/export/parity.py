@@ -48,6 +48,11 @@ class Parity:
     def line(self) -> str:
         verdict = "ok" if self.ok else "FAILED"
         int8 = " (int8 tolerance)" if self.tolerance == INT8 else ""
+        if self.reference_boxes == 0:
+            return (
+                f"parity: {self.format}{int8} on {self.frames} held-out frames: the student "
+                "finds no boxes above the threshold there, so there is nothing to compare"
+            )
         return (
             f"parity: {self.format}{int8} on {self.frames} held-out frames: "
             f"{self.matched}/{self.reference_boxes} boxes matched, min IoU {self.min_iou:.3f}, "
