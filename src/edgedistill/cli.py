@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from rich.markup import escape
 
 from edgedistill import __version__
-from edgedistill.config import HudConfig, describe_validation_error
+from edgedistill.config import HudConfig, ServeConfig, describe_validation_error
 from edgedistill.dataset import build_dataset
 from edgedistill.display import (
     IngestProgress,
@@ -82,7 +82,7 @@ def _root(
 ) -> None:
     """Distil an open-vocabulary teacher (SAM3) into a small, fast YOLO student.
 
-    Flow: init → ingest → label → dataset → train → eval → export → run (→ serve).
+    Flow: init → ingest → label → dataset → train → eval → export → run | serve.
     """
 
 
@@ -390,6 +390,37 @@ def _optional_project(directory: Path | None) -> Project | None:
         if directory is not None:
             raise
         return None
+
+
+@app.command()
+def serve(
+    project_dir: ProjectOption = None,
+    model: Annotated[
+        Path | None, typer.Option(help=".pt or .onnx student (default: the project's latest).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """Serve the student: WebSocket stream, Roboflow-compatible HTTP, browser HUD at /."""
+    import uvicorn
+
+    from edgedistill.serve import create_app
+    from edgedistill.serve.app import api_keys
+
+    project = _optional_project(project_dir)
+    settings = project.load_config().serve if project else ServeConfig()
+    if model is None:
+        if project is None:
+            raise EdgedistillError("pass --model FILE (.pt or .onnx), or run inside a project")
+        model = latest_weights(project)
+    if not api_keys(settings):
+        raise EdgedistillError(
+            "no API keys: set EDGEDISTILL_API_KEYS=key1,key2 (or serve.api_keys "
+            "in edgedistill.yaml) so that only your clients can connect"
+        )
+    application = create_app(model, settings)
+    out.print(f"Serving {model.name} on http://{host}:{port}/ (browser HUD: /?key=YOUR_KEY)")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
 
 
 @app.command()

@@ -113,6 +113,22 @@ class HudConfig(BaseModel):
     )
 
 
+class ServeConfig(BaseModel):
+    """The streaming server (`edgedistill serve`) and its limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    api_keys: list[str] = Field(
+        default_factory=list, description="accepted keys; EDGEDISTILL_API_KEYS adds more"
+    )
+    max_frame_bytes: int = Field(default=2_000_000, ge=1_000)
+    max_fps_per_client: float = Field(default=15.0, gt=0)
+    max_clients: int = Field(default=8, ge=1)
+    allow_url_images: bool = False
+    conf: float = Field(default=0.25, ge=0.0, le=1.0)
+    tracking: bool = True
+
+
 class ProjectConfig(BaseModel):
     """Everything a project decides, in one validated file."""
 
@@ -125,6 +141,7 @@ class ProjectConfig(BaseModel):
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     hud: HudConfig = Field(default_factory=HudConfig)
+    serve: ServeConfig = Field(default_factory=ServeConfig)
     teachers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     ontology: Ontology = Field(default_factory=Ontology)
 

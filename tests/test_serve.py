@@ -1,0 +1,180 @@
+"""The streaming server on loopback: WebSocket frames, the Roboflow-shaped endpoint, limits."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import struct
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import httpx
+import pytest
+import uvicorn
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from edgedistill.config import ServeConfig
+from edgedistill.serve import create_app
+from tests.media import scene
+from tests.test_export import confident_student
+
+KEY = "serve-test-key-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """uvicorn in a thread on a loopback port, stopped at the end of the test."""
+
+    def __init__(self, model: Path, settings: ServeConfig) -> None:
+        self.port = free_port()
+        config = uvicorn.Config(
+            create_app(model, settings), host="127.0.0.1", port=self.port, log_level="error"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> Server:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def ws(self, key: str = KEY) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws?api_key={key}"
+
+
+@pytest.fixture(scope="module")
+def student(tmp_path_factory) -> Path:
+    return confident_student(tmp_path_factory.mktemp("student") / "student.pt")
+
+
+def jpeg(seed: int = 1) -> bytes:
+    return cv2.imencode(".jpg", scene(seed, (640, 480)))[1].tobytes()
+
+
+def frame(frame_id: int, data: bytes) -> bytes:
+    return struct.pack(">I", frame_id) + data
+
+
+@pytest.fixture
+def server(student):
+    with Server(student, ServeConfig(api_keys=[KEY], max_clients=2)) as running:
+        yield running
+
+
+def test_health_and_metrics(server) -> None:
+    health = httpx.get(f"{server.http}/health").json()
+    assert health["status"] == "ok" and len(health["classes"]) == 80
+    text = httpx.get(f"{server.http}/metrics").text
+    assert "edgedistill_frames_in_total 0" in text and "edgedistill_clients 0" in text
+    assert "getUserMedia" in httpx.get(server.http).text
+
+
+def test_websocket_round_trip_with_real_jpegs(server) -> None:
+    with connect(server.ws()) as ws:
+        answers = []
+        for i in range(1, 4):
+            ws.send(frame(i, jpeg(i)))
+            answers.append(json.loads(ws.recv(timeout=30)))
+    assert [a["frame_id"] for a in answers] == [1, 2, 3]
+    last = answers[-1]
+    assert (last["width"], last["height"]) == (640, 480)
+    assert last["detections"] and last["server_ms"] > 0 and last["model_ms"] > 0
+    box = last["detections"][0]
+    assert {"x1", "y1", "x2", "y2", "class", "class_id", "confidence"} <= set(box)
+    assert any("track_id" in d for a in answers[1:] for d in a["detections"])
+    text = httpx.get(f"{server.http}/metrics").text
+    assert "edgedistill_frames_answered_total 3" in text and 'quantile="0.95"' in text
+
+
+def test_the_latest_frame_wins_when_the_model_is_busy(server) -> None:
+    with connect(server.ws()) as ws:
+        for i in range(1, 13):
+            ws.send(frame(i, jpeg(i)))
+        answers = [json.loads(ws.recv(timeout=30))]
+        while answers[-1]["frame_id"] != 12:
+            answers.append(json.loads(ws.recv(timeout=30)))
+    assert len(answers) < 12 and answers[-1]["dropped"] > 0
+    assert [a["frame_id"] for a in answers] == sorted(a["frame_id"] for a in answers)
+
+
+def close_code(url: str, messages: list[bytes] = ()) -> int:
+    with connect(url) as ws:
+        try:
+            for message in messages:
+                ws.send(message)
+            while True:
+                ws.recv(timeout=30)
+        except ConnectionClosed as closed:
+            return closed.rcvd.code
+
+
+def test_bad_clients_get_close_codes_and_the_server_lives_on(server) -> None:
+    assert close_code(server.ws("wrong-key")) == 1008
+    assert close_code(server.ws(), [frame(1, b"x" * 2_100_000)]) == 1009
+    assert close_code(server.ws(), [frame(i, b"not a jpeg") for i in range(40)]) == 1008
+    with connect(server.ws()) as one, connect(server.ws()) as two:
+        assert close_code(server.ws()) == 1013
+        one.send(frame(1, b"not a jpeg"))
+        assert json.loads(one.recv(timeout=30)) == {"frame_id": 1, "error": "undecodable image"}
+        two.send(frame(2, jpeg()))
+        assert json.loads(two.recv(timeout=30))["frame_id"] == 2
+
+
+def roboflow_body(value: str, kind: str = "base64", key: str = KEY) -> dict:
+    return {"api_key": key, "inputs": {"image": {"type": kind, "value": value}}}
+
+
+def test_roboflow_shaped_endpoint(server) -> None:
+    url = f"{server.http}/acme/workflows/driving"
+    answer = httpx.post(url, json=roboflow_body(base64.b64encode(jpeg()).decode()), timeout=30)
+    assert answer.status_code == 200
+    predictions = answer.json()["outputs"][0]["predictions"]
+    assert predictions["image"] == {"width": 640, "height": 480}
+    first = predictions["predictions"][0]
+    assert {"x", "y", "width", "height", "confidence", "class", "class_id", "detection_id"} <= set(
+        first
+    )
+    assert 0 <= first["x"] <= 640 and first["width"] > 0
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (roboflow_body("aGVsbG8=", key="wrong"), 401),
+        ({"inputs": {}}, 401),
+        (roboflow_body("%%% not base64 %%%"), 400),
+        (roboflow_body(base64.b64encode(b"not an image").decode()), 400),
+        (roboflow_body("http://127.0.0.1:9/x.jpg", kind="url"), 400),
+        (roboflow_body(base64.b64encode(b"x" * 2_100_000).decode()), 413),
+    ],
+)
+def test_roboflow_endpoint_rejects_bad_requests(server, body, status) -> None:
+    answer = httpx.post(f"{server.http}/acme/workflows/driving", json=body, timeout=30)
+    assert answer.status_code == status and "message" in answer.json()
+    assert httpx.get(f"{server.http}/health").status_code == 200
+
+
+def test_serve_needs_api_keys(cli, tmp_path, student, monkeypatch) -> None:
+    monkeypatch.delenv("EDGEDISTILL_API_KEYS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = cli("serve", "--model", str(student))
+    assert result.code == 1 and "no API keys: set EDGEDISTILL_API_KEYS" in result.err
