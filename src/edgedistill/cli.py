@@ -15,12 +15,14 @@ from rich.markup import escape
 
 from edgedistill import __version__
 from edgedistill.config import HudConfig, ServeConfig, describe_validation_error
+from edgedistill.cost import CostInputs, estimate_costs
 from edgedistill.dataset import build_dataset
 from edgedistill.display import (
     IngestProgress,
     LabelProgress,
     err,
     out,
+    print_costs,
     print_dataset_report,
     print_eval_report,
     print_export_report,
@@ -421,6 +423,44 @@ def serve(
     application = create_app(model, settings)
     out.print(f"Serving {model.name} on http://{host}:{port}/ (browser HUD: /?key=YOUR_KEY)")
     uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def cost(
+    fps: Annotated[float, typer.Option(min=0.1, help="Frames per second streamed.")] = 15.0,
+    width: Annotated[int, typer.Option(min=1)] = 640,
+    height: Annotated[int, typer.Option(min=1)] = 480,
+    credit_usd: Annotated[float, typer.Option(min=0, help="Price of a Roboflow credit.")] = 3.0,
+    api_seconds: Annotated[
+        float, typer.Option(min=0, help="Processing time billed per streamed frame.")
+    ] = 0.1,
+    server_hourly_usd: Annotated[float, typer.Option(min=0, help="Your server's price.")] = 0.10,
+    server_streams: Annotated[
+        float | None, typer.Option(min=0.01, help="Streams it sustains (default: measured).")
+    ] = None,
+    label_frames: Annotated[int, typer.Option(min=1, help="Frames to label.")] = 10_000,
+    gpu_hourly_usd: Annotated[float, typer.Option(min=0, help="A rented GPU's price.")] = 1.0,
+    sam3_gpu_fps: Annotated[float, typer.Option(min=0.01, help="SAM3 frames/s there.")] = 2.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Cost per minute of streaming (API, own server, phone) and of labelling N frames."""
+    inputs = CostInputs(
+        fps,
+        width,
+        height,
+        credit_usd,
+        api_seconds,
+        server_hourly_usd,
+        server_streams,
+        label_frames,
+        gpu_hourly_usd=gpu_hourly_usd,
+        sam3_gpu_frames_per_s=sam3_gpu_fps,
+    )
+    report = estimate_costs(inputs)
+    if as_json:
+        print(report.to_json())
+    else:
+        print_costs(report)
 
 
 @app.command()

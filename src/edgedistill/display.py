@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from edgedistill.cost import CostReport
 from edgedistill.dataset import DatasetReport
 from edgedistill.evaluate import EvalReport
 from edgedistill.export import ExportReport
@@ -293,3 +294,21 @@ def print_run_stats(stats: RunStats, output: object) -> None:
     )
     if output is not None:
         out.print(f"HUD video: {output}")
+
+
+def print_costs(report: CostReport) -> None:
+    i = report.inputs
+    table = Table(title=f"streaming {i.width}x{i.height} at {i.fps:g} fps", title_justify="left")
+    for column in ("option", "$/minute", "$/hour", "how"):
+        table.add_column(column, justify="right" if column.startswith("$") else "left")
+    for row in report.streaming:
+        table.add_row(
+            row.option, f"{row.per_minute_usd:.4f}", f"{row.per_hour_usd:.2f}", escape(row.basis)
+        )
+    out.print(table)
+    labels = Table(title="labelling a dataset once", title_justify="left")
+    for column in ("option", "$ total", "how"):
+        labels.add_column(column, justify="right" if column.startswith("$") else "left")
+    for row in report.labelling:
+        labels.add_row(row.option, f"{row.per_minute_usd:.2f}", escape(row.basis))
+    out.print(labels)
