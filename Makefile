@@ -30,6 +30,7 @@ bench: setup
 	$(BIN)/python bench/label.py
 	$(BIN)/python bench/distill.py
 	$(BIN)/python bench/realtime.py
+	$(BIN)/python bench/serve.py
 
 lint: setup
 	$(BIN)/ruff check src tests bench

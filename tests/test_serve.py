@@ -178,3 +178,14 @@ def test_serve_needs_api_keys(cli, tmp_path, student, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = cli("serve", "--model", str(student))
     assert result.code == 1 and "no API keys: set EDGEDISTILL_API_KEYS" in result.err
+
+
+def test_http_clients_over_their_frame_rate_get_429(student) -> None:
+    settings = ServeConfig(api_keys=[KEY], max_fps_per_client=2)
+    with Server(student, settings) as server:
+        body = roboflow_body(base64.b64encode(b"tiny").decode())
+        codes = [
+            httpx.post(f"{server.http}/a/workflows/b", json=body, timeout=30).status_code
+            for _ in range(6)
+        ]
+    assert codes[:4] == [400] * 4 and 429 in codes[4:]

@@ -402,6 +402,10 @@ def serve(
     ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(help="HTTPS certificate: phones open the camera only over HTTPS.")
+    ] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(help="HTTPS private key.")] = None,
 ) -> None:
     """Serve the student: WebSocket stream, Roboflow-compatible HTTP, browser HUD at /."""
     import uvicorn
@@ -421,8 +425,16 @@ def serve(
             "in edgedistill.yaml) so that only your clients can connect"
         )
     application = create_app(model, settings)
-    out.print(f"Serving {model.name} on http://{host}:{port}/ (browser HUD: /?key=YOUR_KEY)")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    scheme = "https" if ssl_certfile else "http"
+    out.print(f"Serving {model.name} on {scheme}://{host}:{port}/ (browser HUD: /?key=YOUR_KEY)")
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_level="warning",
+        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+    )
 
 
 @app.command()

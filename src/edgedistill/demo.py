@@ -160,7 +160,8 @@ def run_demo(directory: Path, video: Path | None) -> Path:
         "a second run pays nothing), wrote a dataset split by source with a review gallery, "
         "trained a student briefly, measured it against the teacher and for speed at 480p, "
         "exported it to ONNX with a parity check and a model card, and ran the driver HUD on "
-        "the clip.\n[bold]Not built yet:[/] the streaming server and the cost per minute."
+        "the clip.\nNext: `edgedistill serve` streams from a phone's browser, and "
+        "`edgedistill cost` prices a minute of streaming."
     )
     out.print(f"\n[bold]Report:[/] {result.evaluation.html}")
     return result.evaluation.html

@@ -6,7 +6,7 @@ processes with JSON (boxes in the frame's pixels, class, confidence, track id,
 server and model milliseconds). The latest frame wins: a frame that arrives while
 the previous one is still waiting replaces it and is counted as dropped.
 Close codes: 1008 bad key or too many frames per second, 1009 frame too large,
-1013 too many clients.
+1013 too many clients. The HTTP endpoint answers 401, 400, 413 and 429 likewise.
 """
 
 from __future__ import annotations
@@ -51,6 +51,17 @@ def create_app(model_path: Path, settings: ServeConfig) -> FastAPI:
     def authorised(key: str | None) -> bool:
         return key is not None and any(hmac.compare_digest(key, k) for k in keys)
 
+    requests: dict[str, deque[float]] = {}
+
+    def too_fast(key: str) -> bool:
+        """More than twice the allowed frame rate over the last second, per API key."""
+        now = time.perf_counter()
+        times = requests.setdefault(key, deque())
+        times.append(now)
+        while now - times[0] > 1.0:
+            times.popleft()
+        return len(times) > 2 * settings.max_fps_per_client
+
     @app.get("/health")
     def health() -> dict[str, Any]:
         return {
@@ -79,6 +90,9 @@ def create_app(model_path: Path, settings: ServeConfig) -> FastAPI:
         if not isinstance(body, dict) or not authorised(body.get("api_key")):
             metrics.count("rejected")
             return _error(401, "invalid or missing api_key")
+        if too_fast(body["api_key"]):
+            metrics.count("rejected")
+            return _error(429, "too many frames per second for this key")
         try:
             data = await _image_bytes(body, settings)
         except _RequestError as exc:
