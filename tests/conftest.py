@@ -8,6 +8,7 @@ import pytest
 
 from edgedistill.cli import main
 from edgedistill.project import Project, init_project
+from tests.fake_roboflow import FakeRoboflow
 
 ASSETS = Path(__file__).resolve().parents[2] / "shared" / "assets"
 os.environ.setdefault("YOLO_AUTOINSTALL", "false")  # tests never install packages
@@ -47,3 +48,15 @@ def assets() -> Path:
     if not ASSETS.is_dir():
         pytest.skip("../shared/assets is not present")
     return ASSETS
+
+
+ROBOFLOW_KEY = "stand-in-key-0123456789"
+
+
+@pytest.fixture
+def server(monkeypatch):
+    """The local Roboflow stand-in, with the environment pointing at it."""
+    with FakeRoboflow(key=ROBOFLOW_KEY, object_share=0.2) as fake:
+        monkeypatch.setenv("ROBOFLOW_API_KEY", ROBOFLOW_KEY)
+        monkeypatch.setenv("ROBOFLOW_API_URL", fake.url)
+        yield fake

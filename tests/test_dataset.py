@@ -17,19 +17,8 @@ from edgedistill.ingest import ingest
 from edgedistill.label import label_project
 from edgedistill.project import Project, init_project
 from edgedistill.teachers import build_teacher
-from tests.fake_roboflow import FakeRoboflow
 from tests.label_helpers import SMALL_ONTOLOGY, edit_config
 from tests.media import write_image, write_video
-
-KEY = "dataset-test-key-0123456789"
-
-
-@pytest.fixture
-def server(monkeypatch):
-    with FakeRoboflow(key=KEY, object_share=0.2) as fake:
-        monkeypatch.setenv("ROBOFLOW_API_KEY", KEY)
-        monkeypatch.setenv("ROBOFLOW_API_URL", fake.url)
-        yield fake
 
 
 def labelled_project(root: Path, videos: int = 4, images: int = 6) -> Project:

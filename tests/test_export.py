@@ -12,18 +12,7 @@ from edgedistill.dataset import build_dataset
 from edgedistill.errors import EdgedistillError
 from edgedistill.export import export_student
 from edgedistill.export.parity import check_parity
-from tests.fake_roboflow import FakeRoboflow
 from tests.test_dataset import labelled_project
-
-KEY = "export-test-key-0123456789"
-
-
-@pytest.fixture
-def server(monkeypatch):
-    with FakeRoboflow(key=KEY, object_share=0.3) as fake:
-        monkeypatch.setenv("ROBOFLOW_API_KEY", KEY)
-        monkeypatch.setenv("ROBOFLOW_API_URL", fake.url)
-        yield fake
 
 
 def confident_student(path: Path, bias: float = 4.0) -> Path:

@@ -16,21 +16,11 @@ from edgedistill.pipeline import run_pipeline
 from edgedistill.project import init_project
 from edgedistill.status import project_status
 from edgedistill.train import latest_weights, train_student
-from tests.fake_roboflow import FakeRoboflow
 from tests.label_helpers import SMALL_ONTOLOGY, edit_config
 from tests.media import write_image, write_video
 from tests.test_dataset import label, labelled_project, write_scene
 
-KEY = "train-test-key-0123456789"
 TINY = TrainConfig(model="yolo11n.yaml", epochs=1, imgsz=64, batch=4, workers=0)
-
-
-@pytest.fixture
-def server(monkeypatch):
-    with FakeRoboflow(key=KEY, object_share=0.3) as fake:
-        monkeypatch.setenv("ROBOFLOW_API_KEY", KEY)
-        monkeypatch.setenv("ROBOFLOW_API_URL", fake.url)
-        yield fake
 
 
 def human_labels(root: Path, stills: Path) -> Path:
