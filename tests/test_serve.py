@@ -189,3 +189,23 @@ def test_http_clients_over_their_frame_rate_get_429(student) -> None:
             for _ in range(6)
         ]
     assert codes[:4] == [400] * 4 and 429 in codes[4:]
+
+
+def test_image_urls_only_when_enabled(student, tmp_path) -> None:
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    (tmp_path / "frame.jpg").write_bytes(jpeg())
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    images = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=images.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{images.server_address[1]}/frame.jpg"
+    try:
+        with Server(student, ServeConfig(api_keys=[KEY], allow_url_images=True)) as server:
+            answer = httpx.post(
+                f"{server.http}/a/workflows/b", json=roboflow_body(url, kind="url"), timeout=30
+            )
+    finally:
+        images.shutdown()
+    assert answer.status_code == 200
+    assert answer.json()["outputs"][0]["predictions"]["image"] == {"width": 640, "height": 480}
