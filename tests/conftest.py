@@ -11,7 +11,6 @@ from edgedistill.project import Project, init_project
 from tests.fake_roboflow import FakeRoboflow
 
 ASSETS = Path(__file__).resolve().parents[2] / "shared" / "assets"
-os.environ.setdefault("YOLO_AUTOINSTALL", "false")  # tests never install packages
 os.environ.setdefault("YOLO_OFFLINE", "true")
 
 

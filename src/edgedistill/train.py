@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from edgedistill.catalog import Catalog, now
 from edgedistill.config import TrainConfig
+from edgedistill.devices import resolve_device
 from edgedistill.errors import EdgedistillError
 from edgedistill.project import Project
 
@@ -80,7 +80,6 @@ def train_student(
     project: Project, settings: TrainConfig, dataset: str | None = None, resume: bool = False
 ) -> TrainRun:
     """Train (or resume) a student; the run is recorded whether it finishes or fails."""
-    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
     with project.open_catalog() as catalog:
         if resume:
             return _resume(project, catalog)
@@ -218,14 +217,10 @@ def load_student(model: str) -> Any:
 
 def pick_device(device: str) -> str:
     """``auto``: the first CUDA GPU, else the CPU (with a loud warning)."""
-    if device != "auto":
-        return device
-    import torch
-
-    if torch.cuda.is_available():
-        return "0"
-    log.warning(
-        "no CUDA GPU: training on the CPU is slow (minutes per epoch for real datasets); "
-        "use a GPU machine for real training"
-    )
-    return "cpu"
+    resolved = resolve_device(device)
+    if device == "auto" and resolved == "cpu":
+        log.warning(
+            "no CUDA GPU: training on the CPU is slow (minutes per epoch for real datasets); "
+            "use a GPU machine for real training"
+        )
+    return resolved

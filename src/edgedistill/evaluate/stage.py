@@ -8,7 +8,6 @@ confusion matrix); teacher-vs-human accuracy from pycocotools' COCOeval.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,7 +48,6 @@ def evaluate(
     speed_runs: int = 20,
 ) -> EvalReport:
     """Measure the student; write metrics.json, report.md and report.html."""
-    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
     weights = Path(weights) if weights else latest_weights(project)
     if not weights.is_file():
         raise EdgedistillError(f"{weights}: no such weights file")

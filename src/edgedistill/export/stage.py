@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +43,6 @@ def export_student(
     int8: bool = False,
     parity_frames: int = 20,
 ) -> ExportReport:
-    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
     chosen = [get_format(name) for name in dict.fromkeys(formats)]  # checks dependencies first
     weights = Path(weights) if weights else latest_weights(project)
     if not weights.is_file():

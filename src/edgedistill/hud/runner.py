@@ -41,7 +41,6 @@ class RunStats:
 
 def load_model(path: Path) -> Any:
     """A ``.pt`` or ``.onnx`` student (ONNX through ONNX Runtime)."""
-    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
     if not path.is_file():
         raise EdgedistillError(f"{path}: no such model file")
     if path.suffix not in (".pt", ".onnx"):

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from edgedistill.devices import resolve_device
 from edgedistill.masks import mask_to_rle
 from edgedistill.teachers.base import (
     FrameInput,
@@ -61,7 +62,7 @@ class Sam3Teacher(Teacher):
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         self._torch = torch
-        self.device = _device(settings.device, torch)
+        self.device = resolve_device(settings.device)
         self.dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
         if self.device == "cpu":
             log.warning(
@@ -168,9 +169,3 @@ def _weights_digest(directory: Path) -> str:
             with path.open("rb") as handle:
                 digest.update(hashlib.file_digest(handle, "sha256").digest())
     return digest.hexdigest()[:16]
-
-
-def _device(device: str, torch: Any) -> str:
-    if device != "auto":
-        return device
-    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -7,7 +7,6 @@ by name or prompt (``motorbike`` is found where a class lists it as a prompt).
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from edgedistill.devices import resolve_device
 from edgedistill.ingest.store import file_sha256
 from edgedistill.masks import mask_to_rle
 from edgedistill.teachers.base import (
@@ -56,7 +56,7 @@ class UltralyticsTeacher(Teacher):
             )
         self.random_init = settings.weights.endswith((".yaml", ".yml"))
         self.model = _load(settings.weights, self.random_init)
-        self.device = _device(settings.device)
+        self.device = resolve_device(settings.device)
         self._identity = self._weights_identity()
 
     def _weights_identity(self) -> str:
@@ -109,8 +109,6 @@ def _detections(result: Any) -> list[RawDetection]:
 
 
 def _load(weights: str, random_init: bool) -> Any:
-    # Ultralytics pip-installs missing extras at run time unless told not to.
-    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
     try:
         import torch
         from ultralytics import YOLO
@@ -139,11 +137,3 @@ def _name_coco_classes(model: Any) -> None:
     names = yaml.safe_load(coco.read_text())["names"]
     if len(model.names) == len(names):
         model.model.names = dict(names)
-
-
-def _device(device: str) -> str:
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda:0" if torch.cuda.is_available() else "cpu"
