@@ -7,7 +7,6 @@ dataset and settings is reused, and so is its evaluation.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 from edgedistill.dataset import DatasetReport, build_dataset
 from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate import EvalReport, evaluate
-from edgedistill.evaluate.stage import REPORTS_DIR
+from edgedistill.evaluate.stage import reports_of
 from edgedistill.ingest import IngestReport, ingest
 from edgedistill.label import LabelReport, label_project
 from edgedistill.project import Project
@@ -87,8 +86,7 @@ def _finished_run(project: Project, dataset: str, settings: str) -> TrainRun | N
 
 
 def _finished_evaluation(project: Project, run: TrainRun) -> EvalReport | None:
-    for metrics in sorted((project.root / REPORTS_DIR).glob("*/metrics.json"), reverse=True):
-        data = json.loads(metrics.read_text())
-        if data.get("weights") == str(run.weights) and (metrics.parent / "report.html").exists():
-            return EvalReport(metrics.parent, data)
+    for folder, metrics in reports_of(project, run.weights):
+        if (folder / "report.html").exists():
+            return EvalReport(folder, metrics)
     return None

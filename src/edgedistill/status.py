@@ -6,6 +6,7 @@ from typing import Any
 
 from edgedistill.catalog import Catalog
 from edgedistill.config import ProjectConfig
+from edgedistill.evaluate.stage import REPORTS_DIR
 from edgedistill.label import LabelCache, summarize
 from edgedistill.project import Project
 
@@ -66,7 +67,7 @@ def _student_status(catalog: Catalog, project: Project) -> dict[str, Any]:
     student = catalog.execute(
         "SELECT weights FROM train_runs WHERE status = 'done' ORDER BY finished_at DESC LIMIT 1"
     ).fetchone()
-    reports = sorted((project.root / "reports").glob("*/report.html"))
+    reports = sorted((project.root / REPORTS_DIR).glob("*/report.html"))
     return {
         "datasets": catalog.execute("SELECT COUNT(*) FROM datasets").fetchone()[0],
         "train_runs": {status: runs.get(status, 0) for status in ("done", "failed", "running")},

@@ -17,8 +17,8 @@ from edgedistill.dataset.split import SPLITS, Split, assign_splits, unit_score
 from edgedistill.dataset.writers import CocoWriter, YoloWriter
 from edgedistill.errors import EdgedistillError
 from edgedistill.label import LabelCache, resolve
+from edgedistill.label.cache import cache_keys
 from edgedistill.project import Project
-from edgedistill.teachers.base import ALL_CLASSES
 
 DATASETS_DIR = "datasets"
 _COMPLETE = ".complete"
@@ -82,7 +82,7 @@ def build_dataset(
     with project.open_catalog() as catalog:
         cache = LabelCache(catalog)
         fingerprint, name, prompted = _teacher(cache, teacher)
-        prompts = tuple(config.ontology.prompts) if prompted else (ALL_CLASSES,)
+        prompts = cache_keys(config.ontology.prompts, prompted)
         frames, objects = _labelled_frames(catalog, cache, config, fingerprint, prompted, settings)
         if not frames:
             raise EdgedistillError(f"no labelled frames for {name}; run `edgedistill label` first")
@@ -143,7 +143,7 @@ def _labelled_frames(
     settings: DatasetConfig,
 ) -> tuple[dict[str, _Frame], dict[str, int]]:
     """Frames with a complete answer from the teacher, and their object counts."""
-    prompts = tuple(config.ontology.prompts) if prompted else (ALL_CLASSES,)
+    prompts = cache_keys(config.ontology.prompts, prompted)
     frames: dict[str, _Frame] = {}
     objects: dict[str, int] = {}
     for frame_id, raw in cache.detections(fingerprint, prompts):

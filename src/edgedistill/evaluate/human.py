@@ -19,10 +19,11 @@ from edgedistill.dataset.writers import YoloWriter
 from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate.coco import coco_map
 from edgedistill.label import LabelCache, resolve
+from edgedistill.label.cache import cache_keys
 from edgedistill.ontology import Ontology
 from edgedistill.project import Project
 from edgedistill.teachers.annotations import AnnotationSet, load_annotations
-from edgedistill.teachers.base import ALL_CLASSES, FrameInput
+from edgedistill.teachers.base import FrameInput
 
 # Human labels are taken as they are: no threshold, no NMS, no minimum size.
 _AS_GIVEN = LabelConfig(confidence=0.0, nms=False, min_box_area=0.0)
@@ -120,7 +121,7 @@ def _teacher_vs_human(
                 "SELECT prompted FROM teachers WHERE fingerprint = ?", (fingerprint,)
             ).fetchone()[0]
         )
-        prompts = tuple(ontology.prompts) if prompted else (ALL_CLASSES,)
+        prompts = cache_keys(ontology.prompts, prompted)
         rows = catalog.execute(
             "SELECT f.id, f.width, f.height, s.path FROM frames f "
             "JOIN sources s ON s.id = f.source_id"

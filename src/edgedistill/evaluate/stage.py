@@ -8,6 +8,7 @@ confusion matrix); teacher-vs-human accuracy from pycocotools' COCOeval.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,6 +93,14 @@ def evaluate(
     (report.directory / "metrics.json").write_text(json.dumps(metrics, indent=2))
     write_reports(report.directory, metrics, samples)
     return report
+
+
+def reports_of(project: Project, weights: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """``(folder, metrics)`` of each evaluation of these weights, newest first."""
+    for path in sorted((project.root / REPORTS_DIR).glob("*/metrics.json"), reverse=True):
+        metrics = json.loads(path.read_text())
+        if metrics.get("weights") == str(weights):
+            yield path.parent, metrics
 
 
 def validate(

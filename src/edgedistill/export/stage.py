@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from edgedistill.errors import EdgedistillError
-from edgedistill.evaluate.stage import REPORTS_DIR
+from edgedistill.evaluate.stage import reports_of
 from edgedistill.export.card import write_model_card
 from edgedistill.export.formats import ExportOptions, get_format
 from edgedistill.export.parity import FLOAT, INT8, Parity, Tolerance, check_parity
@@ -131,11 +131,8 @@ def _split_line(root: Path) -> str:
 
 
 def _last_metrics(project: Project, weights: Path) -> dict[str, Any] | None:
-    for path in sorted((project.root / REPORTS_DIR).glob("*/metrics.json"), reverse=True):
-        metrics = json.loads(path.read_text())
-        if metrics.get("weights") == str(weights):
-            return metrics["vs_teacher"]
-    return None
+    newest = next(reports_of(project, weights), None)
+    return newest[1]["vs_teacher"] if newest else None
 
 
 def _size_mb(path: Path) -> float:

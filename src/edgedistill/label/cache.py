@@ -8,13 +8,27 @@ its answer arrives: a killed run loses at most the calls that were in flight.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from edgedistill.catalog import Catalog, now
-from edgedistill.teachers.base import FrameInput, RawDetection, Teacher, TeacherResult
+from edgedistill.teachers.base import (
+    ALL_CLASSES,
+    FrameInput,
+    RawDetection,
+    Teacher,
+    TeacherResult,
+)
 
 _SEPARATOR = "\x1f"
+
+
+def cache_keys(prompts: Sequence[str], prompted: bool) -> tuple[str, ...]:
+    """The keys a teacher's answers are cached under: the ontology's prompts, or
+    ``ALL_CLASSES`` for teachers that label with their own class names."""
+    return tuple(prompts) if prompted else (ALL_CLASSES,)
+
+
 _PAGE = 500
 
 

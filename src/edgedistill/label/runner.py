@@ -6,10 +6,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from edgedistill.errors import EdgedistillError
-from edgedistill.label.cache import LabelCache
+from edgedistill.label.cache import LabelCache, cache_keys
 from edgedistill.project import Project
 from edgedistill.teachers.base import (
-    ALL_CLASSES,
     CostEstimate,
     FrameInput,
     Teacher,
@@ -52,11 +51,6 @@ class Budget:
         return committed <= self.max_credits + 1e-12
 
 
-def teacher_prompts(teacher: Teacher, prompts: list[str]) -> tuple[str, ...]:
-    """The cache keys a teacher answers for: the ontology's prompts, or all of its classes."""
-    return tuple(prompts) if teacher.prompted else (ALL_CLASSES,)
-
-
 def label_project(
     project: Project,
     teacher: Teacher,
@@ -67,7 +61,7 @@ def label_project(
 ) -> LabelReport:
     """Label every frame the teacher has not answered yet; resumable at any moment."""
     config = project.load_config()
-    prompts = teacher_prompts(teacher, config.ontology.prompts)
+    prompts = cache_keys(config.ontology.prompts, teacher.prompted)
     if not prompts:
         raise EdgedistillError(
             "the ontology has no classes; add some under 'ontology.classes' in edgedistill.yaml"

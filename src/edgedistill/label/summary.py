@@ -6,9 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from edgedistill.config import ProjectConfig
-from edgedistill.label.cache import LabelCache
+from edgedistill.label.cache import LabelCache, cache_keys
 from edgedistill.label.resolve import resolve
-from edgedistill.teachers.base import ALL_CLASSES
 
 
 @dataclass
@@ -27,7 +26,7 @@ class LabelSummary:
 def summarize(
     cache: LabelCache, config: ProjectConfig, fingerprint: str, name: str, prompted: bool
 ) -> LabelSummary:
-    prompts = tuple(config.ontology.prompts) if prompted else (ALL_CLASSES,)
+    prompts = cache_keys(config.ontology.prompts, prompted)
     summary = LabelSummary(name, fingerprint)
     summary.calls, summary.credits = cache.spend(fingerprint)
     for name_ in config.ontology.student_names:
