@@ -79,12 +79,8 @@ def ingest(
         image_count = sum(f.kind == "image" for f in files)
         images_done = 0
         for media in files:
-            if media.kind == "image":
-                images_done += 1
-                result = ingestor.ingest_image(media, images_done, image_count)
-            else:
-                result = ingestor.ingest_video(media)
-            report.results.append(result)
+            images_done += media.kind == "image"
+            report.results.append(ingestor.ingest_file(media, images_done, image_count))
     return report
 
 
@@ -112,70 +108,63 @@ class _Ingestor:
         self.on_progress = on_progress or (lambda *_: None)
         self._folder_filters: dict[Path, NearDuplicateFilter] = {}
 
-    def ingest_video(self, media: MediaFile) -> SourceResult:
+    def ingest_file(self, media: MediaFile, image_number: int, image_count: int) -> SourceResult:
+        """Ingest one file; what goes wrong becomes the result's message, never an exception."""
         result = SourceResult(media, "ingested")
         try:
             source = self._identify(media, result)
-            if source is None:
-                return result
-            with VideoReader(media.path) as reader:
-                info = reader.info
-                source_id = self.catalog.begin_source(
-                    **source,
-                    kind="video",
-                    settings=source_settings(self.settings, "video"),
-                    width=info.width,
-                    height=info.height,
-                    fps=info.fps,
-                    duration=info.duration,
-                    rotation=info.rotation,
-                )
-                dedup = self._new_filter()
-                try:
-                    for sampled in reader.sample(self.settings.fps, self.settings.max_side):
-                        self._keep(
-                            sampled.image,
-                            source_id,
-                            sampled.index,
-                            sampled.timestamp,
-                            dedup,
-                            result,
-                        )
-                        self.on_progress(media, reader.frames_decoded, info.frame_count)
-                except EdgedistillError as exc:
-                    self._fail_part_way(source_id, result, str(exc))
-                    return result
-            self._finish(source_id, result, "video")
-        except EdgedistillError as exc:
-            result.status, result.message = "failed", str(exc)
-        except OSError as exc:
-            result.status, result.message = "failed", f"cannot read ({exc.strerror})"
-        return result
-
-    def ingest_image(self, media: MediaFile, number: int, count: int) -> SourceResult:
-        result = SourceResult(media, "ingested")
-        try:
-            source = self._identify(media, result)
-            if source is None:
-                return result
-            image, (width, height) = load_image(media.path, self.settings.max_side)
-            source_id = self.catalog.begin_source(
-                **source,
-                kind="image",
-                settings=source_settings(self.settings, "image"),
-                width=width,
-                height=height,
-            )
-            dedup = self._folder_filters.setdefault(media.path.parent, self._new_filter())
-            self._keep(image, source_id, 0, None, dedup, result)
-            self._finish(source_id, result, "image")
+            if source is not None and media.kind == "video":
+                self._ingest_video(media, source, result)
+            elif source is not None:
+                self._ingest_image(media, source, result)
         except EdgedistillError as exc:
             result.status, result.message = "failed", str(exc)
         except OSError as exc:
             result.status, result.message = "failed", f"cannot read ({exc.strerror})"
         finally:
-            self.on_progress(media, number, count)
+            if media.kind == "image":
+                self.on_progress(media, image_number, image_count)
         return result
+
+    def _ingest_video(self, media: MediaFile, source: dict[str, Any], result: SourceResult) -> None:
+        with VideoReader(media.path) as reader:
+            info = reader.info
+            source_id = self.catalog.begin_source(
+                **source,
+                kind="video",
+                settings=source_settings(self.settings, "video"),
+                width=info.width,
+                height=info.height,
+                fps=info.fps,
+                duration=info.duration,
+                rotation=info.rotation,
+            )
+            dedup = self._new_filter()
+            try:
+                for sampled in reader.sample(self.settings.fps, self.settings.max_side):
+                    self._keep(
+                        sampled.image, source_id, sampled.index, sampled.timestamp, dedup, result
+                    )
+                    self.on_progress(media, reader.frames_decoded, info.frame_count)
+            except EdgedistillError as exc:
+                self._fail_part_way(source_id, result, str(exc))
+                return
+        self._finish(source_id, result, "video")
+
+    def _ingest_image(self, media: MediaFile, source: dict[str, Any], result: SourceResult) -> None:
+        image, (width, height) = load_image(media.path, self.settings.max_side)
+        source_id = self.catalog.begin_source(
+            **source,
+            kind="image",
+            settings=source_settings(self.settings, "image"),
+            width=width,
+            height=height,
+        )
+        folder = media.path.parent
+        if folder not in self._folder_filters:
+            self._folder_filters[folder] = self._new_filter()
+        self._keep(image, source_id, 0, None, self._folder_filters[folder], result)
+        self._finish(source_id, result, "image")
 
     def _identify(self, media: MediaFile, result: SourceResult) -> dict[str, Any] | None:
         """The source's identity columns, or None when there is nothing to do."""
