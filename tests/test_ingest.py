@@ -232,3 +232,10 @@ def test_the_project_never_ingests_its_own_frames(project: Project, tmp_path: Pa
     assert all(reason == "is inside the project itself" for _, reason in report.failures)
     with project.open_catalog() as catalog:
         assert catalog.count("frames") == 1
+
+
+def test_the_pipeline_source_list_is_not_an_ingest_setting(project: Project, tmp_path) -> None:
+    video = write_video(tmp_path / "drive.mp4", seconds=2, fps=10)
+    ingest(project, [str(video)], NO_DEDUP)
+    listed = NO_DEDUP.model_copy(update={"sources": [str(video)]})
+    assert ingest(project, [str(video)], listed).results[0].status == "unchanged"

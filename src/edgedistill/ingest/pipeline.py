@@ -86,7 +86,7 @@ def ingest(
 
 def source_settings(settings: IngestConfig, kind: str) -> dict[str, Any]:
     """The settings that decide which frames a source yields (fps only for video)."""
-    values = settings.model_dump()
+    values = settings.model_dump(exclude={"sources"})  # what `pipeline` ingests, not how
     if kind == "image":
         values.pop("fps")
     if not values["dedup"]:
