@@ -102,6 +102,28 @@ MIGRATIONS: list[str] = [
         finished_at TEXT
     );
     """,
+    # Teachers described in words, with a caveat where they only stand in for SAM3;
+    # training runs stopped by Ctrl-C are "interrupted" (resumable), not "failed".
+    """
+    ALTER TABLE teachers ADD COLUMN description TEXT NOT NULL DEFAULT '';
+    ALTER TABLE teachers ADD COLUMN caveat TEXT;
+    CREATE TABLE train_runs_new (
+        id          TEXT PRIMARY KEY,
+        dataset     TEXT NOT NULL REFERENCES datasets (version),
+        model       TEXT NOT NULL,
+        settings    TEXT NOT NULL,
+        directory   TEXT NOT NULL,
+        weights     TEXT,
+        status      TEXT NOT NULL
+                    CHECK (status IN ('running', 'done', 'failed', 'interrupted')),
+        error       TEXT,
+        started_at  TEXT NOT NULL,
+        finished_at TEXT
+    );
+    INSERT INTO train_runs_new SELECT * FROM train_runs;
+    DROP TABLE train_runs;
+    ALTER TABLE train_runs_new RENAME TO train_runs;
+    """,
 ]
 
 

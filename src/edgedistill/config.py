@@ -6,9 +6,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from edgedistill.errors import ConfigError, EdgedistillError
+from edgedistill.devices import parse_device
+from edgedistill.errors import ConfigError, EdgedistillError, UsageError
 from edgedistill.ontology import Ontology
 
 
@@ -25,6 +33,11 @@ class IngestConfig(BaseModel):
     jpeg_quality: int = Field(default=95, ge=50, le=100)
 
 
+NmsMode = Literal["none", "per_class", "across_classes"]
+"""none: keep every detection; per_class: suppress duplicates within a class;
+across_classes: also where detections of different classes overlap."""
+
+
 class LabelConfig(BaseModel):
     """Which teacher labels, and how its cached raw output becomes labels.
 
@@ -36,11 +49,19 @@ class LabelConfig(BaseModel):
 
     teacher: str = "roboflow-sam3"
     confidence: float = Field(default=0.5, ge=0.0, le=1.0)
-    nms: bool = True
+    nms: NmsMode = "across_classes"
     nms_iou: float = Field(default=0.5, ge=0.0, le=1.0)
     parent_iou: float = Field(default=0.6, ge=0.0, le=1.0)
     min_box_area: float = Field(default=16.0, ge=0.0)
     output_format: Literal["rle", "polygons"] = "rle"
+
+    @field_validator("nms", mode="before")
+    @classmethod
+    def _nms_from_bool(cls, value: object) -> object:
+        """Configs written before the three-way choice said ``nms: true/false``."""
+        if isinstance(value, bool):
+            return "across_classes" if value else "per_class"
+        return value
 
 
 class DatasetConfig(BaseModel):
@@ -77,6 +98,14 @@ class TrainConfig(BaseModel):
     device: str = "auto"
     workers: int = Field(default=2, ge=0)
     seed: int = 0
+
+    @field_validator("device")
+    @classmethod
+    def _one_device_syntax(cls, value: str) -> str:
+        try:
+            return parse_device(value, several=True)
+        except UsageError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class HudConfig(BaseModel):
@@ -136,6 +165,9 @@ class ProjectConfig(BaseModel):
 
     version: Literal[1] = 1
     name: str | None = None
+    weights_dir: Path | None = Field(
+        default=None, description="folder searched for model files by name"
+    )
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     label: LabelConfig = Field(default_factory=LabelConfig)
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
@@ -158,7 +190,10 @@ def load_config(path: Path) -> ProjectConfig:
         raise ConfigError(f"{path}: config file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config ({exc})") from None
-    return parse_config(text, source=str(path))
+    config = parse_config(text, source=str(path))
+    if config.weights_dir is not None and not config.weights_dir.expanduser().is_absolute():
+        config = config.model_copy(update={"weights_dir": path.parent / config.weights_dir})
+    return config
 
 
 def parse_config(text: str, source: str = "config") -> ProjectConfig:
@@ -168,7 +203,10 @@ def parse_config(text: str, source: str = "config") -> ProjectConfig:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: not valid YAML ({_yaml_problem(exc)})") from None
     if data is None:
-        data = {}
+        raise ConfigError(
+            f"{source}: the config is empty; recreate it from a preset with "
+            "`edgedistill init DIR --preset driving` (or blank) and edit that"
+        )
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping of keys, not a list or value")
     try:
@@ -182,6 +220,10 @@ def parse_config(text: str, source: str = "config") -> ProjectConfig:
 def _check_teacher_sections(config: ProjectConfig, source: str) -> None:
     from edgedistill.teachers import teacher_class
 
+    try:
+        teacher_class(config.label.teacher)
+    except EdgedistillError as exc:
+        raise ConfigError(f"{source}: label.teacher: {exc}") from None
     for name, values in config.teachers.items():
         try:
             settings_model = teacher_class(name).Settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from edgedistill.errors import EdgedistillError
+from edgedistill.errors import UsageError
 
 
 def available_presets() -> list[str]:
@@ -16,7 +16,7 @@ def available_presets() -> list[str]:
 def preset_text(name: str) -> str:
     """The commented config text of preset ``name``."""
     if name not in available_presets():
-        raise EdgedistillError(
+        raise UsageError(
             f"unknown preset '{name}'; available presets: {', '.join(available_presets())}"
         )
     return resources.files(__package__).joinpath(f"{name}.yaml").read_text(encoding="utf-8")
