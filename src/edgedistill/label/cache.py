@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from edgedistill.catalog import Catalog, now
@@ -21,6 +22,16 @@ from edgedistill.teachers.base import (
 )
 
 _SEPARATOR = "\x1f"
+
+
+@dataclass(frozen=True)
+class TeacherRecord:
+    """A teacher as the catalog remembers it, for reports and model cards."""
+
+    fingerprint: str
+    name: str
+    description: str
+    caveat: str | None
 
 
 def cache_keys(prompts: Sequence[str], prompted: bool) -> tuple[str, ...]:
@@ -39,11 +50,17 @@ class LabelCache:
         self.catalog = catalog
 
     def register(self, teacher: Teacher) -> None:
-        """Record the teacher (name, identity) and that it was used now."""
+        """Record the teacher (name, identity, description) and that it answered now.
+
+        Called only once the teacher has answered (or had nothing left to answer): a
+        teacher that failed before its first answer never becomes the current one.
+        """
         stamp = now()
         self.catalog.execute(
-            "INSERT INTO teachers (fingerprint, name, identity, prompted, first_used, last_used) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO UPDATE SET last_used = ?",
+            "INSERT INTO teachers (fingerprint, name, identity, prompted, first_used, last_used, "
+            "description, caveat) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint) "
+            "DO UPDATE SET last_used = excluded.last_used, "
+            "description = excluded.description, caveat = excluded.caveat",
             (
                 teacher.fingerprint,
                 teacher.name,
@@ -51,7 +68,8 @@ class LabelCache:
                 int(teacher.prompted),
                 stamp,
                 stamp,
-                stamp,
+                teacher.describe(),
+                teacher.caveat,
             ),
         )
 
@@ -161,6 +179,15 @@ class LabelCache:
             "LIMIT 1"
         ).fetchone()
         return (row[0], row[1], bool(row[2])) if row else None
+
+    def about(self, fingerprint: str) -> TeacherRecord | None:
+        """What the catalog knows of a teacher: its name, description and caveat."""
+        row = self.catalog.execute(
+            "SELECT name, description, caveat FROM teachers WHERE fingerprint = ?", (fingerprint,)
+        ).fetchone()
+        if row is None:
+            return None
+        return TeacherRecord(fingerprint, row[0], row[1] or row[0], row[2])
 
     def spend(self, fingerprint: str) -> tuple[int, float]:
         row = self.catalog.execute(

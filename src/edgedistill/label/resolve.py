@@ -47,8 +47,9 @@ def resolve(
         kept.append((detection, ontology.names.index(cls.name)))
     detections = _to_detections(kept)
     detections = _prefer_specific(detections, ontology, settings.parent_iou)
-    detections = detections.with_nms(threshold=settings.nms_iou, class_agnostic=False)
-    if settings.nms:
+    if settings.nms != "none":
+        detections = detections.with_nms(threshold=settings.nms_iou, class_agnostic=False)
+    if settings.nms == "across_classes":
         detections = detections.with_nms(threshold=settings.nms_iou, class_agnostic=True)
     return Resolution(_to_student_classes(detections, ontology), unknown)
 

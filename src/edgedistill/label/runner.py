@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from edgedistill.errors import EdgedistillError
+from edgedistill.errors import NO_FRAMES, EdgedistillError
 from edgedistill.label.cache import LabelCache, cache_keys
 from edgedistill.project import Project
 from edgedistill.teachers.base import (
@@ -69,6 +69,8 @@ def label_project(
     with project.open_catalog() as catalog:
         cache = LabelCache(catalog)
         frames_total = catalog.count("frames")
+        if frames_total == 0:
+            raise EdgedistillError(NO_FRAMES)
         pending_frames = cache.count_pending(teacher.fingerprint, prompts)
         calls = pending_frames * teacher.calls_for(prompts)
         calls_done, credits_done = cache.spend(teacher.fingerprint)
@@ -84,8 +86,9 @@ def label_project(
         )
         if dry_run:
             return report
-        cache.register(teacher)  # status follows the teacher used last
         if pending_frames == 0:
+            if frames_total:
+                cache.register(teacher)  # every answer is cached: it is the current teacher
             return report
         per_frame = report.estimate.credits / pending_frames if report.estimate else 0.0
         budget = Budget(max_credits, per_frame)
@@ -103,6 +106,7 @@ def _run(
     on_progress: ProgressCallback | None,
 ) -> None:
     in_flight = 0
+    registered = False
 
     def frames() -> Iterator[FrameInput]:
         nonlocal in_flight
@@ -122,6 +126,9 @@ def _run(
         report.calls += result.calls
         report.credits += result.credits
         if result.prompts:
+            if not registered:  # status and dataset follow a teacher once it has answered
+                cache.register(teacher)
+                registered = True
             cache.store(teacher.fingerprint, result)
         if result.error is not None:
             report.failures.append((result.frame.id, result.error))

@@ -20,7 +20,7 @@ from edgedistill.teachers.base import (
     register_teacher,
     teacher_class,
 )
-from edgedistill.teachers.factory import build_teacher
+from edgedistill.teachers.factory import budget_credits, build_teacher, teacher_settings
 
 __all__ = [
     "ALL_CLASSES",
@@ -31,7 +31,9 @@ __all__ = [
     "TeacherError",
     "TeacherResult",
     "available_teachers",
+    "budget_credits",
     "build_teacher",
     "register_teacher",
     "teacher_class",
+    "teacher_settings",
 ]

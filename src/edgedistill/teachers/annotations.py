@@ -40,6 +40,7 @@ class AnnotationsTeacher(Teacher):
     """Human labels already on disk, read as if a teacher had produced them."""
 
     name = "annotations"
+    title = "human annotations"
     Settings = AnnotationsSettings
     prompted = False
 

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from edgedistill.errors import EdgedistillError
+from edgedistill.errors import EdgedistillError, UsageError
 from edgedistill.masks import Box, Rle
 
 ALL_CLASSES = "*"
@@ -100,6 +100,8 @@ class Teacher(ABC):
     """A labelling backend. Subclasses set ``name``, ``Settings`` and implement ``predict``."""
 
     name: ClassVar[str]
+    title: ClassVar[str] = ""
+    """The backend in words for reports ("Roboflow's hosted SAM3"); defaults to ``name``."""
     Settings: ClassVar[type[TeacherSettings]] = TeacherSettings
     prompted: ClassVar[bool] = True
     """True: asked with the ontology's prompts. False: labels with its own class names."""
@@ -112,6 +114,17 @@ class Teacher(ABC):
         """Stable id of everything that changes this teacher's output."""
         identity = json.dumps({"teacher": self.name, **self.identity()}, sort_keys=True)
         return f"{self.name}:{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
+
+    def describe(self) -> str:
+        """The teacher in words: backend, and the weights it runs when it has any."""
+        weights = getattr(self.settings, "weights", None)
+        title = self.title or self.name
+        return f"{title} ({Path(weights).name})" if weights else title
+
+    @property
+    def caveat(self) -> str | None:
+        """Why its labels are not SAM3's, where it only stands in for SAM3; else None."""
+        return None
 
     @abstractmethod
     def identity(self) -> dict[str, Any]:
@@ -134,8 +147,12 @@ class Teacher(ABC):
         """
         return None
 
-    def credits_for_usd(self, usd: float) -> float | None:
-        """A budget in dollars as credits; None for teachers that cost nothing per call."""
+    @classmethod
+    def credits_for_usd(cls, settings: TeacherSettings, usd: float) -> float | None:
+        """A budget in dollars as credits; None for teachers that cost nothing per call.
+
+        A class method: pricing a budget never loads a model or needs a key.
+        """
         return None
 
     def close(self) -> None:  # noqa: B027  (most backends hold nothing to release)
@@ -153,7 +170,7 @@ def register_teacher(cls: type[Teacher]) -> type[Teacher]:
 
 def teacher_class(name: str) -> type[Teacher]:
     if name not in _REGISTRY:
-        raise EdgedistillError(
+        raise UsageError(
             f"unknown teacher '{name}'; available teachers: {', '.join(sorted(_REGISTRY))}"
         )
     return _REGISTRY[name]

@@ -8,22 +8,55 @@ from pydantic import ValidationError
 
 from edgedistill.config import ProjectConfig, describe_validation_error
 from edgedistill.errors import ConfigError
-from edgedistill.teachers.base import Teacher, teacher_class
+from edgedistill.teachers.base import Teacher, TeacherSettings, teacher_class
+from edgedistill.weights import is_bare_name, resolve_weights
+
+
+def teacher_settings(
+    config: ProjectConfig, name: str | None, overrides: dict[str, Any]
+) -> tuple[type[Teacher], TeacherSettings]:
+    """The backend ``name`` (default: ``label.teacher``) and its validated settings.
+
+    Config values, then flags; flags that the backend has no use for are ignored and
+    ``None`` means not given. A ``weights`` setting given by name alone is found by
+    :func:`~edgedistill.weights.resolve_weights`; a path is left to the backend, whose
+    message says how to get its weights. Nothing is loaded.
+    """
+    cls = teacher_class(name or config.label.teacher)
+    fields = cls.Settings.model_fields
+    given = {k: v for k, v in overrides.items() if v is not None and k in fields}
+    values = {**config.teacher_settings(cls.name), **given}
+    weights = values.get("weights")
+    if weights is not None and "weights" in fields and is_bare_name(weights):
+        values["weights"] = resolve_weights(weights, [config.weights_dir])
+    try:
+        return cls, cls.Settings.model_validate(values)
+    except ValidationError as exc:
+        problem = describe_validation_error(exc, values, cls.Settings, ("teachers", cls.name))
+        raise ConfigError(problem) from None
 
 
 def build_teacher(config: ProjectConfig, name: str | None, overrides: dict[str, Any]) -> Teacher:
-    """The teacher ``name`` (default: ``label.teacher``) with config settings and flags applied.
-
-    Flags that the backend has no use for are ignored; ``None`` means not given.
-    """
-    name = name or config.label.teacher
-    cls = teacher_class(name)
-    fields = cls.Settings.model_fields
-    given = {k: v for k, v in overrides.items() if v is not None and k in fields}
-    values = {**config.teacher_settings(name), **given}
-    try:
-        settings = cls.Settings.model_validate(values)
-    except ValidationError as exc:
-        problem = describe_validation_error(exc, values, cls.Settings, ("teachers", name))
-        raise ConfigError(problem) from None
+    """The teacher ``name`` with config settings and flags applied, ready to label."""
+    cls, settings = teacher_settings(config, name, overrides)
     return cls(settings)
+
+
+def budget_credits(
+    config: ProjectConfig,
+    name: str | None,
+    overrides: dict[str, Any],
+    max_usd: float | None,
+    max_credits: float | None = None,
+) -> tuple[float | None, bool]:
+    """The tighter of two caps, in credits, without building the teacher; and whether
+    ``max_usd`` had any effect (it has none for a teacher that is free per call)."""
+    caps = [] if max_credits is None else [max_credits]
+    priced = True
+    if max_usd is not None:
+        cls, settings = teacher_settings(config, name, overrides)
+        credits = cls.credits_for_usd(settings, max_usd)
+        priced = credits is not None
+        if credits is not None:
+            caps.append(credits)
+    return (min(caps) if caps else None), priced

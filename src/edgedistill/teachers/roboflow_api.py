@@ -51,6 +51,11 @@ class RoboflowSettings(TeacherSettings):
     )
 
 
+def api_url() -> str:
+    """The server to call: ``$ROBOFLOW_API_URL``, else Roboflow's serverless API."""
+    return os.environ.get(API_URL_VARIABLE, DEFAULT_API_URL).rstrip("/")
+
+
 class RoboflowClient:
     """POSTs JSON with retries; the API key never appears in logs, errors or files."""
 
@@ -62,7 +67,7 @@ class RoboflowClient:
                 "API Keys); it is read from the environment only"
             )
         self.key = key
-        self.url = os.environ.get(API_URL_VARIABLE, DEFAULT_API_URL).rstrip("/")
+        self.url = api_url()
         self.settings = settings
         self._http = httpx.Client(
             timeout=settings.timeout,
@@ -140,7 +145,14 @@ class RoboflowTeacher(Teacher):
 
     def __init__(self, settings: RoboflowSettings) -> None:
         super().__init__(settings)
-        self.client = RoboflowClient(settings)
+        self._client: RoboflowClient | None = None
+
+    @property
+    def client(self) -> RoboflowClient:
+        """The HTTP client, made on first use: pricing a dry run needs no key."""
+        if self._client is None:
+            self._client = RoboflowClient(self.settings)
+        return self._client
 
     def estimate(self, frames: int, calls: int, measured: float | None = None) -> CostEstimate:
         if measured is not None:
@@ -158,19 +170,21 @@ class RoboflowTeacher(Teacher):
             f"${self.settings.credit_usd:g} per credit",
         )
 
-    def credits_for_usd(self, usd: float) -> float | None:
-        if self.settings.credit_usd == 0:
-            return None
-        return usd / self.settings.credit_usd
+    @classmethod
+    def credits_for_usd(cls, settings: TeacherSettings, usd: float) -> float | None:
+        credit_usd = getattr(settings, "credit_usd", 0.0)
+        return usd / credit_usd if credit_usd else None
 
     def predict(self, frames: Iterator[FrameInput]) -> Iterator[TeacherResult]:
+        self.client  # noqa: B018  (no key: one sentence now, not from a worker thread)
         return concurrent_map(self._label_frame, frames, self.settings.concurrency)
 
     def _label_frame(self, frame: FrameInput) -> TeacherResult:
         raise NotImplementedError
 
     def close(self) -> None:
-        self.client.close()
+        if self._client is not None:
+            self._client.close()
 
 
 def encode_image(frame: FrameInput) -> str:

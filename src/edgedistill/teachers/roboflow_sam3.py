@@ -16,6 +16,7 @@ from edgedistill.teachers.roboflow_api import (
     RetryableError,
     RoboflowSettings,
     RoboflowTeacher,
+    api_url,
     credits_for,
     encode_image,
 )
@@ -32,11 +33,12 @@ class RoboflowSam3Settings(RoboflowSettings):
 @register_teacher
 class RoboflowSam3Teacher(RoboflowTeacher):
     name = "roboflow-sam3"
+    title = "Roboflow's hosted SAM3"
     Settings = RoboflowSam3Settings
 
     def identity(self) -> dict[str, Any]:
         return {
-            "api": f"{self.client.url}/sam3/concept_segment",
+            "api": f"{api_url()}/sam3/concept_segment",
             "model_id": self.settings.model_id,
             "score_floor": self.settings.score_floor,
         }

@@ -22,6 +22,7 @@ from edgedistill.teachers.roboflow_api import (
     RetryableError,
     RoboflowSettings,
     RoboflowTeacher,
+    api_url,
     credits_for,
     encode_image,
 )
@@ -39,6 +40,7 @@ class RoboflowWorkflowSettings(RoboflowSettings):
 @register_teacher
 class RoboflowWorkflowTeacher(RoboflowTeacher):
     name = "roboflow-workflow"
+    title = "Roboflow workflow"
     Settings = RoboflowWorkflowSettings
     prompted = False
 
@@ -56,7 +58,7 @@ class RoboflowWorkflowTeacher(RoboflowTeacher):
 
     def identity(self) -> dict[str, Any]:
         return {
-            "api": f"{self.client.url}{self.path}",
+            "api": f"{api_url()}{self.path}",
             "image_input": self.settings.image_input,
             "revision": self.settings.revision,
         }

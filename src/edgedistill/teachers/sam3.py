@@ -50,6 +50,7 @@ class Sam3Settings(TeacherSettings):
 @register_teacher
 class Sam3Teacher(Teacher):
     name = "sam3"
+    title = "SAM3 (local, transformers)"
     Settings = Sam3Settings
 
     def __init__(self, settings: Sam3Settings) -> None:

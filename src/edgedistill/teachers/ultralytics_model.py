@@ -44,6 +44,7 @@ class UltralyticsSettings(TeacherSettings):
 @register_teacher
 class UltralyticsTeacher(Teacher):
     name = "ultralytics"
+    title = "Ultralytics model"
     Settings = UltralyticsSettings
     prompted = False
 
@@ -75,6 +76,21 @@ class UltralyticsTeacher(Teacher):
             "iou": s.iou,
             "max_det": s.max_det,
         }
+
+    def describe(self) -> str:
+        return f"{super().describe()} at {self.settings.imgsz} px"
+
+    @property
+    def caveat(self) -> str | None:
+        if self.random_init:
+            return (
+                f"the teacher is {self.settings.weights} with random weights: its labels are "
+                "meaningless, and so is a student trained on them"
+            )
+        return (
+            "a closed-vocabulary detector stands in for SAM3: only the classes it was "
+            f"trained on ({len(self.class_names)}) are labelled, mapped onto the ontology by name"
+        )
 
     @property
     def class_names(self) -> list[str]:
