@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgedistill.config import TrainConfig
 from edgedistill.dataset import DatasetReport, build_dataset
 from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate import EvalReport, evaluate
@@ -19,7 +20,7 @@ from edgedistill.evaluate.stage import reports_of
 from edgedistill.ingest import IngestReport, ingest
 from edgedistill.label import LabelReport, label_project
 from edgedistill.project import Project
-from edgedistill.teachers import build_teacher
+from edgedistill.teachers import build_teacher, teacher_settings
 from edgedistill.train import TrainRun, train_student
 
 
@@ -36,7 +37,7 @@ def run_pipeline(
     project: Project,
     sources: Sequence[str] = (),
     teacher: str | None = None,
-    teacher_settings: dict[str, Any] | None = None,
+    teacher_options: dict[str, Any] | None = None,
     max_credits: float | None = None,
     train_overrides: dict[str, Any] | None = None,
     announce: Callable[[str, object], None] = lambda stage, result: None,
@@ -49,9 +50,10 @@ def run_pipeline(
             "nothing to ingest: list sources under 'ingest.sources' in "
             "edgedistill.yaml or pass them to `edgedistill pipeline`"
         )
+    teacher_settings(config, teacher, teacher_options or {})  # a bad teacher fails before ingest
     ingested = ingest(project, sources, config.ingest)
     announce("ingest", ingested)
-    model = build_teacher(config, teacher, teacher_settings or {})
+    model = build_teacher(config, teacher, teacher_options or {})
     try:
         labelled = label_project(project, model, max_credits=max_credits)
     finally:
@@ -59,9 +61,9 @@ def run_pipeline(
     announce("label", labelled)
     dataset = build_dataset(project)
     announce("dataset", dataset)
-    settings = config.train.model_copy(update=train_overrides or {})
+    settings = TrainConfig.model_validate({**config.train.model_dump(), **(train_overrides or {})})
     run = _finished_run(project, dataset.version, settings.model_dump_json())
-    run = run or train_student(project, settings, dataset.version)
+    run = run or train_student(project, settings, dataset.version, search=[config.weights_dir])
     announce("train", run)
     evaluation = _finished_evaluation(project, run) or evaluate(project, run.weights)
     announce("eval", evaluation)

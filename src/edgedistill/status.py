@@ -70,7 +70,9 @@ def _student_status(catalog: Catalog, project: Project) -> dict[str, Any]:
     reports = sorted((project.root / REPORTS_DIR).glob("*/report.html"))
     return {
         "datasets": catalog.execute("SELECT COUNT(*) FROM datasets").fetchone()[0],
-        "train_runs": {status: runs.get(status, 0) for status in ("done", "failed", "running")},
+        "train_runs": {
+            status: runs.get(status, 0) for status in ("done", "failed", "interrupted", "running")
+        },
         "student": student[0] if student else None,
         "report": str(reports[-1]) if reports else None,
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,15 +18,18 @@ from typing import Any
 from edgedistill.catalog import Catalog, now
 from edgedistill.config import TrainConfig
 from edgedistill.devices import resolve_device
-from edgedistill.errors import EdgedistillError
+from edgedistill.errors import EdgedistillError, Interrupted
+from edgedistill.label.cache import TeacherRecord
 from edgedistill.project import Project
+from edgedistill.weights import WEIGHTS_DIR_VARIABLE, is_architecture, resolve_weights
 
 log = logging.getLogger(__name__)
 
 RUNS_DIR = Path("runs") / "train"
 PRETRAINED_HINT = (
-    "pretrained weights train far better: run once with internet so Ultralytics downloads "
-    "yolo11n.pt, or download it from github.com/ultralytics/assets/releases and pass its path"
+    f"pretrained weights train far better: put yolo11n.pt in a folder named by "
+    f"{WEIGHTS_DIR_VARIABLE}, run once with internet so that Ultralytics downloads it, or "
+    "download it from github.com/ultralytics/assets/releases and pass its path"
 )
 
 
@@ -59,8 +63,11 @@ def latest_dataset(catalog: Catalog, version: str | None = None) -> DatasetRecor
         (version,) if version else (),
     ).fetchone()
     if row is None:
-        wanted = f"dataset {version}" if version else "a dataset"
-        raise EdgedistillError(f"no {wanted} in this project; run `edgedistill dataset` first")
+        if version:
+            raise EdgedistillError(
+                f"no dataset {version} in this project; see `edgedistill status`"
+            )
+        raise EdgedistillError("no dataset in this project yet; run `edgedistill dataset` first")
     return DatasetRecord(row[0], row[1], Path(row[2]), row[3])
 
 
@@ -77,15 +84,24 @@ def latest_weights(project: Project) -> Path:
 
 
 def train_student(
-    project: Project, settings: TrainConfig, dataset: str | None = None, resume: bool = False
+    project: Project,
+    settings: TrainConfig,
+    dataset: str | None = None,
+    resume: bool = False,
+    search: Sequence[Path | None] = (),
 ) -> TrainRun:
-    """Train (or resume) a student; the run is recorded whether it finishes or fails."""
+    """Train (or resume) a student; the run is recorded whether it finishes or fails.
+
+    ``search`` adds folders where ``settings.model`` is looked for by name (the
+    config's ``weights_dir``).
+    """
     with project.open_catalog() as catalog:
         if resume:
             return _resume(project, catalog)
         record = latest_dataset(catalog, dataset)
         _check_compatible(settings.model, record)
-        model = load_student(settings.model)
+        weights = resolve_weights(settings.model, search)
+        model = load_student(weights)
         run_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{Path(settings.model).stem}"
         directory = project.root / RUNS_DIR / run_id
         device = pick_device(settings.device)
@@ -144,9 +160,14 @@ def _run(
         results = train()
     except KeyboardInterrupt:
         catalog.execute(
-            "UPDATE train_runs SET status = 'failed', error = 'interrupted' WHERE id = ?", (run_id,)
+            "UPDATE train_runs SET status = 'interrupted', error = 'interrupted (Ctrl-C)' "
+            "WHERE id = ?",
+            (run_id,),
         )
-        raise
+        raise Interrupted(
+            "training interrupted; run `edgedistill train --resume` to go on from the last "
+            "finished epoch"
+        ) from None
     except Exception as exc:  # Ultralytics raises many kinds; record it, then say it in one line
         message = f"{type(exc).__name__}: {exc}".splitlines()[0]
         catalog.execute(
@@ -198,21 +219,35 @@ def _check_compatible(model: str, record: DatasetRecord) -> None:
         )
 
 
-def load_student(model: str) -> Any:
-    """An Ultralytics model from weights or a YAML (random init, with a warning)."""
+def load_student(model: str, search: Sequence[Path | None] = ()) -> Any:
+    """An Ultralytics model from weights (found by the weights rule, ``search`` adding
+    folders) or from a YAML (random init, with a warning)."""
     from ultralytics import YOLO
 
-    if model.endswith((".yaml", ".yml")):
-        log.warning("training %s from random weights; %s", model, PRETRAINED_HINT)
-    elif not Path(model).is_file() and "/" in model:
-        raise EdgedistillError(f"{model}: no such weights file")
+    if is_architecture(model):
+        log.warning("building %s with random weights; %s", model, PRETRAINED_HINT)
+    path = resolve_weights(model, search)
     try:
-        return YOLO(model)
+        return YOLO(path)
     except Exception as exc:  # a failed download or an unreadable checkpoint
         raise EdgedistillError(
             f"cannot load the student '{model}' ({type(exc).__name__}); without internet use a "
             f"local .pt or a model YAML such as yolo11n.yaml; {PRETRAINED_HINT}"
         ) from None
+
+
+def provenance_caveats(teacher: TeacherRecord | None, student_model: str | None) -> list[str]:
+    """What a reader of a report or model card must know first: a teacher that only
+    stands in for SAM3, and a student trained from random weights."""
+    caveats = []
+    if teacher is not None and teacher.caveat:
+        caveats.append(f"Teacher: {teacher.caveat}.")
+    if student_model is not None and is_architecture(student_model):
+        caveats.append(
+            f"Student: trained from random weights ({student_model}), so it has learnt little; "
+            f"{PRETRAINED_HINT}."
+        )
+    return caveats
 
 
 def pick_device(device: str) -> str:

@@ -15,7 +15,7 @@ from edgedistill.config import DatasetConfig, ProjectConfig
 from edgedistill.dataset.gallery import Gallery
 from edgedistill.dataset.split import SPLITS, Split, assign_splits, unit_score
 from edgedistill.dataset.writers import CocoWriter, YoloWriter
-from edgedistill.errors import EdgedistillError
+from edgedistill.errors import NO_FRAMES, EdgedistillError
 from edgedistill.label import LabelCache, resolve
 from edgedistill.label.cache import cache_keys
 from edgedistill.project import Project
@@ -80,6 +80,8 @@ def build_dataset(
     config = project.load_config()
     settings = settings or config.dataset
     with project.open_catalog() as catalog:
+        if catalog.count("frames") == 0:
+            raise EdgedistillError(NO_FRAMES)
         cache = LabelCache(catalog)
         fingerprint, name, prompted = _teacher(cache, teacher)
         prompts = cache_keys(config.ontology.prompts, prompted)
@@ -247,14 +249,18 @@ def _write(
             "training frames, so its metrics will be optimistic: add more videos or images"
         )
     writer.close(fallback_val=True)
-    for name in names:
-        if report.instances["train"][name] < settings.min_instances:
-            count = report.instances["train"][name]
-            report.warnings.append(
-                f"class '{name}' has {count} training instances (fewer than "
-                f"{settings.min_instances}): too rare to learn well"
-            )
-    gallery.write(f"{report.format} dataset {report.version} — labels by {report.teacher}")
+    rare = [n for n in names if report.instances["train"][n] < settings.min_instances]
+    if rare:
+        counts = ", ".join(f"{n} {report.instances['train'][n]}" for n in rare)
+        report.warnings.append(
+            f"{len(rare)} of {len(names)} classes have fewer than {settings.min_instances} "
+            f"training instances, too rare to learn well ({counts}): add footage that shows "
+            "them, or drop the classes from the ontology"
+        )
+    teacher = cache.about(report.fingerprint)
+    described = teacher.description if teacher else report.teacher
+    caveat = f"Teacher: {teacher.caveat}." if teacher and teacher.caveat else None
+    gallery.write(f"{report.format} dataset {report.version} — labels by {described}", caveat)
     (root / "dataset.json").write_text(json.dumps(report.to_json(), indent=2))
     (root / _COMPLETE).write_text(now())
 

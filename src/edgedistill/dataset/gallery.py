@@ -63,9 +63,12 @@ class Gallery:
         classes = sorted({self.names[c] for c in detections.class_id})
         self.items.append({"src": name, "split": split, "classes": classes, "id": frame_id})
 
-    def write(self, title: str) -> Path:
+    def write(self, title: str, caveat: str | None = None) -> Path:
+        """The page; ``caveat`` (a stand-in or random teacher) shows as a banner on top."""
         options = "".join(f"<option>{html.escape(n)}</option>" for n in self.names)
+        banner = f'<p class="caveat"><b>Caveat.</b> {html.escape(caveat)}</p>' if caveat else ""
         page = _PAGE.replace("{{title}}", html.escape(title)).replace("{{classes}}", options)
+        page = page.replace("{{caveat}}", banner)
         page = page.replace("{{items}}", json.dumps(self.items))
         path = self.root / "gallery.html"
         path.write_text(page, encoding="utf-8")
@@ -81,7 +84,8 @@ header{display:flex;gap:1em;align-items:center;flex-wrap:wrap}
 figure{margin:0;background:#fff;border:1px solid #ddd;border-radius:4px;overflow:hidden}
 figure img{width:100%;display:block}figcaption{padding:4px 6px;color:#444;font-size:12px}
 .split{font-weight:600;text-transform:uppercase;margin-right:.5em}
-</style></head><body>
+.caveat{background:#fff3cd;border:2px solid #d39e00;padding:.6em 1em;font-size:15px}
+</style></head><body>{{caveat}}
 <header><h1 style="margin:0;font-size:20px">{{title}}</h1>
 <label>class <select id="cls"><option value="">all</option>{{classes}}
 <option value="__none__">no objects</option></select></label>

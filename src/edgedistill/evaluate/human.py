@@ -7,6 +7,7 @@ ingested from them), pycocotools' COCOeval scores the teacher too.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -26,13 +27,34 @@ from edgedistill.teachers.annotations import AnnotationSet, load_annotations
 from edgedistill.teachers.base import FrameInput
 
 # Human labels are taken as they are: no threshold, no NMS, no minimum size.
-_AS_GIVEN = LabelConfig(confidence=0.0, nms=False, min_box_area=0.0)
+_AS_GIVEN = LabelConfig(confidence=0.0, nms="none", min_box_area=0.0)
+
+
+@dataclass(frozen=True)
+class HumanLabels:
+    """Ground truth checked before any model runs: its file, labels and images."""
+
+    path: Path
+    annotations: AnnotationSet
+    images: list[tuple[Path, Any]]
+
+
+def check_ground_truth(gt: Path) -> HumanLabels:
+    """Load ``--gt`` and find its held-out images; one sentence when it cannot be used."""
+    gt = gt.expanduser().resolve()
+    if not gt.exists():
+        raise EdgedistillError(f"{gt}: no such ground-truth file or folder")
+    annotations = load_annotations(gt)
+    images = _held_out_images(gt, annotations)
+    if not images:
+        raise EdgedistillError(f"{gt}: no images found for its labels")
+    return HumanLabels(gt, annotations, images)
 
 
 def against_human_labels(
     project: Project,
     model: Any,
-    gt: Path,
+    human: HumanLabels,
     imgsz: int,
     device: str,
     directory: Path,
@@ -40,14 +62,8 @@ def against_human_labels(
 ) -> dict[str, Any]:
     from edgedistill.evaluate.stage import validate
 
-    gt = gt.expanduser().resolve()
-    if not gt.exists():
-        raise EdgedistillError(f"{gt}: no such ground-truth file or folder")
     config = project.load_config()
-    annotations = load_annotations(gt)
-    images = _held_out_images(gt, annotations)
-    if not images:
-        raise EdgedistillError(f"{gt}: no images found for its labels")
+    annotations, images = human.annotations, human.images
     names = config.ontology.student_names
     writer = YoloWriter(directory / "dataset", names, segments=False)
     unknown: set[str] = set()

@@ -67,6 +67,12 @@ def _key_plots(plots: list[str]) -> list[str]:
     return [p for p in plots if p.endswith(wanted)]
 
 
+def _scored_on(metrics: dict[str, Any]) -> str:
+    if metrics.get("held_out", True):
+        return f"held-out {metrics['split']} split of dataset {metrics['dataset']}"
+    return f"the training frames of dataset {metrics['dataset']} (nothing could be held out)"
+
+
 def _summary_rows(metrics: dict[str, Any]) -> list[list[str]]:
     teacher = metrics["vs_teacher"]
     rows = [
@@ -74,7 +80,7 @@ def _summary_rows(metrics: dict[str, Any]) -> list[list[str]]:
             "student vs teacher labels",
             f"{teacher['map50']:.3f}",
             f"{teacher['map50_95']:.3f}",
-            f"{metrics['split']} split of dataset {metrics['dataset']}",
+            _scored_on(metrics),
         ]
     ]
     human = metrics.get("vs_human")
@@ -115,23 +121,41 @@ def _speed_rows(metrics: dict[str, Any]) -> list[list[str]]:
                 ]
             )
         elif timing:
-            rows.append([backend, "—", "—", html.escape(timing.get("error", "failed"))])
+            rows.append([backend, "—", "—", timing.get("error", "failed")])
     return rows
 
 
 def _model_line(metrics: dict[str, Any]) -> str:
     m = metrics["model"]
+    at = f" at {m['gflops_input']}" if "gflops_input" in m else ""
     return (
-        f"{m['parameters'] / 1e6:.2f} M parameters, {m['gflops']} GFLOPs, "
+        f"{m['parameters'] / 1e6:.2f} M parameters, {m['gflops']} GFLOPs{at}, "
         f"{m['weights_mb']} MB weights, {len(m['classes'])} classes"
     )
+
+
+def _teacher_line(metrics: dict[str, Any]) -> str:
+    described = metrics.get("teacher_description") or metrics["teacher"]
+    return f"Labels by {described} (teacher fingerprint {metrics['teacher']})."
+
+
+def _empty_per_class(metrics: dict[str, Any]) -> str:
+    return (
+        f"No class has a teacher label in the {metrics['split']} split, so there is nothing "
+        "to score per class: the teacher found no objects of the ontology's classes in these "
+        "frames."
+    )
+
+
+SAMPLE_CAPTION = "teacher's labels (left), student's detections (right)"
 
 
 def _markdown(metrics: dict[str, Any], s: dict[str, Any]) -> str:
     lines = [
         f"# Student report — {Path(metrics['weights']).name}",
         "",
-        f"Weights `{metrics['weights']}`; labels by teacher `{metrics['teacher']}`.",
+        *(f"> **Caveat.** {caveat}\n" for caveat in metrics.get("caveats", [])),
+        f"Weights `{metrics['weights']}`. {_teacher_line(metrics)}",
         "",
         "## Accuracy",
         "",
@@ -139,7 +163,11 @@ def _markdown(metrics: dict[str, Any], s: dict[str, Any]) -> str:
         "",
         "## Per class (student vs teacher)",
         "",
-        *_md_table(["class", "precision", "recall", "AP50", "AP50-95"], s["per_class"]),
+        *(
+            _md_table(["class", "precision", "recall", "AP50", "AP50-95"], s["per_class"])
+            if s["per_class"]
+            else [_empty_per_class(metrics)]
+        ),
         "",
     ]
     if s["confusions"]:
@@ -162,9 +190,13 @@ def _markdown(metrics: dict[str, Any], s: dict[str, Any]) -> str:
     if s["human_images"]:
         lines += ["", "## Student vs human labels", ""]
         lines += [f"![{p}]({p})" for p in s["human_images"]]
-    lines += ["", "## Held-out frames: teacher (left) and student (right)", ""]
-    lines += [f"![{p}]({p})" for p in s["samples"]]
+    lines += ["", f"## {_samples_heading(metrics)}: teacher (left) and student (right)", ""]
+    lines += [f"![{SAMPLE_CAPTION}]({p})\n\n*{SAMPLE_CAPTION}*\n" for p in s["samples"]]
     return "\n".join(lines) + "\n"
+
+
+def _samples_heading(metrics: dict[str, Any]) -> str:
+    return "Held-out frames" if metrics.get("held_out", True) else "Training frames"
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -184,14 +216,22 @@ def _html(metrics: dict[str, Any], s: dict[str, Any]) -> str:
         return f"<table><tr>{head}</tr>{body}</table>"
 
     speed = metrics.get("speed")
+    per_class = (
+        table(["class", "precision", "recall", "AP50", "AP50-95"], s["per_class"])
+        if s["per_class"]
+        else f"<p>{html.escape(_empty_per_class(metrics))}</p>"
+    )
     parts = [
         f"<h1>Student report — {html.escape(Path(metrics['weights']).name)}</h1>",
-        f"<p>Labels by teacher <code>{html.escape(metrics['teacher'])}</code>; "
-        f"{html.escape(_model_line(metrics))}.</p>",
+        *(
+            f'<p class="caveat"><b>Caveat.</b> {html.escape(caveat)}</p>'
+            for caveat in metrics.get("caveats", [])
+        ),
+        f"<p>{html.escape(_teacher_line(metrics))} {html.escape(_model_line(metrics))}.</p>",
         "<h2>Accuracy</h2>",
         table(["comparison", "mAP50", "mAP50-95", "on"], s["summary"]),
         "<h2>Per class (student vs teacher)</h2>",
-        table(["class", "precision", "recall", "AP50", "AP50-95"], s["per_class"]),
+        per_class,
     ]
     if s["confusions"]:
         parts += [
@@ -212,14 +252,20 @@ def _html(metrics: dict[str, Any], s: dict[str, Any]) -> str:
         parts += ["<h2>Student vs human labels</h2>", images(s["human_images"])]
     if s["samples"]:
         parts += [
-            "<h2>Held-out frames: teacher (left) and student (right)</h2>",
-            "".join(f'<img class="wide" src="{html.escape(p)}">' for p in s["samples"]),
+            f"<h2>{_samples_heading(metrics)}: teacher (left) and student (right)</h2>",
+            "".join(
+                f'<figure><img class="wide" src="{html.escape(p)}" alt="{SAMPLE_CAPTION}">'
+                f"<figcaption>{html.escape(Path(p).stem)}: {SAMPLE_CAPTION}</figcaption></figure>"
+                for p in s["samples"]
+            ),
         ]
     style = (
         "body{font:14px system-ui,sans-serif;margin:2em;max-width:1200px}"
         "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;"
         "padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
         "img{max-width:48%;margin:4px;border:1px solid #ddd}img.wide{max-width:100%}"
+        "figure{margin:0 0 1em}figcaption{color:#444}"
+        ".caveat{background:#fff3cd;border:2px solid #d39e00;padding:.6em 1em;font-size:15px}"
     )
     return (
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Student report"

@@ -9,6 +9,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from edgedistill.logs import ultralytics_silenced
+
 SPEED_SIZE = (480, 640)  # height, width of a landscape 480p frame
 
 
@@ -24,7 +26,10 @@ def measure_speed(
     }
     speed["pytorch"] = _time(model, frame, device, runs)
     try:
-        onnx_path = Path(model.export(format="onnx", imgsz=SPEED_SIZE, device="cpu", verbose=False))
+        with ultralytics_silenced():  # it prints a path we are about to move
+            onnx_path = Path(
+                model.export(format="onnx", imgsz=SPEED_SIZE, device="cpu", verbose=False)
+            )
     except Exception as exc:  # exporter dependencies missing or the export failed
         speed["onnxruntime"] = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
         return speed
@@ -36,7 +41,7 @@ def measure_speed(
     target = directory / onnx_path.name
     if onnx_path != target:
         onnx_path.replace(target)
-    speed["onnxruntime"]["file"] = str(target)
+    speed["onnxruntime"]["file"] = target.name  # relative to the report folder
     return speed
 
 

@@ -8,6 +8,7 @@ confusion matrix); teacher-vs-human accuracy from pycocotools' COCOeval.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,14 +19,24 @@ import cv2
 import numpy as np
 
 from edgedistill.catalog import now
+from edgedistill.config import ProjectConfig
 from edgedistill.dataset.gallery import annotate, thumbnail
 from edgedistill.dataset.labels import read_yolo_labels
 from edgedistill.errors import EdgedistillError
-from edgedistill.evaluate.human import against_human_labels
+from edgedistill.evaluate.human import HumanLabels, against_human_labels, check_ground_truth
 from edgedistill.evaluate.report import write_reports
-from edgedistill.evaluate.speed import measure_speed
+from edgedistill.evaluate.speed import SPEED_SIZE, measure_speed
+from edgedistill.label.cache import LabelCache, TeacherRecord
+from edgedistill.logs import ultralytics_silenced
 from edgedistill.project import Project
-from edgedistill.train import latest_dataset, latest_weights, load_student, pick_device
+from edgedistill.train import (
+    DatasetRecord,
+    latest_dataset,
+    latest_weights,
+    load_student,
+    pick_device,
+    provenance_caveats,
+)
 
 REPORTS_DIR = "reports"
 
@@ -48,51 +59,104 @@ def evaluate(
     device: str = "auto",
     speed_runs: int = 20,
 ) -> EvalReport:
-    """Measure the student; write metrics.json, report.md and report.html."""
+    """Measure the student; write metrics.json, report.md and report.html.
+
+    Inputs are checked before anything runs, and the report folder appears only
+    once it is complete: a failure leaves no half-written report behind.
+    """
     weights = Path(weights) if weights else latest_weights(project)
     if not weights.is_file():
         raise EdgedistillError(f"{weights}: no such weights file")
+    human = check_ground_truth(gt) if gt is not None else None
     config = project.load_config()
     with project.open_catalog() as catalog:
         row = catalog.execute(
-            "SELECT dataset FROM train_runs WHERE weights = ?", (str(weights),)
+            "SELECT dataset, model FROM train_runs WHERE weights = ?", (str(weights),)
         ).fetchone()
         record = latest_dataset(catalog, row[0] if row else None)
+        teacher = LabelCache(catalog).about(record.fingerprint)
     stamp = f"{datetime.now(UTC):%Y%m%d-%H%M%S}"
-    report = EvalReport(project.root / REPORTS_DIR / f"{stamp}-{weights.parent.parent.name}")
-    report.directory.mkdir(parents=True, exist_ok=True)
+    final = project.root / REPORTS_DIR / f"{stamp}-{weights.parent.parent.name}"
+    work = final.with_name(f".{final.name}.partial")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        metrics, samples = _measure(
+            project, config, weights, record, human, speed, device, speed_runs, work
+        )
+        metrics["teacher_description"] = teacher.description if teacher else record.fingerprint
+        metrics["caveats"] = _caveats(teacher, row[1] if row else None, metrics)
+        (work / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        write_reports(work, metrics, samples)
+        work.rename(final)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return EvalReport(final, metrics)
+
+
+def _measure(
+    project: Project,
+    config: ProjectConfig,
+    weights: Path,
+    record: DatasetRecord,
+    human: HumanLabels | None,
+    speed: bool,
+    device: str,
+    speed_runs: int,
+    directory: Path,
+) -> tuple[dict[str, Any], list[str]]:
+    """Every figure of the report, with plots and sample frames written to ``directory``."""
     device = pick_device(device)
     model = load_student(str(weights))
-    split = "test" if (record.root / "images" / "test").is_dir() else "val"
+    split, held_out = _scored_split(record.root)
     imgsz = int(model.ckpt.get("train_args", {}).get("imgsz", 640)) if model.ckpt else 640
     metrics: dict[str, Any] = {
         "weights": str(weights),
         "dataset": record.version,
         "teacher": record.fingerprint,
         "split": split,
+        "held_out": held_out,
         "imgsz": imgsz,
         "created_at": now(),
     }
     metrics["vs_teacher"] = validate(
-        model, record.data_yaml, split, imgsz, device, report.directory / "vs_teacher"
+        model, record.data_yaml, split, imgsz, device, directory / "vs_teacher"
     )
     metrics["vs_teacher"]["sibling_confusions"] = sibling_confusions(
         metrics["vs_teacher"], config.ontology
     )
-    if gt is not None:
+    if human is not None:
         metrics["vs_human"] = against_human_labels(
-            project, model, gt, imgsz, device, report.directory / "vs_human", record.fingerprint
+            project, model, human, imgsz, device, directory / "vs_human", record.fingerprint
         )
-    metrics["model"] = model_facts(model, weights, imgsz)
+    metrics["model"] = model_facts(model, weights, imgsz, SPEED_SIZE)
     if speed:
         metrics["speed"] = measure_speed(
-            model, weights, record, device, speed_runs, report.directory
+            model, weights, record, device, speed_runs, directory
         )
-    samples = side_by_side(model, record, split, imgsz, device, report.directory)
-    report.metrics = metrics
-    (report.directory / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    write_reports(report.directory, metrics, samples)
-    return report
+    shown = split if held_out else "train"  # without a val folder, val is the train folder
+    samples = side_by_side(model, record, shown, imgsz, device, directory)
+    return metrics, samples
+
+
+def _scored_split(root: Path) -> tuple[str, bool]:
+    """The split scored (test, else val) and whether it holds frames training never saw."""
+    if (root / "images" / "test").is_dir():
+        return "test", True
+    return "val", (root / "images" / "val").is_dir()
+
+
+def _caveats(
+    teacher: TeacherRecord | None, student_model: str | None, metrics: dict[str, Any]
+) -> list[str]:
+    """Stand-ins, random weights, and scoring on the training frames, said up front."""
+    caveats = provenance_caveats(teacher, student_model)
+    if not metrics["held_out"]:
+        caveats.append(
+            "Scored on the training frames: no source could be held out, so these figures "
+            "are optimistic. Add more videos or images."
+        )
+    return caveats
 
 
 def reports_of(project: Project, weights: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
@@ -107,18 +171,19 @@ def validate(
     model: Any, data: Path, split: str, imgsz: int, device: str, directory: Path
 ) -> dict[str, Any]:
     """Ultralytics' validator on one split: overall and per-class figures, confusions."""
-    results = model.val(
-        data=str(data),
-        split=split,
-        imgsz=imgsz,
-        batch=8,
-        device=device,
-        plots=True,
-        project=str(directory.parent),
-        name=directory.name,
-        exist_ok=True,
-        verbose=False,
-    )
+    with ultralytics_silenced():  # its table and paths repeat what the report says
+        results = model.val(
+            data=str(data),
+            split=split,
+            imgsz=imgsz,
+            batch=8,
+            device=device,
+            plots=True,
+            project=str(directory.parent),
+            name=directory.name,
+            exist_ok=True,
+            verbose=False,
+        )
     box = results.box
     names = results.names
     per_class = {}
@@ -171,12 +236,18 @@ def _related(ontology: Any, a: str, b: str) -> bool:
     )
 
 
-def model_facts(model: Any, weights: Path, imgsz: int) -> dict[str, Any]:
+def model_facts(
+    model: Any, weights: Path, imgsz: int, flops_size: tuple[int, int]
+) -> dict[str, Any]:
+    """Parameters, size, classes, and GFLOPs at ``flops_size`` (height, width): the input
+    the speed is measured at."""
     from ultralytics.utils.torch_utils import get_flops, get_num_params
 
     return {
         "parameters": int(get_num_params(model.model)),
-        "gflops": round(float(get_flops(model.model, imgsz)), 2),
+        "gflops": round(float(get_flops(model.model, list(flops_size))), 2),
+        "gflops_input": f"{flops_size[1]}x{flops_size[0]}",
+        "train_imgsz": imgsz,
         "weights_mb": round(weights.stat().st_size / 1e6, 2),
         "classes": list(model.names.values()),
     }
@@ -194,12 +265,19 @@ def side_by_side(
         label = record.root / "labels" / split / f"{image_path.stem}.txt"
         teacher = read_yolo_labels(label, image.shape[1], image.shape[0])
         student = _student_detections(model, image, imgsz, device)
-        left = thumbnail(annotate(image, teacher, names))
-        right = thumbnail(annotate(image, student, names))
+        left = _captioned(thumbnail(annotate(image, teacher, names)), "teacher")
+        right = _captioned(thumbnail(annotate(image, student, names)), "student")
         name = f"sample_{image_path.stem[:12]}.jpg"
         cv2.imwrite(str(directory / name), np.hstack([left, right]))
         written.append(name)
     return written
+
+
+def _captioned(image: np.ndarray, text: str) -> np.ndarray:
+    """``text`` in a bar above the image, so that a pair reads without its caption."""
+    bar = np.full((24, image.shape[1], 3), 32, dtype=np.uint8)
+    cv2.putText(bar, text, (6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1, cv2.LINE_AA)
+    return np.vstack([bar, image])
 
 
 def _student_detections(model: Any, image: np.ndarray, imgsz: int, device: str) -> Any:

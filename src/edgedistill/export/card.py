@@ -26,10 +26,11 @@ def write_model_card(directory: Path, config: ProjectConfig, facts: dict[str, An
         if metrics
         else "not evaluated yet (run `edgedistill eval`)"
     )
-    sam = facts["teacher"].startswith(("sam3", "roboflow-sam3"))
+    sam = facts["teacher_backend"] in ("sam3", "roboflow-sam3")
+    caveats = "".join(f"> **Caveat.** {caveat}\n\n" for caveat in facts["caveats"])
     text = f"""# Model card — {facts["name"]}
 
-A small YOLO student distilled by edgedistill from the teacher `{facts["teacher"]}`
+{caveats}A small YOLO student distilled by edgedistill from the teacher {facts["teacher"]}
 (fingerprint `{facts["fingerprint"]}`).
 
 ## Classes and the prompts behind them

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgedistill.errors import EdgedistillError
+from edgedistill.errors import EdgedistillError, UsageError
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def register_format(name: str, suffix: str, runs_here: bool, requires: str | Non
 
 def get_format(name: str) -> ExportFormat:
     if name not in FORMATS:
-        raise EdgedistillError(f"unknown export format '{name}'; formats: {', '.join(FORMATS)}")
+        raise UsageError(f"unknown export format '{name}'; formats: {', '.join(FORMATS)}")
     fmt = FORMATS[name]
     if fmt.requires and importlib.util.find_spec(fmt.requires) is None:
         raise EdgedistillError(

@@ -13,8 +13,10 @@ from edgedistill.evaluate.stage import reports_of
 from edgedistill.export.card import write_model_card
 from edgedistill.export.formats import ExportOptions, get_format
 from edgedistill.export.parity import FLOAT, INT8, Parity, Tolerance, check_parity
+from edgedistill.label.cache import LabelCache
+from edgedistill.logs import ultralytics_silenced
 from edgedistill.project import Project
-from edgedistill.train import latest_dataset, latest_weights, load_student
+from edgedistill.train import latest_dataset, latest_weights, load_student, provenance_caveats
 
 EXPORTS_DIR = "exports"
 PHONE_INPUT = (480, 640)  # height, width: a landscape 480p frame
@@ -49,9 +51,10 @@ def export_student(
         raise EdgedistillError(f"{weights}: no such weights file")
     with project.open_catalog() as catalog:
         row = catalog.execute(
-            "SELECT id, dataset FROM train_runs WHERE weights = ?", (str(weights),)
+            "SELECT id, dataset, model FROM train_runs WHERE weights = ?", (str(weights),)
         ).fetchone()
         record = latest_dataset(catalog, row[1] if row else None)
+        teacher = LabelCache(catalog).about(record.fingerprint)
     name = row[0] if row else weights.stem
     report = ExportReport(project.root / EXPORTS_DIR / name)
     report.directory.mkdir(parents=True, exist_ok=True)
@@ -60,7 +63,8 @@ def export_student(
     reference = load_student(str(weights))
     for fmt in chosen:
         try:
-            exported = fmt.export(load_student(str(weights)), options)
+            with ultralytics_silenced():  # it prints paths we are about to move
+                exported = fmt.export(load_student(str(weights)), options)
         except Exception as exc:  # the exporters raise many kinds; say it in one line
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
             raise EdgedistillError(f"{fmt.name} export failed ({reason})") from None
@@ -84,8 +88,10 @@ def export_student(
         config,
         {
             "name": name,
-            "teacher": record.fingerprint.split(":")[0],
+            "teacher": teacher.description if teacher else record.fingerprint.split(":")[0],
+            "teacher_backend": record.fingerprint.split(":")[0],
             "fingerprint": record.fingerprint,
+            "caveats": provenance_caveats(teacher, row[2] if row else None),
             "dataset": record.version,
             "split": _split_line(record.root),
             "conf": conf,

@@ -20,6 +20,8 @@ from edgedistill.hud.overlay import LeadTracker, draw_hud
 from edgedistill.hud.sources import open_source
 
 MODEL_INPUT = (480, 640)  # height, width
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
+"""What ``--output`` may be: containers that hold the H.264 the HUD writes."""
 
 
 @dataclass
@@ -28,6 +30,10 @@ class RunStats:
     processed: int = 0
     dropped: int = 0
     warnings: int = 0
+    lead_frames: int = 0
+    """Processed frames with a lead vehicle whose distance is known."""
+    ttc_frames: int = 0
+    """Processed frames where the lead vehicle was closing in (a TTC shown)."""
     seconds: float = 0.0
     stage_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
@@ -133,6 +139,8 @@ def _process(
     height, width = frame.image.shape[:2]
     lead = leads.update(detections, names, frame.time_s, (width, height))
     stats.warnings += bool(lead and lead.warning)
+    stats.lead_frames += bool(lead and lead.distance_m is not None)
+    stats.ttc_frames += bool(lead and lead.ttc_s is not None)
     fps = 1000 / np.mean(stats.stage_ms["total"][-15:]) if stats.stage_ms["total"] else 0.0
     latency = (tracked - began) * 1000
     hud = draw_hud(frame.image, detections, names, lead, settings, fps, latency)
