@@ -19,8 +19,14 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
+# The demo uses real footage and real pretrained weights when ../shared/assets has them:
+# VIDEO= wins, else the first clip there; the generated clip is the last resort.
+SHARED := ../shared/assets
+DEMO_VIDEO = $(or $(VIDEO),$(firstword $(wildcard $(SHARED)/videos/*.mp4)))
+
+demo: export EDGEDISTILL_WEIGHTS_DIR ?= $(if $(wildcard $(SHARED)/weights),$(abspath $(SHARED)/weights))
 demo: setup
-	$(BIN)/edgedistill demo $(if $(VIDEO),--video "$(VIDEO)")
+	$(BIN)/edgedistill demo $(if $(DEMO_VIDEO),--video "$(DEMO_VIDEO)")
 
 test: setup
 	$(BIN)/python -m pytest -q

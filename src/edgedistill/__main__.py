@@ -1,3 +1,5 @@
+import sys
+
 from edgedistill.cli import main
 
-main()
+sys.exit(main())

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -13,10 +13,11 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.markup import escape
 
-from edgedistill import __version__
-from edgedistill.config import HudConfig, ServeConfig, describe_validation_error
+from edgedistill import __version__, display
+from edgedistill.config import HudConfig, ProjectConfig, ServeConfig, describe_validation_error
 from edgedistill.cost import CostInputs, estimate_costs
 from edgedistill.dataset import build_dataset
+from edgedistill.devices import DEVICE_HELP, parse_device
 from edgedistill.display import (
     IngestProgress,
     LabelProgress,
@@ -33,18 +34,20 @@ from edgedistill.display import (
     print_status,
     print_train_run,
 )
-from edgedistill.errors import EdgedistillError, Interrupted, ProjectNotFoundError
+from edgedistill.errors import EdgedistillError, Interrupted, ProjectNotFoundError, UsageError
 from edgedistill.evaluate import evaluate
 from edgedistill.export import export_student
-from edgedistill.hud import run_hud
+from edgedistill.hud import VIDEO_SUFFIXES, run_hud
 from edgedistill.ingest import ingest
 from edgedistill.label import label_project
+from edgedistill.logs import configure_logging
 from edgedistill.pipeline import run_pipeline
 from edgedistill.presets import available_presets
 from edgedistill.project import Project, find_project, init_project
 from edgedistill.status import project_status
-from edgedistill.teachers import Teacher, available_teachers, build_teacher
+from edgedistill.teachers import available_teachers, budget_credits, build_teacher
 from edgedistill.train import latest_weights, train_student
+from edgedistill.weights import resolve_weights
 
 SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
@@ -66,8 +69,22 @@ ProjectOption = Annotated[
         help="Project directory (default: the current one or its nearest parent).",
         show_default=False,
         file_okay=False,
+        metavar="DIR",
     ),
 ]
+DeviceOption = Annotated[str | None, typer.Option(help=DEVICE_HELP, metavar="DEVICE")]
+
+
+@dataclass
+class _Globals:
+    """Options given before the command: ``edgedistill -p DIR -q status``; set by the
+    root callback, which runs first on every invocation."""
+
+    project: Path | None = None
+    quiet: bool = False
+
+
+_given = _Globals()
 
 
 def _version(value: bool) -> None:
@@ -78,6 +95,10 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    project_dir: ProjectOption = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print results and errors only.")
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
@@ -86,13 +107,34 @@ def _root(
 
     Flow: init → ingest → label → dataset → train → eval → export → run | serve.
     """
+    _given.project, _given.quiet = project_dir, quiet
+    configure_logging(quiet)
+    display.set_quiet(quiet)
+
+
+def _project(directory: Path | None) -> Project:
+    """The project named after the command, else before it, else found from here."""
+    return find_project(directory or _given.project)
+
+
+def _optional_project(directory: Path | None) -> Project | None:
+    directory = directory or _given.project
+    try:
+        return find_project(directory)
+    except ProjectNotFoundError:
+        if directory is not None:
+            raise
+        return None
 
 
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(help="Directory to create the project in.")],
+    directory: Annotated[
+        Path, typer.Argument(help="Directory to create the project in.", metavar="DIR")
+    ],
     preset: Annotated[
-        str, typer.Option(help=f"Config preset: {', '.join(available_presets())}.")
+        str,
+        typer.Option(help=f"Config preset: {', '.join(available_presets())}.", metavar="NAME"),
     ] = "driving",
 ) -> None:
     """Create a project: a commented config file and an empty catalog."""
@@ -107,24 +149,32 @@ def init(
 def ingest_command(
     sources: Annotated[
         list[str],
-        typer.Argument(help="Video files, image files, folders (searched recursively) or globs."),
+        typer.Argument(
+            help="Video files, image files, folders (searched recursively) or globs.",
+            metavar="SOURCE",
+        ),
     ],
     project_dir: ProjectOption = None,
     fps: Annotated[
-        float | None, typer.Option(min=0, help="Frames sampled per second of video; 0 = all.")
+        float | None,
+        typer.Option(min=0, help="Frames sampled per second of video; 0 = all.", metavar="FPS"),
     ] = None,
     max_side: Annotated[
-        int | None, typer.Option(min=0, help="Longest side of stored frames; 0 = original.")
+        int | None,
+        typer.Option(min=0, help="Longest side of stored frames; 0 = original.", metavar="PX"),
     ] = None,
     dedup: Annotated[
         bool | None, typer.Option("--dedup/--no-dedup", help="Drop near-duplicate frames.")
     ] = None,
     dedup_threshold: Annotated[
         float | None,
-        typer.Option(min=0, max=2, help="Near-duplicate threshold; higher drops more."),
+        typer.Option(
+            min=0, max=2, help="Near-duplicate threshold; higher drops more.", metavar="T"
+        ),
     ] = None,
     jpeg_quality: Annotated[
-        int | None, typer.Option(min=50, max=100, help="JPEG quality of stored frames.")
+        int | None,
+        typer.Option(min=50, max=100, help="JPEG quality of stored frames.", metavar="Q"),
     ] = None,
 ) -> None:
     """Sample frames from videos and images into the project.
@@ -132,7 +182,7 @@ def ingest_command(
     Defaults come from the project config. Ingesting the same file again adds
     nothing; a file that fails is reported and the others still go in.
     """
-    project = find_project(project_dir)
+    project = _project(project_dir)
     overrides = {
         "fps": fps,
         "max_side": max_side,
@@ -156,29 +206,41 @@ def label(
     project_dir: ProjectOption = None,
     teacher: Annotated[
         str | None,
-        typer.Option(help=f"Teacher: {', '.join(available_teachers())} (default: label.teacher)."),
+        typer.Option(
+            help=f"Teacher: {', '.join(available_teachers())} (default: label.teacher).",
+            metavar="NAME",
+        ),
     ] = None,
     weights: Annotated[
-        str | None, typer.Option(help="sam3: weights folder; ultralytics: .pt or model YAML.")
+        str | None,
+        typer.Option(help="sam3: weights folder; ultralytics: .pt or model YAML.", metavar="PATH"),
     ] = None,
     annotations: Annotated[
         Path | None,
-        typer.Option(help="annotations: YOLO data.yaml or labels folder, or COCO JSON."),
+        typer.Option(
+            help="annotations: YOLO data.yaml or labels folder, or COCO JSON.", metavar="PATH"
+        ),
     ] = None,
-    workspace: Annotated[str | None, typer.Option(help="roboflow-workflow: workspace.")] = None,
-    workflow_id: Annotated[str | None, typer.Option(help="roboflow-workflow: workflow id.")] = None,
+    workspace: Annotated[
+        str | None, typer.Option(help="roboflow-workflow: workspace.", metavar="NAME")
+    ] = None,
+    workflow_id: Annotated[
+        str | None, typer.Option(help="roboflow-workflow: workflow id.", metavar="ID")
+    ] = None,
     concurrency: Annotated[
-        int | None, typer.Option(min=1, max=8, help="Roboflow: requests in flight.")
+        int | None, typer.Option(min=1, max=8, help="Roboflow: requests in flight.", metavar="N")
     ] = None,
-    device: Annotated[str | None, typer.Option(help="sam3/ultralytics: auto, cpu, cuda:0.")] = None,
+    device: DeviceOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the calls and their cost; spend nothing.")
     ] = False,
     max_usd: Annotated[
-        float | None, typer.Option(min=0, help="Stop before spending more dollars than this.")
+        float | None,
+        typer.Option(min=0, help="Stop before spending more dollars than this.", metavar="USD"),
     ] = None,
     max_credits: Annotated[
-        float | None, typer.Option(min=0, help="Stop before spending more credits than this.")
+        float | None,
+        typer.Option(min=0, help="Stop before spending more credits than this.", metavar="N"),
     ] = None,
 ) -> None:
     """Label every frame with the teacher; answers are cached and never paid twice.
@@ -186,7 +248,7 @@ def label(
     Thresholds, NMS and the ontology apply to the cache afterwards, offline.
     Killing it at any moment loses at most the calls in flight.
     """
-    project = find_project(project_dir)
+    project = _project(project_dir)
     config = project.load_config()
     overrides = {
         "weights": weights,
@@ -194,11 +256,11 @@ def label(
         "workspace": workspace,
         "workflow_id": workflow_id,
         "concurrency": concurrency,
-        "device": device,
+        "device": parse_device(device) if device else None,
     }
+    budget = _budget(config, teacher, overrides, max_usd, max_credits)
     model = build_teacher(config, teacher, overrides)
     try:
-        budget = _budget_in_credits(model, max_usd, max_credits)
         with LabelProgress() as progress:
             report = label_project(
                 project, model, dry_run=dry_run, max_credits=budget, on_progress=progress.update
@@ -214,33 +276,44 @@ def label(
         raise typer.Exit(1)
 
 
-def _budget_in_credits(
-    model: Teacher, max_usd: float | None, max_credits: float | None
+def _budget(
+    config: ProjectConfig,
+    teacher: str | None,
+    overrides: dict[str, object],
+    max_usd: float | None,
+    max_credits: float | None,
 ) -> float | None:
-    caps = [] if max_credits is None else [max_credits]
-    if max_usd is not None:
-        credits = model.credits_for_usd(max_usd)
-        if credits is None:
-            err.print(f"[yellow]note:[/] --max-usd has no effect: {model.name} is free per call")
-        else:
-            caps.append(credits)
-    return min(caps) if caps else None
+    """The labelling cap in credits, priced without building the teacher."""
+    credits, priced = budget_credits(config, teacher, overrides, max_usd, max_credits)
+    if not priced:
+        name = teacher or config.label.teacher
+        err.print(f"[yellow]note:[/] --max-usd has no effect: {name} is free per call")
+    return credits
 
 
 @app.command()
 def dataset(
     project_dir: ProjectOption = None,
     format: Annotated[
-        str | None, typer.Option("--format", help="yolo, yolo-seg or coco (default: config).")
+        str | None,
+        typer.Option("--format", help="yolo, yolo-seg or coco (default: config).", metavar="FMT"),
     ] = None,
     teacher: Annotated[
-        str | None, typer.Option(help="Labels of this teacher (default: the one used last).")
+        str | None,
+        typer.Option(help="Labels of this teacher (default: the one used last).", metavar="NAME"),
     ] = None,
-    val: Annotated[float | None, typer.Option(min=0, max=0.9, help="Share of sources.")] = None,
-    test: Annotated[float | None, typer.Option(min=0, max=0.9, help="Share of sources.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed of the split.")] = None,
+    val: Annotated[
+        float | None, typer.Option(min=0, max=0.9, help="Share of sources.", metavar="SHARE")
+    ] = None,
+    test: Annotated[
+        float | None, typer.Option(min=0, max=0.9, help="Share of sources.", metavar="SHARE")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the split.", metavar="N")] = None,
     negatives: Annotated[
-        float | None, typer.Option(min=0, max=0.9, help="Most a split's frames may be empty.")
+        float | None,
+        typer.Option(
+            min=0, max=0.9, help="Most a split's frames may be empty.", metavar="SHARE"
+        ),
     ] = None,
     group_folders: Annotated[
         bool | None,
@@ -248,7 +321,7 @@ def dataset(
     ] = None,
 ) -> None:
     """Write the labelled frames as a dataset, split by source, with a review gallery."""
-    project = find_project(project_dir)
+    project = _project(project_dir)
     overrides = {
         "format": format,
         "val": val,
@@ -266,22 +339,34 @@ def train(
     project_dir: ProjectOption = None,
     model: Annotated[
         str | None,
-        typer.Option(help="Weights (yolo11n.pt, yolo26n.pt, -seg, your .pt) or a model YAML."),
+        typer.Option(
+            help="Weights (yolo11n.pt, yolo26n.pt, -seg, your .pt) or a model YAML.",
+            metavar="WEIGHTS",
+        ),
     ] = None,
-    epochs: Annotated[int | None, typer.Option(min=1)] = None,
-    imgsz: Annotated[int | None, typer.Option(min=32, help="Training image size.")] = None,
-    batch: Annotated[int | None, typer.Option(min=1)] = None,
-    patience: Annotated[int | None, typer.Option(min=0, help="Epochs without progress.")] = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu, 0, 0,1 …")] = None,
+    epochs: Annotated[int | None, typer.Option(min=1, metavar="N")] = None,
+    imgsz: Annotated[
+        int | None, typer.Option(min=32, help="Training image size.", metavar="PX")
+    ] = None,
+    batch: Annotated[int | None, typer.Option(min=1, metavar="N")] = None,
+    patience: Annotated[
+        int | None, typer.Option(min=0, help="Epochs without progress.", metavar="N")
+    ] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(help=f"{DEVICE_HELP}; several GPUs as 0,1.", metavar="DEVICE"),
+    ] = None,
     dataset_version: Annotated[
-        str | None, typer.Option("--dataset", help="Dataset version (default: the latest).")
+        str | None,
+        typer.Option("--dataset", help="Dataset version (default: the latest).", metavar="VERSION"),
     ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Resume the last unfinished run.")
     ] = False,
 ) -> None:
     """Train the YOLO student on the latest dataset with Ultralytics."""
-    project = find_project(project_dir)
+    project = _project(project_dir)
+    config = project.load_config()
     overrides = {
         "model": model,
         "epochs": epochs,
@@ -290,11 +375,8 @@ def train(
         "patience": patience,
         "device": device,
     }
-    settings = _with_overrides(project.load_config().train, overrides)
-    try:
-        run = train_student(project, settings, dataset_version, resume)
-    except KeyboardInterrupt:
-        raise Interrupted() from None
+    settings = _with_overrides(config.train, overrides)
+    run = train_student(project, settings, dataset_version, resume, [config.weights_dir])
     print_train_run(run)
 
 
@@ -302,16 +384,21 @@ def train(
 def eval_command(
     project_dir: ProjectOption = None,
     weights: Annotated[
-        Path | None, typer.Option(help="Student weights (default: the latest trained).")
+        str | None,
+        typer.Option(help="Student weights (default: the latest trained).", metavar="PATH"),
     ] = None,
     gt: Annotated[
-        Path | None, typer.Option(help="Human labels: YOLO data.yaml or COCO JSON.")
+        Path | None,
+        typer.Option(help="Human labels: YOLO data.yaml or COCO JSON.", metavar="PATH"),
     ] = None,
     speed: Annotated[bool, typer.Option("--speed/--no-speed", help="Time it at 480p.")] = True,
-    device: Annotated[str, typer.Option(help="auto, cpu, 0 …")] = "auto",
+    device: DeviceOption = None,
 ) -> None:
     """Student vs teacher (and human) labels, speed at 480p, and an HTML report."""
-    report = evaluate(find_project(project_dir), weights, gt, speed, device)
+    chosen_device = parse_device(device or "auto")
+    project = _project(project_dir)
+    found = _model_path(project, weights)
+    report = evaluate(project, found, gt, speed, chosen_device)
     print_eval_report(report)
 
 
@@ -320,23 +407,30 @@ def export(
     project_dir: ProjectOption = None,
     formats: Annotated[
         list[str] | None,
-        typer.Option("--format", "-f", help="onnx, coreml, litert, executorch; repeatable."),
+        typer.Option(
+            "--format", "-f", help="onnx, coreml, litert, executorch; repeatable.", metavar="FMT"
+        ),
     ] = None,
     weights: Annotated[
-        Path | None, typer.Option(help="Student weights (default: the latest trained).")
+        str | None,
+        typer.Option(help="Student weights (default: the latest trained).", metavar="PATH"),
     ] = None,
-    imgsz: Annotated[str, typer.Option(help="Input HEIGHT,WIDTH.")] = "480,640",
-    conf: Annotated[float, typer.Option(min=0, max=1, help="Confidence threshold.")] = 0.25,
-    iou: Annotated[float, typer.Option(min=0, max=1, help="NMS IoU threshold.")] = 0.45,
+    imgsz: Annotated[str, typer.Option(help="Input HEIGHT,WIDTH.", metavar="H,W")] = "480,640",
+    conf: Annotated[
+        float, typer.Option(min=0, max=1, help="Confidence threshold.", metavar="SCORE")
+    ] = 0.25,
+    iou: Annotated[
+        float, typer.Option(min=0, max=1, help="NMS IoU threshold.", metavar="IOU")
+    ] = 0.45,
     int8: Annotated[
         bool, typer.Option("--int8", help="CoreML 8-bit weights; LiteRT int8, calibrated.")
     ] = False,
 ) -> None:
     """Export the student for the phone, check parity with PyTorch, write a model card."""
     size = _parse_size(imgsz)
-    report = export_student(
-        find_project(project_dir), formats or ["onnx"], weights, size, conf, iou, int8
-    )
+    project = _project(project_dir)
+    found = _model_path(project, weights)
+    report = export_student(project, formats or ["onnx"], found, size, conf, iou, int8)
     print_export_report(report)
     if not report.ok:
         raise typer.Exit(1)
@@ -346,66 +440,99 @@ def _parse_size(text: str) -> tuple[int, int]:
     try:
         height, width = (int(v) for v in text.split(","))
     except ValueError:
-        raise EdgedistillError(
-            f"--imgsz takes HEIGHT,WIDTH such as 480,640, not '{text}'"
-        ) from None
+        raise UsageError(f"--imgsz takes HEIGHT,WIDTH such as 480,640, not '{text}'") from None
     if height % 32 or width % 32:
-        raise EdgedistillError("--imgsz sides must be multiples of 32 (the model's stride)")
+        raise UsageError("--imgsz sides must be multiples of 32 (the model's stride)")
     return height, width
+
+
+def _model_path(project: Project | None, given: str | None) -> Path:
+    """``given`` found by the weights rule, else the project's newest student."""
+    if given is not None:
+        search = [project.load_config().weights_dir] if project else []
+        return Path(resolve_weights(given, search))
+    if project is None:
+        raise UsageError("pass --model FILE (.pt or .onnx), or run inside a project")
+    return latest_weights(project)
 
 
 @app.command(name="run")
 def run_command(
-    source: Annotated[str, typer.Argument(help="Video file, image folder, webcam index or URL.")],
+    source: Annotated[
+        str,
+        typer.Argument(help="Video file, image folder, webcam index or URL.", metavar="SOURCE"),
+    ],
     project_dir: ProjectOption = None,
     model: Annotated[
-        Path | None, typer.Option(help=".pt or .onnx student (default: the project's latest).")
+        str | None,
+        typer.Option(
+            help=".pt or .onnx student (default: the project's latest).", metavar="PATH"
+        ),
     ] = None,
-    output: Annotated[Path | None, typer.Option(help="Write the HUD video here (.mp4).")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Write the HUD video here (.mp4).", metavar="FILE")
+    ] = None,
     show: Annotated[bool, typer.Option("--show", help="Show the HUD in a window.")] = False,
     realtime: Annotated[
         bool, typer.Option("--realtime", help="Keep up with --fps by dropping frames.")
     ] = False,
-    fps: Annotated[float | None, typer.Option(min=1, help="Target fps (default 15).")] = None,
+    fps: Annotated[
+        float | None, typer.Option(min=1, help="Target fps (default 15).", metavar="FPS")
+    ] = None,
 ) -> None:
     """Run the student on video with tracking and the driver HUD."""
+    if output is None and not show:
+        raise UsageError("nothing to do: pass --output FILE.mp4 and/or --show")
+    if output is not None:
+        _check_video_output(output)
     project = _optional_project(project_dir)
     settings = project.load_config().hud if project else HudConfig()
     settings = _with_overrides(settings, {"target_fps": fps})
-    if model is None:
-        if project is None:
-            raise EdgedistillError("pass --model FILE (.pt or .onnx), or run inside a project")
-        model = latest_weights(project)
-    if output is None and not show:
-        raise EdgedistillError("nothing to do: pass --output FILE.mp4 and/or --show")
+    found = _model_path(project, model)
     try:
-        stats = run_hud(source, model, settings, output, show, realtime)
+        stats = run_hud(source, found, settings, output, show, realtime)
     except KeyboardInterrupt:
         raise Interrupted() from None
     print_run_stats(stats, output)
 
 
-def _optional_project(directory: Path | None) -> Project | None:
-    try:
-        return find_project(directory)
-    except ProjectNotFoundError:
-        if directory is not None:
-            raise
-        return None
+def _check_video_output(output: Path) -> None:
+    """A video file name in a folder that exists or can be made."""
+    if output.suffix.lower() not in VIDEO_SUFFIXES:
+        raise UsageError(
+            f"--output {output}: name a video file ending in {', '.join(VIDEO_SUFFIXES)}"
+        )
+    if output.is_dir():
+        raise UsageError(f"--output {output} is a folder; name a video file inside it")
+    folder = output.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"--output {output}: {folder} is a file, not a folder")
 
 
 @app.command()
 def serve(
     project_dir: ProjectOption = None,
     model: Annotated[
-        Path | None, typer.Option(help=".pt or .onnx student (default: the project's latest).")
+        str | None,
+        typer.Option(
+            help=".pt or .onnx student (default: the project's latest).", metavar="PATH"
+        ),
     ] = None,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on.", metavar="ADDRESS")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(min=1, max=65535, metavar="PORT")] = 8000,
     ssl_certfile: Annotated[
-        Path | None, typer.Option(help="HTTPS certificate: phones open the camera only over HTTPS.")
+        Path | None,
+        typer.Option(
+            help="HTTPS certificate: phones open the camera only over HTTPS.", metavar="FILE"
+        ),
     ] = None,
-    ssl_keyfile: Annotated[Path | None, typer.Option(help="HTTPS private key.")] = None,
+    ssl_keyfile: Annotated[
+        Path | None, typer.Option(help="HTTPS private key.", metavar="FILE")
+    ] = None,
 ) -> None:
     """Serve the student: WebSocket stream, Roboflow-compatible HTTP, browser HUD at /."""
     import uvicorn
@@ -415,18 +542,15 @@ def serve(
 
     project = _optional_project(project_dir)
     settings = project.load_config().serve if project else ServeConfig()
-    if model is None:
-        if project is None:
-            raise EdgedistillError("pass --model FILE (.pt or .onnx), or run inside a project")
-        model = latest_weights(project)
+    found = _model_path(project, model)
     if not api_keys(settings):
-        raise EdgedistillError(
+        raise UsageError(
             "no API keys: set EDGEDISTILL_API_KEYS=key1,key2 (or serve.api_keys "
             "in edgedistill.yaml) so that only your clients can connect"
         )
-    application = create_app(model, settings)
+    application = create_app(found, settings)
     scheme = "https" if ssl_certfile else "http"
-    out.print(f"Serving {model.name} on {scheme}://{host}:{port}/ (browser HUD: /?key=YOUR_KEY)")
+    out.print(f"Serving {found.name} on {scheme}://{host}:{port}/ (browser HUD: /?key=YOUR_KEY)")
     uvicorn.run(
         application,
         host=host,
@@ -439,20 +563,34 @@ def serve(
 
 @app.command()
 def cost(
-    fps: Annotated[float, typer.Option(min=0.1, help="Frames per second streamed.")] = 15.0,
-    width: Annotated[int, typer.Option(min=1)] = 640,
-    height: Annotated[int, typer.Option(min=1)] = 480,
-    credit_usd: Annotated[float, typer.Option(min=0, help="Price of a Roboflow credit.")] = 3.0,
+    fps: Annotated[
+        float, typer.Option(min=0.1, help="Frames per second streamed.", metavar="FPS")
+    ] = 15.0,
+    width: Annotated[int, typer.Option(min=1, metavar="PX")] = 640,
+    height: Annotated[int, typer.Option(min=1, metavar="PX")] = 480,
+    credit_usd: Annotated[
+        float, typer.Option(min=0, help="Price of a Roboflow credit.", metavar="USD")
+    ] = 3.0,
     api_seconds: Annotated[
-        float, typer.Option(min=0, help="Processing time billed per streamed frame.")
+        float,
+        typer.Option(min=0, help="Processing time billed per streamed frame.", metavar="S"),
     ] = 0.1,
-    server_hourly_usd: Annotated[float, typer.Option(min=0, help="Your server's price.")] = 0.10,
+    server_hourly_usd: Annotated[
+        float, typer.Option(min=0, help="Your server's price.", metavar="USD")
+    ] = 0.10,
     server_streams: Annotated[
-        float | None, typer.Option(min=0.01, help="Streams it sustains (default: measured).")
+        float | None,
+        typer.Option(min=0.01, help="Streams it sustains (default: measured).", metavar="N"),
     ] = None,
-    label_frames: Annotated[int, typer.Option(min=1, help="Frames to label.")] = 10_000,
-    gpu_hourly_usd: Annotated[float, typer.Option(min=0, help="A rented GPU's price.")] = 1.0,
-    sam3_gpu_fps: Annotated[float, typer.Option(min=0.01, help="SAM3 frames/s there.")] = 2.0,
+    label_frames: Annotated[
+        int, typer.Option(min=1, help="Frames to label.", metavar="N")
+    ] = 10_000,
+    gpu_hourly_usd: Annotated[
+        float, typer.Option(min=0, help="A rented GPU's price.", metavar="USD")
+    ] = 1.0,
+    sam3_gpu_fps: Annotated[
+        float, typer.Option(min=0.01, help="SAM3 frames/s there.", metavar="FPS")
+    ] = 2.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Cost per minute of streaming (API, own server, phone) and of labelling N frames."""
@@ -479,24 +617,39 @@ def cost(
 def pipeline(
     sources: Annotated[
         list[str] | None,
-        typer.Argument(help="What to ingest (default: ingest.sources in the config)."),
+        typer.Argument(
+            help="What to ingest (default: ingest.sources in the config).", metavar="SOURCE"
+        ),
     ] = None,
     project_dir: ProjectOption = None,
-    teacher: Annotated[str | None, typer.Option(help="Teacher (default: label.teacher).")] = None,
+    teacher: Annotated[
+        str | None, typer.Option(help="Teacher (default: label.teacher).", metavar="NAME")
+    ] = None,
+    weights: Annotated[
+        str | None,
+        typer.Option(help="Teacher weights (sam3 folder, ultralytics .pt).", metavar="PATH"),
+    ] = None,
+    annotations: Annotated[
+        Path | None,
+        typer.Option(help="annotations teacher: data.yaml, labels or COCO JSON.", metavar="PATH"),
+    ] = None,
     max_usd: Annotated[
-        float | None, typer.Option(min=0, help="Stop labelling before spending more.")
+        float | None,
+        typer.Option(min=0, help="Stop labelling before spending more.", metavar="USD"),
     ] = None,
 ) -> None:
     """Run ingest → label → dataset → train → eval; finished stages are reused."""
-    project = find_project(project_dir)
-    budget = None
-    if max_usd is not None:
-        model = build_teacher(project.load_config(), teacher, {})
-        budget = _budget_in_credits(model, max_usd, None)
-        model.close()
+    project = _project(project_dir)
+    teacher_overrides = {"weights": weights, "annotations": annotations}
+    budget = _budget(project.load_config(), teacher, teacher_overrides, max_usd, None)
     try:
         result = run_pipeline(
-            project, sources or [], teacher, max_credits=budget, announce=print_stage
+            project,
+            sources or [],
+            teacher,
+            teacher_overrides,
+            max_credits=budget,
+            announce=print_stage,
         )
     except KeyboardInterrupt:
         raise Interrupted() from None
@@ -510,7 +663,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Show what each stage has produced so far."""
-    counts = project_status(find_project(project_dir))
+    counts = project_status(_project(project_dir))
     if as_json:
         print(json.dumps(counts, indent=2))
         return
@@ -520,14 +673,20 @@ def status(
 @app.command()
 def demo(
     video: Annotated[
-        Path | None, typer.Option(help="Your own clip instead of the generated one.")
+        Path | None,
+        typer.Option(help="Your own clip instead of the generated one.", metavar="FILE"),
     ] = None,
-    directory: Annotated[Path, typer.Option("--dir", help="Where the demo works.")] = Path("demo"),
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where the demo works.", metavar="DIR")
+    ] = Path("demo"),
+    epochs: Annotated[
+        int, typer.Option(min=1, help="Fine-tuning epochs of the student.", metavar="N")
+    ] = 3,
 ) -> None:
-    """Run everything built so far on a short clip, with no internet."""
+    """Run everything on a short clip with the best teacher and student found here."""
     from edgedistill.demo import run_demo
 
-    run_demo(directory, video)
+    run_demo(directory, video, epochs)
 
 
 def _with_overrides(settings: SettingsT, overrides: dict[str, object]) -> SettingsT:
@@ -536,17 +695,39 @@ def _with_overrides(settings: SettingsT, overrides: dict[str, object]) -> Settin
     try:
         return type(settings).model_validate({**settings.model_dump(), **given})
     except ValidationError as exc:
-        raise EdgedistillError(describe_validation_error(exc, given)) from None
+        raise UsageError(describe_validation_error(exc, given)) from None
+
+
+def _plain_metavars() -> None:
+    """Help shows each option's metavar (``--epochs N``) and flags bare, as click does,
+    instead of Typer's ``<int>``/``<bool>`` type labels and ``{ARG}`` usage braces."""
+    from typer.core import TyperArgument, TyperOption
+
+    def option_type(self: TyperOption, ctx: object) -> str | None:
+        return None if self.is_flag else self.metavar or self.type.name.upper()
+
+    def argument_usage(self: TyperArgument) -> str:
+        name = self.metavar or self.name.upper()
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    TyperOption.display_type_rich = option_type  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
+    TyperArgument._usage_display_name = argument_usage  # type: ignore[method-assign]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; user errors end in one sentence and a non-zero exit code."""
-    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
+    """Run the CLI; user errors end in one sentence and a non-zero exit code:
+    2 for usage and config mistakes, 1 for run-time failures, 130 for Ctrl-C."""
+    configure_logging()
+    _plain_metavars()
     try:
-        app(args=argv, prog_name="edgedistill")
+        app(args=argv, prog_name="edgedistill", standalone_mode=True)
     except EdgedistillError as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         return exc.exit_code
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 0
     except Exception as exc:
         if os.environ.get("EDGEDISTILL_DEBUG"):
             raise

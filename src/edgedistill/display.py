@@ -23,6 +23,13 @@ from edgedistill.train import TrainRun
 # soft_wrap: a message stays one line in logs and pipes, whatever the width.
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+_quiet = False
+
+
+def set_quiet(quiet: bool) -> None:
+    """``--quiet``: no progress bars (results and errors still print)."""
+    global _quiet
+    _quiet = quiet
 
 
 class _StageProgress:
@@ -36,6 +43,7 @@ class _StageProgress:
             TimeRemainingColumn(),
             console=err,
             transient=True,
+            disable=_quiet,
         )
         self._tasks: dict[object, int] = {}
 
@@ -157,7 +165,10 @@ def print_status(counts: dict[str, Any], labels_only: bool = False) -> None:
     if not labels_only:
         table.add_row("datasets", str(counts["datasets"]))
         runs = counts["train_runs"]
-        table.add_row("training runs", f"{runs['done']} done, {runs['failed']} failed")
+        line = f"{runs['done']} done, {runs['failed']} failed"
+        if runs["interrupted"]:
+            line += f", {runs['interrupted']} interrupted (train --resume goes on)"
+        table.add_row("training runs", line)
         if counts["student"]:
             table.add_row("student", escape(counts["student"]))
         if counts["report"]:
@@ -290,7 +301,8 @@ def print_run_stats(stats: RunStats, output: object) -> None:
     dropped = f", {stats.dropped} dropped to keep up" if stats.dropped else ""
     out.print(
         f"{stats.frames} frames in, {stats.processed} processed{dropped}: "
-        f"{stats.fps:.1f} fps end to end; {stats.warnings} frames with a collision warning."
+        f"{stats.fps:.1f} fps end to end; a lead vehicle in {stats.lead_frames}, a time to "
+        f"collision in {stats.ttc_frames}, a collision warning in {stats.warnings}."
     )
     if output is not None:
         out.print(f"HUD video: {output}")
