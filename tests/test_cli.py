@@ -32,7 +32,7 @@ def test_init_refuses_an_existing_project(cli, tmp_path: Path) -> None:
 
 def test_init_unknown_preset(cli, tmp_path: Path) -> None:
     result = cli("init", str(tmp_path / "p"), "--preset", "boats")
-    assert result.code == 1
+    assert result.code == 2
     assert "unknown preset 'boats'; available presets: blank, driving" in result.err
     assert not (tmp_path / "p" / CONFIG_NAME).exists()
 
@@ -203,12 +203,13 @@ def test_ctrl_c_says_what_is_kept(cli, tmp_path: Path, monkeypatch) -> None:
 def test_label_without_a_key_or_with_an_unknown_teacher(cli, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("ROBOFLOW_API_KEY", raising=False)
     cli("init", str(tmp_path / "p"))
+    cli("ingest", str(write_image(tmp_path / "a.jpg")), "-p", str(tmp_path / "p"))
     result = cli("label", "-p", str(tmp_path / "p"))
     assert result.code == 1
     assert result.err.strip().startswith("error: set ROBOFLOW_API_KEY to your Roboflow API key")
     assert len(result.err.strip().splitlines()) == 1
     unknown = cli("label", "-p", str(tmp_path / "p"), "--teacher", "sam4")
-    assert unknown.code == 1 and "unknown teacher 'sam4'; available teachers: annotations" in (
+    assert unknown.code == 2 and "unknown teacher 'sam4'; available teachers: annotations" in (
         unknown.err
     )
 
@@ -216,7 +217,7 @@ def test_label_without_a_key_or_with_an_unknown_teacher(cli, tmp_path: Path, mon
 def test_later_stages_say_what_comes_first(cli, tmp_path: Path) -> None:
     cli("init", str(tmp_path / "p"))
     for command, hint in (
-        ("dataset", "run `edgedistill label` first"),
+        ("dataset", "run `edgedistill ingest VIDEO_OR_FOLDER` first"),
         ("train", "run `edgedistill dataset` first"),
         ("eval", "run `edgedistill train` first"),
         ("pipeline", "nothing to ingest"),

@@ -140,8 +140,10 @@ def test_top_level_must_be_a_mapping() -> None:
     assert "top level must be a mapping" in config_error("- a\n- b\n")
 
 
-def test_empty_config_means_defaults() -> None:
-    assert parse_config("") == ProjectConfig()
+def test_an_empty_config_is_refused_and_a_minimal_one_means_defaults() -> None:
+    with pytest.raises(ConfigError, match="the config is empty; recreate it from a preset"):
+        parse_config("")
+    assert parse_config("version: 1\n") == ProjectConfig()
 
 
 def test_ontology_lookups() -> None:

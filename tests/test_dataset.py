@@ -188,7 +188,10 @@ def test_rare_classes_are_warned_about(server, tmp_path) -> None:
     assert any("too rare to learn" in w for w in report.warnings)
 
 
-def test_dataset_needs_labels(tmp_path) -> None:
+def test_dataset_needs_frames_then_labels(tmp_path) -> None:
     project = init_project(tmp_path / "p", "driving")
+    with pytest.raises(EdgedistillError, match="run `edgedistill ingest VIDEO_OR_FOLDER` first"):
+        build_dataset(project)
+    ingest(project, [str(write_image(tmp_path / "a.jpg"))], IngestConfig())
     with pytest.raises(EdgedistillError, match="run `edgedistill label` first"):
         build_dataset(project)

@@ -68,7 +68,7 @@ def test_export_problems_are_one_sentence(project, tmp_path, cli) -> None:
     with pytest.raises(EdgedistillError, match="no trained student"):
         export_student(project, ["onnx"])
     result = cli("export", "-p", str(project.root), "--imgsz", "480x640")
-    assert result.code == 1 and "--imgsz takes HEIGHT,WIDTH" in result.err
+    assert result.code == 2 and "--imgsz takes HEIGHT,WIDTH" in result.err
 
 
 def test_formats_that_need_a_package_say_which(project, tmp_path) -> None:

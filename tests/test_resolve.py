@@ -61,8 +61,22 @@ def test_two_prompts_of_one_class_on_one_object_give_one_label() -> None:
 def test_cross_prompt_nms_on_and_off() -> None:
     raw = [det("bus", 0.9), det("car", 0.7, (12, 10, 50, 40))]
     assert names(resolve(raw, ONTOLOGY, SETTINGS, prompted=True)) == ["bus"]
-    off = SETTINGS.model_copy(update={"nms": False})
+    off = SETTINGS.model_copy(update={"nms": "per_class"})
     assert names(resolve(raw, ONTOLOGY, off, prompted=True)) == ["bus", "car"]
+
+
+def test_nms_none_keeps_duplicates_within_a_class() -> None:
+    """Human ground truth is never suppressed: two overlapping cars stay two cars."""
+    raw = [det("car", 1.0), det("car", 1.0, (11, 10, 50, 40))]
+    per_class = SETTINGS.model_copy(update={"nms": "per_class"})
+    assert names(resolve(raw, ONTOLOGY, per_class, prompted=True)) == ["car"]
+    none = SETTINGS.model_copy(update={"nms": "none"})
+    assert names(resolve(raw, ONTOLOGY, none, prompted=True)) == ["car", "car"]
+
+
+def test_old_boolean_nms_setting_still_loads() -> None:
+    assert LabelConfig.model_validate({"nms": True}).nms == "across_classes"
+    assert LabelConfig.model_validate({"nms": False}).nms == "per_class"
 
 
 def test_separate_objects_are_all_kept() -> None:

@@ -177,7 +177,7 @@ def test_serve_needs_api_keys(cli, tmp_path, student, monkeypatch) -> None:
     monkeypatch.delenv("EDGEDISTILL_API_KEYS", raising=False)
     monkeypatch.chdir(tmp_path)
     result = cli("serve", "--model", str(student))
-    assert result.code == 1 and "no API keys: set EDGEDISTILL_API_KEYS" in result.err
+    assert result.code == 2 and "no API keys: set EDGEDISTILL_API_KEYS" in result.err
 
 
 def test_http_clients_over_their_frame_rate_get_429(student) -> None:

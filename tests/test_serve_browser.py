@@ -7,6 +7,8 @@ import json
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import av
@@ -55,49 +57,79 @@ class DevTools:
         return self.call("Runtime.evaluate", expression=expression)["result"].get("value")
 
 
+@contextmanager
+def chromium_page(url: str, camera: Path, profile: Path) -> Iterator[DevTools]:
+    """Headless Chromium on ``url`` with ``camera`` as its fake camera; DevTools to drive it."""
+    port = free_port()
+    browser = subprocess.Popen(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={camera}",
+            f"--remote-debugging-port={port}",
+            "--window-size=900,700",
+            url,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield DevTools(_page_socket(port))
+    finally:
+        browser.kill()
+
+
+def _wait_for(tools: DevTools, expression: str, seconds: float = 60) -> object:
+    value = None
+    deadline = time.monotonic() + seconds
+    while not value and time.monotonic() < deadline:
+        value = tools.evaluate(expression)
+        time.sleep(0.3)
+    return value
+
+
 def test_phone_page_streams_the_camera_and_draws_detections(tmp_path) -> None:
     from tests.test_export import confident_student
 
     student = confident_student(tmp_path / "student.pt")
     camera = fake_camera(tmp_path / "camera.y4m")
-    with Server(student, ServeConfig(api_keys=[KEY])) as server:
-        port = free_port()
-        browser = subprocess.Popen(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                f"--user-data-dir={tmp_path / 'profile'}",
-                "--use-fake-device-for-media-stream",
-                "--use-fake-ui-for-media-stream",
-                f"--use-file-for-fake-video-capture={camera}",
-                f"--remote-debugging-port={port}",
-                "--window-size=900,700",
-                f"{server.http}/?key={KEY}&autostart",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            tools = DevTools(_page_socket(port))
-            detections = None
-            deadline = time.monotonic() + 60
-            while not detections and time.monotonic() < deadline:
-                detections = tools.evaluate("document.body.dataset.detections || ''")
-                time.sleep(0.3)
-            status = tools.evaluate("document.getElementById('bar').textContent")
-            shot = tools.call("Page.captureScreenshot", format="png")["data"]
-            (tmp_path / "hud.png").write_bytes(base64.b64decode(shot))
-        finally:
-            browser.kill()
+    with (
+        Server(student, ServeConfig(api_keys=[KEY])) as server,
+        chromium_page(f"{server.http}/?key={KEY}&autostart", camera, tmp_path / "p") as tools,
+    ):
+        detections = _wait_for(tools, "document.body.dataset.detections || ''")
+        status = tools.evaluate("document.getElementById('bar').textContent")
+        shot = tools.call("Page.captureScreenshot", format="png")["data"]
+        (tmp_path / "hud.png").write_bytes(base64.b64decode(shot))
     assert detections and int(detections) > 0, status
     assert "objects" in status and "round trip" in status
     assert (tmp_path / "hud.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [("?key=wrong-key&autostart", "refused the API key"), ("?autostart", "No API key")],
+)
+def test_phone_page_says_what_is_wrong_with_the_key(tmp_path, query: str, said: str) -> None:
+    from tests.test_export import confident_student
+
+    student = confident_student(tmp_path / "student.pt")
+    camera = fake_camera(tmp_path / "camera.y4m")
+    with (
+        Server(student, ServeConfig(api_keys=[KEY])) as server,
+        chromium_page(f"{server.http}/{query}", camera, tmp_path / "p") as tools,
+    ):
+        problem = _wait_for(tools, "document.body.dataset.problem || ''", seconds=30)
+    assert said in str(problem)
 
 
 def _page_socket(port: int) -> str:
