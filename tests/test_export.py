@@ -8,6 +8,7 @@ import onnx
 import pytest
 import torch
 
+from edgedistill.cli import main
 from edgedistill.dataset import build_dataset
 from edgedistill.errors import EdgedistillError
 from edgedistill.export import export_student
@@ -97,3 +98,25 @@ def test_coreml_export_embeds_nms(project, tmp_path) -> None:
     report = export_student(project, ["coreml"], weights, conf=0.25)
     assert (report.directory / "student.mlpackage").is_dir()
     assert report.skipped_parity == ["coreml"] and "NMS embedded" in report.files[0]["note"]
+
+
+def test_export_prints_no_stale_paths_of_ultralytics(project, tmp_path, capfd) -> None:
+    """Ultralytics' exporter names files beside the weights, which the stage moves away."""
+    weights = confident_student(tmp_path / "student.pt")
+    code = main(["export", "-p", str(project.root), "--weights", str(weights)])
+    printed = "".join(capfd.readouterr())
+    assert code == 0, printed
+    assert "parity: onnx" in printed
+    assert "Results saved to" not in printed and "yolo predict" not in printed
+
+
+def test_eval_checks_ground_truth_first_and_leaves_no_half_report(project, tmp_path, cli) -> None:
+    weights = confident_student(tmp_path / "student.pt")
+    for gt in (tmp_path / "missing.yaml", tmp_path):
+        result = cli("eval", "-p", str(project.root), "--weights", str(weights), "--gt", str(gt))
+        assert result.code == 1 and len(result.err.strip().splitlines()) == 1, result.err
+    assert (
+        not list((project.root / "reports").glob("*"))
+        if (project.root / "reports").exists()
+        else True
+    )
