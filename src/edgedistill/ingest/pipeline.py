@@ -184,7 +184,11 @@ class _Ingestor:
                     "(use a new project for another frame size or quality)"
                 )
                 return None
-            if existing.status == "done" and existing.settings == wanted:
+            if (
+                existing.status == "done"
+                and existing.settings == wanted
+                and not self._frames_missing(existing.id)
+            ):
                 result.status = "unchanged"
                 return None
         return {
@@ -193,6 +197,13 @@ class _Ingestor:
             "size": stat.st_size,
             "mtime_ns": stat.st_mtime_ns,
         }
+
+    def _frames_missing(self, source_id: int) -> bool:
+        """True when a frame of this source lost its JPEG file (ingesting again restores it)."""
+        return any(
+            not (self.store.root.parent / frame.path).is_file()
+            for frame in self.catalog.frames(source_id)
+        )
 
     def _new_filter(self) -> NearDuplicateFilter | None:
         if not self.settings.dedup:
@@ -215,6 +226,7 @@ class _Ingestor:
         data = encode_jpeg(image, self.settings.jpeg_quality)
         frame_id = content_id(data)
         if self.catalog.has_frame(frame_id):
+            self.store.write(frame_id, data)  # restores a deleted file; no-op otherwise
             result.frames_present += 1
             return
         self.store.write(frame_id, data)
