@@ -237,7 +237,7 @@ def test_non_finite_detections_in_an_old_cache_are_skipped(server, project, cli)
     with project.open_catalog() as catalog:
         catalog.execute(
             "UPDATE label_cache SET detections = "
-            "'[{\"label\": \"car\", \"score\": NaN, \"box\": [1, 2, Infinity, 4]}]' "
+            '\'[{"label": "car", "score": NaN, "box": [1, 2, Infinity, 4]}]\' '
             "WHERE prompt = 'car'"
         )
     assert project_status(project)["labelled_frames"] == 6

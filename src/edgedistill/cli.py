@@ -412,6 +412,7 @@ def serve(
 
     from edgedistill.serve import create_app
     from edgedistill.serve.app import api_keys
+    from edgedistill.serve.transport import server_config
 
     project = _optional_project(project_dir)
     settings = project.load_config().serve if project else ServeConfig()
@@ -424,17 +425,12 @@ def serve(
             "no API keys: set EDGEDISTILL_API_KEYS=key1,key2 (or serve.api_keys "
             "in edgedistill.yaml) so that only your clients can connect"
         )
-    application = create_app(model, settings)
+    config = server_config(
+        create_app(model, settings), settings, host, port, ssl_certfile, ssl_keyfile
+    )
     scheme = "https" if ssl_certfile else "http"
     out.print(f"Serving {model.name} on {scheme}://{host}:{port}/ (browser HUD: /?key=YOUR_KEY)")
-    uvicorn.run(
-        application,
-        host=host,
-        port=port,
-        log_level="warning",
-        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
-        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
-    )
+    uvicorn.Server(config).run()
 
 
 @app.command()

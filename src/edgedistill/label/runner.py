@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
-from PIL import Image
+import cv2
 
 from edgedistill.errors import EdgedistillError
 from edgedistill.label.cache import LabelCache, cache_keys
@@ -172,14 +172,11 @@ def _run(
 
 def unreadable(frame: FrameInput) -> str | None:
     """Why a frame's JPEG cannot be sent to a teacher, or None when it decodes."""
-    try:
-        with Image.open(frame.path) as image:
-            image.load()
-    except FileNotFoundError:
+    if not frame.path.is_file():
         return (
             f"the frame file {frame.path.name} is missing; `edgedistill ingest "
             f"{frame.source_path}` restores it"
         )
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        return f"the frame file {frame.path.name} cannot be decoded ({exc})"
+    if cv2.imread(str(frame.path), cv2.IMREAD_REDUCED_GRAYSCALE_2) is None:
+        return f"the frame file {frame.path.name} cannot be decoded"
     return None
