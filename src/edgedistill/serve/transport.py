@@ -38,10 +38,13 @@ def guarded_protocol(max_connections: int, header_timeout: float) -> type[H11Pro
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             if len(self.connections) > max_connections:
+                # Forget the evicted one now: uvicorn counts it until its close is processed.
                 oldest = next(iter(waiting), None)
                 if oldest is None:
+                    self.connections.discard(self)
                     transport.abort()  # every connection is busy with a request: refuse
                     return
+                self.connections.discard(oldest)
                 oldest.transport.abort()
                 oldest._done_waiting()
             waiting[self] = None
