@@ -37,6 +37,8 @@ class Failure:
     status: int = 500
     retry_after: float | None = None
     delay: float = 0.0
+    echo: bool = False
+    """Quote the request line in the error, as some servers do (key and all)."""
 
 
 @dataclass
@@ -144,7 +146,8 @@ def _handler(fake: FakeRoboflow) -> type[BaseHTTPRequestHandler]:
                 headers = {}
                 if failure.retry_after is not None:
                     headers["Retry-After"] = f"{failure.retry_after:g}"
-                return self._send(failure.status, {"message": "scripted failure"}, headers)
+                message = f"cannot handle {self.path}" if failure.echo else "scripted failure"
+                return self._send(failure.status, {"message": message}, headers)
             if url.path == "/sam3/concept_segment":
                 key = parse_qs(url.query).get("api_key", [""])[0]
                 answer = fake.concept_segment

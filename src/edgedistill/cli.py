@@ -33,7 +33,12 @@ from edgedistill.display import (
     print_status,
     print_train_run,
 )
-from edgedistill.errors import EdgedistillError, Interrupted, ProjectNotFoundError
+from edgedistill.errors import (
+    EdgedistillError,
+    Interrupted,
+    ProjectNotFoundError,
+    environment_problem,
+)
 from edgedistill.evaluate import evaluate
 from edgedistill.export import export_student
 from edgedistill.hud import run_hud
@@ -544,6 +549,9 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         return exc.exit_code
     except Exception as exc:
+        if (problem := environment_problem(exc)) is not None:
+            err.print(f"[red]error:[/] {escape(problem)}")
+            return 1
         if os.environ.get("EDGEDISTILL_DEBUG"):
             raise
         err.print(

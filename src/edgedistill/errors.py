@@ -1,5 +1,10 @@
 """Errors a user can cause and fix: the CLI prints their message as one sentence, no traceback."""
 
+import errno
+import sqlite3
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
 
 class EdgedistillError(Exception):
     """A problem with the user's input or environment, worded for the user."""
@@ -26,3 +31,17 @@ class Interrupted(EdgedistillError):
 
     def __init__(self) -> None:
         super().__init__("interrupted; everything finished so far is kept: run the command again")
+
+
+def environment_problem(exc: BaseException) -> str | None:
+    """One sentence for failures of the machine rather than of edgedistill (a full disk)."""
+    full = (isinstance(exc, OSError) and exc.errno in _DISK_FULL) or (
+        isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc)
+    )
+    if not full:
+        return None
+    where = f" writing {exc.filename}" if getattr(exc, "filename", None) else ""
+    return (
+        f"the disk is full{where}; free some space and run the command again "
+        "(everything finished so far is kept)"
+    )

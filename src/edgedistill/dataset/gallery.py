@@ -66,10 +66,16 @@ class Gallery:
     def write(self, title: str) -> Path:
         options = "".join(f"<option>{html.escape(n)}</option>" for n in self.names)
         page = _PAGE.replace("{{title}}", html.escape(title)).replace("{{classes}}", options)
-        page = page.replace("{{items}}", json.dumps(self.items))
+        page = page.replace("{{items}}", script_json(self.items))
         path = self.root / "gallery.html"
         path.write_text(page, encoding="utf-8")
         return path
+
+
+def script_json(value: object) -> str:
+    """JSON that is safe inside ``<script>``: no ``</script>``, ``<!--`` or ``&`` can appear."""
+    text = json.dumps(value)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 _PAGE = """<!doctype html>

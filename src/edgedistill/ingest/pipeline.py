@@ -11,7 +11,7 @@ import numpy as np
 
 from edgedistill.catalog import Catalog, Frame
 from edgedistill.config import IngestConfig
-from edgedistill.errors import EdgedistillError
+from edgedistill.errors import EdgedistillError, environment_problem
 from edgedistill.ingest.dedup import NearDuplicateFilter
 from edgedistill.ingest.images import load_image
 from edgedistill.ingest.sources import MediaFile, SourceProblem, expand_sources
@@ -120,6 +120,8 @@ class _Ingestor:
         except EdgedistillError as exc:
             result.status, result.message = "failed", str(exc)
         except OSError as exc:
+            if environment_problem(exc) is not None:
+                raise  # a full disk stops every file, not just this one
             result.status, result.message = "failed", f"cannot read ({exc.strerror})"
         finally:
             if media.kind == "image":
