@@ -339,3 +339,23 @@ def test_data_yaml_path_never_scans_the_whole_disk(tmp_path) -> None:
         project.load_config(), "annotations", {"annotations": root / "data.yaml"}
     )
     assert [str(p) for p, _ in teacher.dataset.images()] == [str(root / "images" / "a.jpg")]
+
+
+def test_concurrent_map_drains_the_frames_in_flight_when_the_source_is_interrupted() -> None:
+    from edgedistill.teachers.base import FrameInput, TeacherResult
+    from edgedistill.teachers.roboflow_api import concurrent_map
+
+    def frames():
+        for number in range(3):
+            yield FrameInput(str(number), Path("x.jpg"), 1, 1, "x.jpg", ("car",))
+        raise KeyboardInterrupt  # Ctrl-C while the next frame is being read
+
+    def work(frame: FrameInput) -> TeacherResult:
+        time.sleep(0.2)
+        return TeacherResult(frame, frame.prompts)
+
+    finished = []
+    with pytest.raises(KeyboardInterrupt):
+        for result in concurrent_map(work, frames(), concurrency=4):
+            finished.append(result.frame.id)
+    assert sorted(finished) == ["0", "1", "2"]

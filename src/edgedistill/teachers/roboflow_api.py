@@ -277,7 +277,10 @@ def concurrent_map(
         try:
             while True:
                 while failure is None and not exhausted and len(running) < concurrency:
-                    frame = next(frames, None)
+                    try:
+                        frame = next(frames, None)
+                    except (Exception, KeyboardInterrupt) as exc:  # from the frame source
+                        failure, frame = exc, None
                     if frame is None:
                         exhausted = True
                     else:
