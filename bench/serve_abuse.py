@@ -70,6 +70,7 @@ class Abuse:
         self.outcomes: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.url = f"http://127.0.0.1:{port}/a/workflows/b"
+        self.bomb = base64.b64encode(png_bomb(12_000)).decode()  # 144 MP in ~140 KB
 
     def tally(self, kind: str, outcome: object) -> None:
         with self.lock:
@@ -93,8 +94,8 @@ class Abuse:
             time.sleep(pause)
 
     def bombs(self) -> None:
-        bomb = base64.b64encode(png_bomb(12_000)).decode()  # 144 MP in ~140 KB
-        body = {"api_key": HONEST_KEY, "inputs": {"image": {"type": "base64", "value": bomb}}}
+        image = {"type": "base64", "value": self.bomb}
+        body = {"api_key": HONEST_KEY, "inputs": {"image": image}}
         for _ in self._until(20, 0.3):
             self.tally("bomb", self._post("bombs", json=body))
 
@@ -255,12 +256,12 @@ def main() -> None:
             _wait(f"http://127.0.0.1:{port}/health")
             url = f"ws://127.0.0.1:{port}/ws?api_key={HONEST_KEY}"
             idle_rss = psutil.Process(server.pid).memory_info().rss / 2**20
+            abuse = Abuse(port, args.seconds)  # its payloads are made before any timing
             calm = measure(url, 2, args.seconds, frames)
             record = {"peak_rss_mb": idle_rss}
             stop = threading.Event()
             watcher = threading.Thread(target=watch, args=(server.pid, port, stop, record))
             watcher.start()
-            abuse = Abuse(port, args.seconds)
             attacker = threading.Thread(target=abuse.run)
             attacker.start()
             stormy = measure(url, 2, args.seconds, frames)

@@ -162,7 +162,12 @@ def _replay(body: bytes) -> Callable[[], Awaitable[dict]]:
 
 
 async def _reply(send: Callable, status: int, message: str) -> None:
+    """Answer and close the connection: the rest of a refused body is not worth reading."""
     data = json.dumps({"message": message}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(data)).encode()),
+        (b"connection", b"close"),
+    ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": data})
