@@ -273,7 +273,11 @@ def main() -> None:
             server.kill()
     report = {
         "benchmark": "serve_abuse",
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_average_1min": round(os.getloadavg()[0], 2),  # other work on the machine
+        },
         "model": described,
         "honest_streams": 2,
         "fps_per_stream": FPS,
