@@ -189,7 +189,7 @@ class _Ingestor:
             if (
                 existing.status == "done"
                 and existing.settings == wanted
-                and not self._frames_missing(existing.id)
+                and not self._frames_damaged(existing.id)
             ):
                 result.status = "unchanged"
                 return None
@@ -200,12 +200,14 @@ class _Ingestor:
             "mtime_ns": stat.st_mtime_ns,
         }
 
-    def _frames_missing(self, source_id: int) -> bool:
-        """True when a frame of this source lost its JPEG file (ingesting again restores it)."""
-        return any(
-            not (self.store.root.parent / frame.path).is_file()
-            for frame in self.catalog.frames(source_id)
-        )
+    def _frames_damaged(self, source_id: int) -> bool:
+        """True when a frame file of this source is missing or not the size it was stored
+        with (ingesting again rewrites it)."""
+        for frame in self.catalog.frames(source_id):
+            path = self.store.root.parent / frame.path
+            if not path.is_file() or path.stat().st_size != frame.bytes:
+                return True
+        return False
 
     def _new_filter(self) -> NearDuplicateFilter | None:
         if not self.settings.dedup:
