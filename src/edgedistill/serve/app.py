@@ -34,7 +34,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
-from starlette.requests import ClientDisconnect
 from trackers import ByteTrackTracker
 
 from edgedistill.config import ServeConfig
@@ -106,9 +105,7 @@ def create_app(model_path: Path, settings: ServeConfig) -> Any:
         metrics.count("http_requests")
         address = client_address(request.scope)
         try:
-            body = json.loads(await request.body())
-        except ClientDisconnect:
-            return _error(400, "the client went away")
+            body = json.loads(await request.body())  # capped and complete: BodyLimit read it
         except (ValueError, RecursionError):
             return rejected(address, 400, "the body is not JSON (or nested too deeply)")
         key = body.get("api_key") if isinstance(body, dict) else None

@@ -268,7 +268,7 @@ def concurrent_map(
     Frames are pulled lazily, so a caller that stops yielding frames (a budget)
     stops new requests at once. A fatal error or Ctrl-C stops new requests, yields
     the results of those already in flight (they are paid for), then is raised; a
-    second Ctrl-C while draining stops at once.
+    second Ctrl-C while draining gives up on the answers still to come.
     """
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="teacher") as pool:
         running: set[Future[TeacherResult]] = set()
