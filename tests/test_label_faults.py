@@ -25,6 +25,7 @@ from edgedistill.errors import EdgedistillError
 from edgedistill.ingest import ingest
 from edgedistill.label import label_project
 from edgedistill.label.lock import ProjectBusyError, project_label_lock
+from edgedistill.pipeline import run_pipeline
 from edgedistill.project import Project, init_project
 from edgedistill.status import project_status
 from edgedistill.teachers import build_teacher
@@ -120,6 +121,18 @@ def test_label_refuses_while_the_project_lock_is_held(server, project) -> None:
         run(project)
     assert server.requests == 0
     assert run(project).frames_labelled == 6  # released on exit
+
+
+def test_pipeline_takes_the_same_lock_and_a_dry_run_needs_none(server, project, tmp_path) -> None:
+    with project_label_lock(project):
+        with pytest.raises(ProjectBusyError):
+            run_pipeline(project, [str(tmp_path / "images")])
+        teacher = build_teacher(project.load_config(), "roboflow-sam3", {})
+        try:
+            assert label_project(project, teacher, dry_run=True).frames_pending == 6
+        finally:
+            teacher.close()
+    assert server.requests == 0
 
 
 # 2. an unreadable frame fails alone; ingest restores a missing one
