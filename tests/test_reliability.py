@@ -95,9 +95,7 @@ def test_bad_tls_files_are_one_sentence(tmp_path, cli, monkeypatch) -> None:
     monkeypatch.setenv("EDGEDISTILL_API_KEYS", "tls-test-key-0123456789")
     monkeypatch.chdir(tmp_path)
     for cert, key in [("cert.pem", "cert.pem"), ("missing.pem", "cert.pem")]:
-        result = cli(
-            "serve", "--model", str(student), "--ssl-certfile", cert, "--ssl-keyfile", key
-        )
+        result = cli("serve", "--model", str(student), "--ssl-certfile", cert, "--ssl-keyfile", key)
         assert result.code == 1 and "internal error" not in result.err
         assert "cannot use the TLS certificate" in result.err
 
