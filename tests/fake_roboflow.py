@@ -3,12 +3,15 @@
 Endpoints: ``POST /sam3/concept_segment?api_key=…`` and
 ``POST /{workspace}/workflows/{workflow_id}``. Answers are deterministic: prompt
 number ``i`` finds one object, a rectangle whose place depends on ``i``. Scripted
-failures (401, 429 with Retry-After, 500, slow answers) come from ``plan``.
+failures (401, 429 with Retry-After, 500, slow answers) come from ``plan``;
+``poison`` adds a detection with NaN/infinite numbers to every answer, as a
+misbehaving teacher might.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import json
@@ -34,6 +37,8 @@ class Failure:
     status: int = 500
     retry_after: float | None = None
     delay: float = 0.0
+    echo: bool = False
+    """Quote the request line in the error, as some servers do (key and all)."""
 
 
 @dataclass
@@ -48,6 +53,7 @@ class FakeRoboflow:
     keep_bodies: bool = False
     object_share: float = 0.0
     """Objects as a share of the frame's width (0: small fixed rectangles)."""
+    poison: bool = False
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -87,7 +93,10 @@ class FakeRoboflow:
             masks = mask_to_rle(mask) if self.mask_format == "rle" else _polygons(mask)
             prediction = {"masks": masks, "confidence": 0.9, "format": self.mask_format}
             echo = {"prompt_index": index, "type": "text", "text": prompt["text"], "num_boxes": 0}
-            results.append({"prompt_index": index, "echo": echo, "predictions": [prediction]})
+            predictions = [prediction]
+            if self.poison:
+                predictions.append({**prediction, "confidence": float("nan")})
+            results.append({"prompt_index": index, "echo": echo, "predictions": predictions})
         self.answered(image)
         return {"prompt_results": results, "time": PROCESSING_SECONDS}
 
@@ -114,6 +123,8 @@ class FakeRoboflow:
                 polygon = _polygons(mask)[0]
                 prediction["points"] = [{"x": x, "y": y} for x, y in polygon]
             predictions.append(prediction)
+        if self.poison:
+            predictions.append({**predictions[0], "x": float("nan"), "width": float("inf")})
         self.answered(image)
         image_info = {"width": width, "height": height}
         return {"outputs": [{"predictions": {"image": image_info, "predictions": predictions}}]}
@@ -135,7 +146,8 @@ def _handler(fake: FakeRoboflow) -> type[BaseHTTPRequestHandler]:
                 headers = {}
                 if failure.retry_after is not None:
                     headers["Retry-After"] = f"{failure.retry_after:g}"
-                return self._send(failure.status, {"message": "scripted failure"}, headers)
+                message = f"cannot handle {self.path}" if failure.echo else "scripted failure"
+                return self._send(failure.status, {"message": message}, headers)
             if url.path == "/sam3/concept_segment":
                 key = parse_qs(url.query).get("api_key", [""])[0]
                 answer = fake.concept_segment
@@ -159,7 +171,9 @@ def _handler(fake: FakeRoboflow) -> type[BaseHTTPRequestHandler]:
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
+            # A client that gave up waiting (a timeout test) is gone; the call still counts.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(data)
 
     return Handler
 

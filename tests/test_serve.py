@@ -19,6 +19,7 @@ from websockets.sync.client import connect
 
 from edgedistill.config import ServeConfig
 from edgedistill.serve import create_app
+from edgedistill.serve.transport import server_config
 from tests.media import scene
 from tests.test_export import confident_student
 
@@ -36,9 +37,8 @@ class Server:
 
     def __init__(self, model: Path, settings: ServeConfig) -> None:
         self.port = free_port()
-        config = uvicorn.Config(
-            create_app(model, settings), host="127.0.0.1", port=self.port, log_level="error"
-        )
+        app = create_app(model, settings)
+        config = server_config(app, settings, "127.0.0.1", self.port, log_level="error")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -201,7 +201,8 @@ def test_image_urls_only_when_enabled(student, tmp_path) -> None:
     threading.Thread(target=images.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{images.server_address[1]}/frame.jpg"
     try:
-        with Server(student, ServeConfig(api_keys=[KEY], allow_url_images=True)) as server:
+        settings = ServeConfig(api_keys=[KEY], allow_url_images=True, allow_private_image_urls=True)
+        with Server(student, settings) as server:
             answer = httpx.post(
                 f"{server.http}/a/workflows/b", json=roboflow_body(url, kind="url"), timeout=30
             )

@@ -34,7 +34,13 @@ from edgedistill.display import (
     print_status,
     print_train_run,
 )
-from edgedistill.errors import EdgedistillError, Interrupted, ProjectNotFoundError, UsageError
+from edgedistill.errors import (
+    EdgedistillError,
+    Interrupted,
+    ProjectNotFoundError,
+    UsageError,
+    environment_problem,
+)
 from edgedistill.evaluate import evaluate
 from edgedistill.export import export_student
 from edgedistill.hud import VIDEO_SUFFIXES, run_hud
@@ -539,6 +545,7 @@ def serve(
 
     from edgedistill.serve import create_app
     from edgedistill.serve.app import api_keys
+    from edgedistill.serve.transport import server_config
 
     project = _optional_project(project_dir)
     settings = project.load_config().serve if project else ServeConfig()
@@ -548,17 +555,12 @@ def serve(
             "no API keys: set EDGEDISTILL_API_KEYS=key1,key2 (or serve.api_keys "
             "in edgedistill.yaml) so that only your clients can connect"
         )
-    application = create_app(found, settings)
+    config = server_config(
+        create_app(found, settings), settings, host, port, ssl_certfile, ssl_keyfile
+    )
     scheme = "https" if ssl_certfile else "http"
     out.print(f"Serving {found.name} on {scheme}://{host}:{port}/ (browser HUD: /?key=YOUR_KEY)")
-    uvicorn.run(
-        application,
-        host=host,
-        port=port,
-        log_level="warning",
-        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
-        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
-    )
+    uvicorn.Server(config).run()
 
 
 @app.command()
@@ -729,6 +731,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else 0
     except Exception as exc:
+        if (problem := environment_problem(exc)) is not None:
+            err.print(f"[red]error:[/] {escape(problem)}")
+            return 1
         if os.environ.get("EDGEDISTILL_DEBUG"):
             raise
         err.print(

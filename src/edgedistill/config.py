@@ -151,9 +151,28 @@ class ServeConfig(BaseModel):
         default_factory=list, description="accepted keys; EDGEDISTILL_API_KEYS adds more"
     )
     max_frame_bytes: int = Field(default=2_000_000, ge=1_000)
+    max_image_pixels: int = Field(
+        default=5_000_000, ge=1, description="larger images are refused (413) before decoding"
+    )
     max_fps_per_client: float = Field(default=15.0, gt=0)
     max_clients: int = Field(default=8, ge=1)
+    max_clients_per_key: int = Field(default=2, ge=1, description="WebSocket streams per key")
+    max_connections: int = Field(
+        default=256, ge=8, description="open sockets; the oldest without headers goes first"
+    )
+    header_timeout: float = Field(default=10.0, gt=0, description="seconds to send headers")
+    body_timeout: float = Field(default=30.0, gt=0, description="seconds to send a body")
+    first_frame_timeout: float = Field(default=10.0, gt=0, description="WebSocket, seconds")
+    idle_timeout: float = Field(default=30.0, gt=0, description="WebSocket, seconds")
+    auth_failures_per_minute: int = Field(
+        default=20, ge=1, description="failed keys per client address before it is refused"
+    )
+    decode_threads: int = Field(default=2, ge=1)
     allow_url_images: bool = False
+    allow_private_image_urls: bool = Field(
+        default=False, description="let image URLs reach loopback and private addresses"
+    )
+    url_timeout: float = Field(default=10.0, gt=0, description="seconds for a whole image URL")
     conf: float = Field(default=0.25, ge=0.0, le=1.0)
     tracking: bool = True
 

@@ -201,6 +201,11 @@ def print_label_report(report: LabelReport) -> None:
     if report.failures:
         done += f"; [red]{len(report.failures)} failed[/] (run again to retry them)"
     out.print(done + ".")
+    if report.dropped_detections:
+        err.print(
+            f"[yellow]warning:[/] dropped {_count(report.dropped_detections, 'detection')} "
+            "with non-finite coordinates or scores from the teacher"
+        )
     if report.stopped:
         out.print(f"[yellow]{escape(report.stopped)}[/]")
 

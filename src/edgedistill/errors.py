@@ -1,5 +1,10 @@
 """Errors a user can cause and fix: the CLI prints their message as one sentence, no traceback."""
 
+import errno
+import sqlite3
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
 
 NO_FRAMES = "the project has no frames yet; run `edgedistill ingest VIDEO_OR_FOLDER` first"
 
@@ -37,3 +42,17 @@ class Interrupted(EdgedistillError):
         super().__init__(
             message or "interrupted; everything finished so far is kept: run the command again"
         )
+
+
+def environment_problem(exc: BaseException) -> str | None:
+    """One sentence for failures of the machine rather than of edgedistill (a full disk)."""
+    full = (isinstance(exc, OSError) and exc.errno in _DISK_FULL) or (
+        isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc)
+    )
+    if not full:
+        return None
+    where = f" writing {exc.filename}" if getattr(exc, "filename", None) else ""
+    return (
+        f"the disk is full{where}; free some space and run the command again "
+        "(everything finished so far is kept)"
+    )

@@ -139,18 +139,68 @@ def train_student(
 
 
 def _resume(project: Project, catalog: Catalog) -> TrainRun:
+    """Go on with the last unfinished run, in its own folder and on its own dataset.
+
+    Ultralytics strips ``last.pt`` when the last epoch ends, before the final
+    validation; a run killed then has nothing left to resume. It is finished from
+    ``best.pt`` when there is one, else recorded as failed. Ultralytics never gets
+    a checkpoint it would treat as a new training on its default dataset.
+    """
     row = catalog.execute(
         "SELECT id, dataset, model, directory FROM train_runs WHERE status != 'done' "
         "ORDER BY started_at DESC LIMIT 1"
     ).fetchone()
-    last = Path(row[3]) / "weights" / "last.pt" if row else None
-    if last is None or not last.is_file():
-        raise EdgedistillError("no unfinished training run with a checkpoint to resume")
+    if row is None:
+        raise EdgedistillError("no unfinished training run to resume")
+    run_id, dataset, model_name, directory = row[0], row[1], row[2], Path(row[3])
+    last, best = directory / "weights" / "last.pt", directory / "weights" / "best.pt"
+    if not last.is_file():
+        raise EdgedistillError(f"run {run_id} has no checkpoint to resume ({last} is missing)")
+    if not _resumable(last, directory.parent):
+        if best.is_file():
+            log.warning("run %s had finished its epochs; keeping its best.pt", run_id)
+            catalog.execute(
+                "UPDATE train_runs SET status = 'done', error = NULL, weights = ?, "
+                "finished_at = ? WHERE id = ?",
+                (str(best), now(), run_id),
+            )
+            return TrainRun(run_id, dataset, model_name, directory, best, "done", {})
+        catalog.execute(
+            "UPDATE train_runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?",
+            ("checkpoint not resumable", now(), run_id),
+        )
+        raise EdgedistillError(
+            f"run {run_id} cannot be resumed: {last} holds no training state and there is "
+            "no best.pt; the run is marked failed, start a new one with `edgedistill train`"
+        )
+    data = latest_dataset(catalog, dataset).data_yaml
     catalog.execute(
-        "UPDATE train_runs SET status = 'running', error = NULL WHERE id = ?", (row[0],)
+        "UPDATE train_runs SET status = 'running', error = NULL WHERE id = ?", (run_id,)
     )
     model = load_student(str(last))
-    return _run(catalog, row[0], row[1], row[2], Path(row[3]), lambda: model.train(resume=True))
+    return _run(
+        catalog,
+        run_id,
+        dataset,
+        model_name,
+        directory,
+        lambda: model.train(resume=True, data=str(data)),
+    )
+
+
+def _resumable(checkpoint: Path, runs_folder: Path) -> bool:
+    """True when ``checkpoint`` holds optimizer state and trains into ``runs_folder``."""
+    import torch
+
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    except Exception:  # a checkpoint cut short by the kill, or not one at all
+        return False
+    if not isinstance(state, dict):
+        return False
+    args = state.get("train_args") or {}
+    inside = Path(str(args.get("project", ""))).resolve() == runs_folder.resolve()
+    return state.get("epoch", -1) >= 0 and state.get("optimizer") is not None and inside
 
 
 def _run(

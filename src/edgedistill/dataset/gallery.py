@@ -69,10 +69,16 @@ class Gallery:
         banner = f'<p class="caveat"><b>Caveat.</b> {html.escape(caveat)}</p>' if caveat else ""
         page = _PAGE.replace("{{title}}", html.escape(title)).replace("{{classes}}", options)
         page = page.replace("{{caveat}}", banner)
-        page = page.replace("{{items}}", json.dumps(self.items))
+        page = page.replace("{{items}}", script_json(self.items))
         path = self.root / "gallery.html"
         path.write_text(page, encoding="utf-8")
         return path
+
+
+def script_json(value: object) -> str:
+    """JSON that is safe inside ``<script>``: no ``</script>``, ``<!--`` or ``&`` can appear."""
+    text = json.dumps(value)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 _PAGE = """<!doctype html>

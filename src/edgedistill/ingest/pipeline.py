@@ -11,7 +11,7 @@ import numpy as np
 
 from edgedistill.catalog import Catalog, Frame
 from edgedistill.config import IngestConfig
-from edgedistill.errors import EdgedistillError
+from edgedistill.errors import EdgedistillError, environment_problem
 from edgedistill.ingest.dedup import NearDuplicateFilter
 from edgedistill.ingest.images import load_image
 from edgedistill.ingest.sources import MediaFile, SourceProblem, expand_sources
@@ -120,6 +120,8 @@ class _Ingestor:
         except EdgedistillError as exc:
             result.status, result.message = "failed", str(exc)
         except OSError as exc:
+            if environment_problem(exc) is not None:
+                raise  # a full disk stops every file, not just this one
             result.status, result.message = "failed", f"cannot read ({exc.strerror})"
         finally:
             if media.kind == "image":
@@ -184,7 +186,11 @@ class _Ingestor:
                     "(use a new project for another frame size or quality)"
                 )
                 return None
-            if existing.status == "done" and existing.settings == wanted:
+            if (
+                existing.status == "done"
+                and existing.settings == wanted
+                and not self._frames_damaged(existing.id)
+            ):
                 result.status = "unchanged"
                 return None
         return {
@@ -193,6 +199,15 @@ class _Ingestor:
             "size": stat.st_size,
             "mtime_ns": stat.st_mtime_ns,
         }
+
+    def _frames_damaged(self, source_id: int) -> bool:
+        """True when a frame file of this source is missing or not the size it was stored
+        with (ingesting again rewrites it)."""
+        for frame in self.catalog.frames(source_id):
+            path = self.store.root.parent / frame.path
+            if not path.is_file() or path.stat().st_size != frame.bytes:
+                return True
+        return False
 
     def _new_filter(self) -> NearDuplicateFilter | None:
         if not self.settings.dedup:
@@ -215,6 +230,7 @@ class _Ingestor:
         data = encode_jpeg(image, self.settings.jpeg_quality)
         frame_id = content_id(data)
         if self.catalog.has_frame(frame_id):
+            self.store.write(frame_id, data)  # restores a deleted file; no-op otherwise
             result.frames_present += 1
             return
         self.store.write(frame_id, data)

@@ -54,6 +54,9 @@ def expand_sources(arguments: Sequence[str]) -> tuple[list[MediaFile], list[Sour
                 problems.append(SourceProblem(argument, "folder holds no video or image files"))
         elif path.exists():
             kind = media_kind(path)
+            if not path.is_file():  # after following links: a device or pipe never ends
+                problems.append(SourceProblem(argument, "not a regular file"))
+                continue
             if kind is None:
                 problems.append(SourceProblem(argument, _unsupported(path)))
                 continue
@@ -83,7 +86,7 @@ def _media_in_glob(pattern: str) -> Iterable[MediaFile]:
         path = Path(name)
         if path.is_dir():
             yield from _media_in_folder(path)
-        elif (kind := media_kind(path)) is not None:
+        elif (kind := media_kind(path)) is not None and path.is_file():
             yield MediaFile(path, kind)
 
 

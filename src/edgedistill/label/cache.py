@@ -8,6 +8,7 @@ its answer arrives: a killed run loses at most the calls that were in flight.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,11 +51,7 @@ class LabelCache:
         self.catalog = catalog
 
     def register(self, teacher: Teacher) -> None:
-        """Record the teacher (name, identity, description) and that it answered now.
-
-        Called only once the teacher has answered (or had nothing left to answer): a
-        teacher that failed before its first answer never becomes the current one.
-        """
+        """Record the teacher (name, identity, description) and that it was used now."""
         stamp = now()
         self.catalog.execute(
             "INSERT INTO teachers (fingerprint, name, identity, prompted, first_used, last_used, "
@@ -114,10 +111,14 @@ class LabelCache:
         ).fetchone()
         return row[0]
 
-    def store(self, fingerprint: str, result: TeacherResult) -> None:
-        """Cache one frame's answer, every prompt it covers, atomically."""
+    def store(self, fingerprint: str, result: TeacherResult) -> int:
+        """Cache one frame's answer, every prompt it covers, and its spend, atomically.
+
+        Detections with a non-finite score or coordinate are dropped; returns how many.
+        """
         by_prompt: dict[str, list[dict]] = {prompt: [] for prompt in result.prompts}
-        for detection in result.detections:
+        finite = [d for d in result.detections if is_finite(d)]
+        for detection in finite:
             key = detection.label if detection.label in by_prompt else None
             if key is None and len(result.prompts) == 1:
                 key = result.prompts[0]
@@ -136,6 +137,7 @@ class LabelCache:
                 "WHERE fingerprint = ?",
                 (result.calls, result.credits, fingerprint),
             )
+        return len(result.detections) - len(finite)
 
     def detections(
         self, fingerprint: str, prompts: tuple[str, ...]
@@ -151,11 +153,7 @@ class LabelCache:
         for row in cursor:
             if row["n"] < len(prompts):
                 continue
-            raw = [
-                RawDetection.from_json(d)
-                for part in row["parts"].split(_SEPARATOR)
-                for d in json.loads(part)
-            ]
+            raw = [d for part in row["parts"].split(_SEPARATOR) for d in _decode(part)]
             yield row["frame_id"], raw
 
     def frame_detections(
@@ -170,13 +168,15 @@ class LabelCache:
         ).fetchall()
         if len(rows) < len(prompts):
             return None
-        return [RawDetection.from_json(d) for row in rows for d in json.loads(row[0])]
+        return [d for row in rows for d in _decode(row[0])]
 
     def last_teacher(self) -> tuple[str, str, bool] | None:
-        """``(fingerprint, name, prompted)`` of the most recently used teacher."""
+        """``(fingerprint, name, prompted)`` of the most recently used teacher that has
+        answered: one that failed before its first answer hides no earlier labels."""
         row = self.catalog.execute(
-            "SELECT fingerprint, name, prompted FROM teachers ORDER BY last_used DESC, rowid DESC "
-            "LIMIT 1"
+            "SELECT fingerprint, name, prompted FROM teachers t WHERE EXISTS "
+            "(SELECT 1 FROM label_cache c WHERE c.fingerprint = t.fingerprint) "
+            "ORDER BY last_used DESC, rowid DESC LIMIT 1"
         ).fetchone()
         return (row[0], row[1], bool(row[2])) if row else None
 
@@ -194,3 +194,14 @@ class LabelCache:
             "SELECT calls, credits FROM teachers WHERE fingerprint = ?", (fingerprint,)
         ).fetchone()
         return (row[0], row[1]) if row else (0, 0.0)
+
+
+def is_finite(detection: RawDetection) -> bool:
+    """True when the score and every box coordinate are finite numbers."""
+    return all(math.isfinite(v) for v in (detection.score, *detection.box))
+
+
+def _decode(text: str) -> list[RawDetection]:
+    """A cached prompt's detections; non-finite ones (cached by older versions) are skipped."""
+    detections = (RawDetection.from_json(d) for d in json.loads(text))
+    return [d for d in detections if is_finite(d)]

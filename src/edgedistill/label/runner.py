@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+
+import cv2
 
 from edgedistill.errors import NO_FRAMES, EdgedistillError
 from edgedistill.label.cache import LabelCache, cache_keys
+from edgedistill.label.lock import project_label_lock
 from edgedistill.project import Project
 from edgedistill.teachers.base import (
     CostEstimate,
     FrameInput,
     Teacher,
+    TeacherResult,
 )
 
 ProgressCallback = Callable[[int, int], None]
@@ -34,6 +39,8 @@ class LabelReport:
     credits: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
     stopped: str | None = None
+    dropped_detections: int = 0
+    """Detections with non-finite coordinates or scores, dropped before caching."""
 
 
 @dataclass
@@ -59,14 +66,19 @@ def label_project(
     max_credits: float | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> LabelReport:
-    """Label every frame the teacher has not answered yet; resumable at any moment."""
+    """Label every frame the teacher has not answered yet; resumable at any moment.
+
+    A real run holds the project's label lock (:mod:`edgedistill.label.lock`), so
+    that a second run refuses instead of paying for the same calls again.
+    """
     config = project.load_config()
     prompts = cache_keys(config.ontology.prompts, teacher.prompted)
     if not prompts:
         raise EdgedistillError(
             "the ontology has no classes; add some under 'ontology.classes' in edgedistill.yaml"
         )
-    with project.open_catalog() as catalog:
+    lock = nullcontext() if dry_run else project_label_lock(project)
+    with lock, project.open_catalog() as catalog:
         cache = LabelCache(catalog)
         frames_total = catalog.count("frames")
         if frames_total == 0:
@@ -86,9 +98,8 @@ def label_project(
         )
         if dry_run:
             return report
+        cache.register(teacher)  # status follows the teacher used last, once it has answered
         if pending_frames == 0:
-            if frames_total:
-                cache.register(teacher)  # every answer is cached: it is the current teacher
             return report
         per_frame = report.estimate.credits / pending_frames if report.estimate else 0.0
         budget = Budget(max_credits, per_frame)
@@ -105,34 +116,69 @@ def _run(
     report: LabelReport,
     on_progress: ProgressCallback | None,
 ) -> None:
+    """Feed the teacher lazily and cache each answer as it arrives.
+
+    When anything stops the run (Ctrl-C, a fatal teacher error, a failed write),
+    no new frame is handed out and the answers still in flight are cached before
+    the error goes on: a paid answer is never thrown away.
+    """
     in_flight = 0
-    registered = False
+    stopping = False
 
     def frames() -> Iterator[FrameInput]:
         nonlocal in_flight
         for frame in cache.pending(teacher.fingerprint, prompts, project.root):
+            if stopping:
+                return
             if not budget.allows_another(in_flight):
                 report.stopped = (
                     f"stopped at the budget of {budget.max_credits:g} credits "
                     f"({budget.spent:.4f} spent); run again with a higher cap to go on"
                 )
                 return
+            problem = unreadable(frame)
+            if problem is not None:
+                report.failures.append((frame.id, problem))
+                continue
             in_flight += 1
             yield frame
 
-    for answered, result in enumerate(teacher.predict(frames()), start=1):
+    answered = 0
+
+    def record(result: TeacherResult) -> None:
+        nonlocal in_flight, answered
         in_flight -= 1
+        answered += 1
         budget.spent += result.credits
         report.calls += result.calls
         report.credits += result.credits
-        if result.prompts:
-            if not registered:  # status and dataset follow a teacher once it has answered
-                cache.register(teacher)
-                registered = True
-            cache.store(teacher.fingerprint, result)
+        if result.prompts or result.calls:
+            report.dropped_detections += cache.store(teacher.fingerprint, result)
         if result.error is not None:
             report.failures.append((result.frame.id, result.error))
         else:
             report.frames_labelled += 1
         if on_progress is not None:
             on_progress(answered, report.frames_pending)
+
+    results = teacher.predict(frames())
+    try:
+        for result in results:
+            record(result)
+    except BaseException:
+        stopping = True
+        for result in results:  # empty when the teacher itself raised: it drained already
+            record(result)
+        raise
+
+
+def unreadable(frame: FrameInput) -> str | None:
+    """Why a frame's JPEG cannot be sent to a teacher, or None when it decodes."""
+    if not frame.path.is_file():
+        return (
+            f"the frame file {frame.path.name} is missing; `edgedistill ingest "
+            f"{frame.source_path}` restores it"
+        )
+    if cv2.imread(str(frame.path), cv2.IMREAD_REDUCED_GRAYSCALE_2) is None:
+        return f"the frame file {frame.path.name} cannot be decoded"
+    return None

@@ -5,8 +5,14 @@ big-endian frame id followed by a JPEG; the server answers each frame it
 processes with JSON (boxes in the frame's pixels, class, confidence, track id,
 server and model milliseconds). The latest frame wins: a frame that arrives while
 the previous one is still waiting replaces it and is counted as dropped.
-Close codes: 1008 bad key or too many frames per second, 1009 frame too large,
-1013 too many clients. The HTTP endpoint answers 401, 400, 413 and 429 likewise.
+Close codes: 1008 bad key, too many failed keys from the address, too many frames
+per second, or no frame within ``first_frame_timeout`` / ``idle_timeout``; 1003 a
+text message; 1007 a message shorter than the frame id; 1009 frame too large;
+1013 too many clients, or too many streams for the key; 1011 a server fault.
+The HTTP endpoint answers 400, 401, 408, 413 and 429 likewise, never 500 for a
+client's mistake. Limits on sockets and header time live in
+:mod:`edgedistill.serve.transport`, limits on request bodies and keys in
+:mod:`edgedistill.serve.limits`, image URLs in :mod:`edgedistill.serve.fetch`.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import hmac
+import contextlib
+import json
+import logging
 import os
 import struct
 import time
@@ -24,17 +32,23 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import httpx
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from trackers import ByteTrackTracker
 
 from edgedistill.config import ServeConfig
-from edgedistill.serve.detector import BadImage, Detector
+from edgedistill.serve.detector import BadImage, Detector, ImageTooLarge
+from edgedistill.serve.fetch import FetchError, fetch_image
+from edgedistill.serve.limits import AuthThrottle, BodyLimit, KeyConnections, Keys, client_address
 from edgedistill.serve.metrics import Metrics
 
+log = logging.getLogger("edgedistill.serve")
+
 KEYS_VARIABLE = "EDGEDISTILL_API_KEYS"
-POLICY_VIOLATION, TOO_BIG, TRY_AGAIN_LATER = 1008, 1009, 1013
+POLICY_VIOLATION, UNSUPPORTED, BAD_DATA, TOO_BIG = 1008, 1003, 1007, 1009
+SERVER_ERROR, TRY_AGAIN_LATER = 1011, 1013
+JSON_OVERHEAD = 64 * 1024
+"""Bytes a Roboflow-shaped request may carry beyond its base64 image."""
 
 
 def api_keys(settings: ServeConfig) -> list[str]:
@@ -42,15 +56,16 @@ def api_keys(settings: ServeConfig) -> list[str]:
     return [*settings.api_keys, *(k.strip() for k in extra.split(",") if k.strip())]
 
 
-def create_app(model_path: Path, settings: ServeConfig) -> FastAPI:
-    detector = Detector(model_path, settings.conf)
-    keys = api_keys(settings)
+def create_app(model_path: Path, settings: ServeConfig) -> Any:
+    """The ASGI application: FastAPI routes behind the request-body limit."""
+    detector = Detector(
+        model_path, settings.conf, settings.max_image_pixels, settings.decode_threads
+    )
+    keys = Keys(api_keys(settings))
+    throttle = AuthThrottle(settings.auth_failures_per_minute)
+    streams = KeyConnections(settings.max_clients_per_key)
     metrics = Metrics()
     app = FastAPI(title="edgedistill", docs_url=None, redoc_url=None)
-
-    def authorised(key: str | None) -> bool:
-        return key is not None and any(hmac.compare_digest(key, k) for k in keys)
-
     requests: dict[str, deque[float]] = {}
 
     def too_fast(key: str) -> bool:
@@ -61,6 +76,11 @@ def create_app(model_path: Path, settings: ServeConfig) -> FastAPI:
         while now - times[0] > 1.0:
             times.popleft()
         return len(times) > 2 * settings.max_fps_per_client
+
+    def rejected(address: str, status: int, message: str) -> JSONResponse:
+        metrics.count("rejected")
+        log.info("%s: %d %s", address, status, message)
+        return _error(status, message)
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -83,47 +103,65 @@ def create_app(model_path: Path, settings: ServeConfig) -> FastAPI:
     @app.post("/{workspace}/workflows/{workflow_id}")
     async def workflow(workspace: str, workflow_id: str, request: Request) -> JSONResponse:
         metrics.count("http_requests")
+        address = client_address(request.scope)
         try:
-            body = await request.json()
-        except ValueError:
-            return _error(400, "the body is not JSON")
-        if not isinstance(body, dict) or not authorised(body.get("api_key")):
-            metrics.count("rejected")
-            return _error(401, "invalid or missing api_key")
-        if too_fast(body["api_key"]):
-            metrics.count("rejected")
-            return _error(429, "too many frames per second for this key")
+            body = json.loads(await request.body())  # capped and complete: BodyLimit read it
+        except (ValueError, RecursionError):
+            return rejected(address, 400, "the body is not JSON (or nested too deeply)")
+        key = body.get("api_key") if isinstance(body, dict) else None
+        key = key if key is not None else request.query_params.get("api_key")
+        if not keys.accepts(key):  # (addresses over the throttle never get here: BodyLimit)
+            throttle.failed(address)
+            return rejected(address, 401, "invalid or missing api_key")
+        if too_fast(key):
+            return rejected(address, 429, "too many frames per second for this key")
         try:
             data = await _image_bytes(body, settings)
-        except _RequestError as exc:
-            metrics.count("rejected")
-            return _error(exc.status, str(exc))
-        started = time.perf_counter()
-        try:
+            started = time.perf_counter()
             answer = await asyncio.to_thread(detector.detect, data)
+        except _RequestError as exc:
+            return rejected(address, exc.status, str(exc))
+        except FetchError as exc:
+            return rejected(address, exc.status, str(exc))
+        except ImageTooLarge as exc:
+            return rejected(address, 413, str(exc))
         except BadImage:
-            return _error(400, "the image cannot be decoded")
+            return rejected(address, 400, "the image cannot be decoded")
         metrics.answered((time.perf_counter() - started) * 1000, answer.model_ms)
         return JSONResponse({"outputs": [{"predictions": _roboflow_predictions(detector, answer)}]})
 
     @app.websocket("/ws")
     async def stream(websocket: WebSocket) -> None:
         await websocket.accept()
-        if not authorised(websocket.query_params.get("api_key")):
+        address = client_address(websocket.scope)
+        key = websocket.query_params.get("api_key")
+        refusal = None
+        if throttle.blocked(address):
+            refusal = POLICY_VIOLATION, "too many failed API keys from this address"
+        elif not keys.accepts(key):
+            throttle.failed(address)
+            refusal = POLICY_VIOLATION, "invalid or missing api_key"
+        elif metrics.clients >= settings.max_clients:
+            refusal = TRY_AGAIN_LATER, "too many clients"
+        elif not streams.try_open(key):
+            refusal = TRY_AGAIN_LATER, "too many streams for this key"
+        if refusal is not None:
             metrics.count("rejected")
-            await websocket.close(POLICY_VIOLATION, "invalid or missing api_key")
-            return
-        if metrics.clients >= settings.max_clients:
-            metrics.count("rejected")
-            await websocket.close(TRY_AGAIN_LATER, "too many clients")
+            log.info("%s: WebSocket closed %d %s", address, *refusal)
+            await websocket.close(*refusal)
             return
         metrics.clients += 1
         try:
             await _serve_stream(websocket, detector, settings, metrics)
+        except Exception as exc:  # one line, and a proper close frame, never a dropped socket
+            log.warning("%s: stream failed (%s: %s)", address, type(exc).__name__, exc)
+            await _close(websocket, SERVER_ERROR, "server error")
         finally:
             metrics.clients -= 1
+            streams.close(key)
 
-    return app
+    body_limit = settings.max_frame_bytes * 4 // 3 + JSON_OVERHEAD
+    return BodyLimit(app, body_limit, settings.body_timeout, keys, throttle)
 
 
 async def _serve_stream(
@@ -139,31 +177,45 @@ async def _serve_stream(
     )
     arrivals: deque[float] = deque()
 
-    async def receive() -> None:
+    async def receive() -> tuple[int, str] | None:
+        """Frames into ``latest`` until the client leaves (None) or must be closed."""
+        timeout = settings.first_frame_timeout
         while True:
-            message = await websocket.receive_bytes()
+            try:
+                message = await asyncio.wait_for(websocket.receive(), timeout)
+            except TimeoutError:
+                return POLICY_VIOLATION, f"no frame for {timeout:g} s"
+            timeout = settings.idle_timeout
+            if message["type"] == "websocket.disconnect":
+                return None
+            data = message.get("bytes")
+            if data is None:
+                return UNSUPPORTED, "send binary frames: a 4-byte id, then a JPEG"
             now = time.perf_counter()
             arrivals.append(now)
             while arrivals and now - arrivals[0] > 1.0:
                 arrivals.popleft()
             if len(arrivals) > 2 * settings.max_fps_per_client:
-                await websocket.close(POLICY_VIOLATION, "too many frames per second")
-                return
-            if len(message) > settings.max_frame_bytes + 4:
-                await websocket.close(TOO_BIG, "frame too large")
-                return
+                return POLICY_VIOLATION, "too many frames per second"
+            if len(data) > settings.max_frame_bytes + 4:
+                return TOO_BIG, "frame too large"
+            if len(data) < 4:
+                return BAD_DATA, "a frame is a 4-byte id, then a JPEG"
             metrics.count("frames_in")
-            frame_id = struct.unpack(">I", message[:4])[0] if len(message) >= 4 else 0
+            frame_id = struct.unpack(">I", data[:4])[0]
             if latest.full():  # the latest frame wins
                 latest.get_nowait()
                 metrics.count("frames_dropped")
-            latest.put_nowait((frame_id, message[4:], now))
+            latest.put_nowait((frame_id, data[4:], now))
 
     async def answer() -> None:
         while True:
             frame_id, data, arrived = await latest.get()
             try:
                 result = await asyncio.to_thread(detector.detect, data, tracker)
+            except ImageTooLarge:
+                await websocket.send_json({"frame_id": frame_id, "error": "image too large"})
+                continue
             except BadImage:
                 await websocket.send_json({"frame_id": frame_id, "error": "undecodable image"})
                 continue
@@ -181,16 +233,26 @@ async def _serve_stream(
                 }
             )
 
-    tasks = [asyncio.create_task(receive()), asyncio.create_task(answer())]
+    receiving, answering = asyncio.create_task(receive()), asyncio.create_task(answer())
     try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            error = task.exception()
+        await asyncio.wait([receiving, answering], return_when=asyncio.FIRST_COMPLETED)
+        for task in (receiving, answering):
+            error = task.exception() if task.done() else None
             if error is not None and not isinstance(error, WebSocketDisconnect | RuntimeError):
                 raise error
+        closing = receiving.result() if receiving.done() and not receiving.exception() else None
+        if closing is not None:
+            log.info("%s: WebSocket closed %d %s", client_address(websocket.scope), *closing)
+            await _close(websocket, *closing)
     finally:
-        for task in tasks:
-            task.cancel()
+        receiving.cancel()
+        answering.cancel()
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    """Close with a code; the client may already be gone."""
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
+        await websocket.close(code, reason)
 
 
 class _RequestError(Exception):
@@ -200,17 +262,19 @@ class _RequestError(Exception):
 
 
 async def _image_bytes(body: dict[str, Any], settings: ServeConfig) -> bytes:
-    image = (body.get("inputs") or {}).get("image")
+    inputs = body.get("inputs")
+    image = inputs.get("image") if isinstance(inputs, dict) else None
     if not isinstance(image, dict) or not isinstance(image.get("value"), str):
         raise _RequestError(400, "inputs.image must be {'type': 'base64' or 'url', 'value': …}")
     if image.get("type") == "url":
         if not settings.allow_url_images:
             raise _RequestError(400, "image URLs are disabled on this server; send base64")
-        async with httpx.AsyncClient(timeout=10) as client:
-            response = await client.get(image["value"])
-        if response.status_code != 200:
-            raise _RequestError(400, f"could not fetch the image URL (HTTP {response.status_code})")
-        data = response.content
+        data = await fetch_image(
+            image["value"],
+            settings.max_frame_bytes,
+            settings.url_timeout,
+            settings.allow_private_image_urls,
+        )
     elif image.get("type") == "base64":
         if len(image["value"]) > settings.max_frame_bytes * 4 // 3 + 4:
             raise _RequestError(413, "image too large")
@@ -220,6 +284,8 @@ async def _image_bytes(body: dict[str, Any], settings: ServeConfig) -> bytes:
             raise _RequestError(400, "inputs.image.value is not valid base64") from None
     else:
         raise _RequestError(400, "inputs.image.type must be 'base64' or 'url'")
+    if not data:
+        raise _RequestError(400, "the image is empty")
     if len(data) > settings.max_frame_bytes:
         raise _RequestError(413, "image too large")
     return data

@@ -1,7 +1,14 @@
-"""One student shared by every client: JPEG in, detections out, one inference at a time."""
+"""One student shared by every client: JPEG in, detections out, one inference at a time.
+
+An image's size is read from its header before anything is decoded: a small
+file that claims hundreds of megapixels (a decompression bomb) is refused, and
+decoding itself runs on a bounded number of threads.
+"""
 
 from __future__ import annotations
 
+import io
+import struct
 import threading
 import time
 from dataclasses import dataclass
@@ -11,6 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 import supervision as sv
+from PIL import Image
 from trackers import ByteTrackTracker
 
 from edgedistill.hud import load_model
@@ -19,6 +27,10 @@ from edgedistill.hud.runner import MODEL_INPUT
 
 class BadImage(ValueError):
     """The bytes are not an image the server can decode."""
+
+
+class ImageTooLarge(ValueError):
+    """The image's header declares more pixels than the server decodes."""
 
 
 @dataclass(frozen=True)
@@ -32,14 +44,20 @@ class Answer:
 class Detector:
     """The student behind a lock: ONNX Runtime and PyTorch already use every core."""
 
-    def __init__(self, model_path: Path, conf: float) -> None:
+    def __init__(
+        self, model_path: Path, conf: float, max_pixels: int = 5_000_000, decoders: int = 2
+    ) -> None:
         self.model = load_model(model_path)
         self.names: list[str] = list(self.model.names.values())
         self.conf = conf
+        self.max_pixels = max_pixels
         self._lock = threading.Lock()
+        self._decoders = threading.BoundedSemaphore(decoders)
 
     def detect(self, data: bytes, tracker: ByteTrackTracker | None = None) -> Answer:
-        image = decode_jpeg(data)
+        check_size(data, self.max_pixels)
+        with self._decoders:
+            image = decode_jpeg(data)
         with self._lock:
             start = time.perf_counter()
             result = self.model.predict(image, imgsz=MODEL_INPUT, conf=self.conf, verbose=False)[0]
@@ -69,7 +87,34 @@ class Detector:
         return items
 
 
+FORMATS = ("JPEG", "PNG", "WEBP", "BMP")
+"""Formats the server reads; others are refused before any decoder sees them."""
+
+
+def check_size(data: bytes, max_pixels: int) -> None:
+    """Refuse an image whose header declares more than ``max_pixels``, without decoding it.
+
+    Pillow's format plugins read only the header here. They are called through
+    Pillow's registry rather than ``Image.open``, which Ultralytics replaces with
+    a version that tries to install a plugin for unknown bytes.
+    """
+    Image.init()
+    for name in FORMATS:
+        factory, accept = Image.OPEN[name]
+        if accept is not None and accept(data[:16]):
+            try:
+                width, height = factory(io.BytesIO(data), None).size
+            except (OSError, ValueError, SyntaxError, struct.error, EOFError):
+                raise BadImage("undecodable image") from None
+            if width * height > max_pixels:
+                raise ImageTooLarge(f"image has {width}x{height} pixels, more than {max_pixels}")
+            return
+    raise BadImage("not a JPEG, PNG, WebP or BMP image")
+
+
 def decode_jpeg(data: bytes) -> np.ndarray:
+    if not data:
+        raise BadImage("empty image")
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise BadImage("undecodable image")

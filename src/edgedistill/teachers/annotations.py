@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import math
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path, PurePath
@@ -28,6 +30,8 @@ from edgedistill.teachers.base import (
     TeacherSettings,
     register_teacher,
 )
+
+log = logging.getLogger(__name__)
 
 
 class AnnotationsSettings(TeacherSettings):
@@ -103,31 +107,59 @@ class AnnotationSet:
 
 class _YoloDataset(AnnotationSet):
     def read(self, entry: Path | None, frame: FrameInput) -> list[RawDetection]:
+        """One image's labels; a line that is not a YOLO label is skipped with a warning."""
         if entry is None or not entry.is_file():
             return []
+        try:
+            lines = entry.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            log.warning("%s: skipped, not a text label file (%s)", entry, type(exc).__name__)
+            return []
         detections = []
-        for line in entry.read_text().splitlines():
-            values = line.split()
-            if len(values) < 5:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
                 continue
-            label = self.class_name(int(float(values[0])))
-            coords = [float(v) for v in values[1:]]
-            if len(coords) == 4:
-                cx, cy, w, h = coords
-                box = (
-                    (cx - w / 2) * frame.width,
-                    (cy - h / 2) * frame.height,
-                    (cx + w / 2) * frame.width,
-                    (cy + h / 2) * frame.height,
-                )
-                detections.append(RawDetection(label, 1.0, box))
-            else:
-                polygon = [
-                    v * (frame.width if i % 2 == 0 else frame.height) for i, v in enumerate(coords)
-                ]
-                rle = polygons_to_rle([polygon], frame.height, frame.width)
-                detections.append(RawDetection(label, 1.0, rle_to_box(rle), rle))
+            try:
+                class_id, coords = _yolo_line(line)
+            except ValueError as exc:
+                log.warning("%s:%d: skipped (%s)", entry, number, exc)
+                continue
+            detections.append(self._detection(self.class_name(class_id), coords, frame))
         return detections
+
+    @staticmethod
+    def _detection(label: str, coords: list[float], frame: FrameInput) -> RawDetection:
+        if len(coords) == 4:
+            cx, cy, w, h = coords
+            box = (
+                (cx - w / 2) * frame.width,
+                (cy - h / 2) * frame.height,
+                (cx + w / 2) * frame.width,
+                (cy + h / 2) * frame.height,
+            )
+            return RawDetection(label, 1.0, box)
+        polygon = [v * (frame.width if i % 2 == 0 else frame.height) for i, v in enumerate(coords)]
+        rle = polygons_to_rle([polygon], frame.height, frame.width)
+        return RawDetection(label, 1.0, rle_to_box(rle), rle)
+
+
+def _yolo_line(line: str) -> tuple[int, list[float]]:
+    """``class cx cy w h`` or ``class x1 y1 x2 y2 x3 y3 …``; ValueError says what is wrong."""
+    values = line.split()
+    if len(values) < 5:
+        raise ValueError(f"{len(values)} values, a label needs a class and 4 or more coordinates")
+    try:
+        number = float(values[0])
+        coords = [float(v) for v in values[1:]]
+    except ValueError:
+        raise ValueError("a class id or coordinate is not a number") from None
+    if not number.is_integer() or number < 0:
+        raise ValueError(f"class id {values[0]} is not a whole number ≥ 0")
+    if not all(math.isfinite(v) for v in coords):
+        raise ValueError("a coordinate is not finite")
+    if len(coords) != 4 and (len(coords) % 2 or len(coords) < 6):
+        raise ValueError(f"{len(coords)} coordinates: a box has 4, a polygon an even number ≥ 6")
+    return int(number), coords
 
 
 class _CocoDataset(AnnotationSet):
@@ -179,14 +211,17 @@ def _load_yolo(path: Path) -> _YoloDataset:
     try:
         data = yaml.safe_load(config.read_text()) or {}
         names = data["names"]
-    except (yaml.YAMLError, KeyError, TypeError, OSError):
+        names = (
+            dict(enumerate(names))
+            if isinstance(names, list)
+            else {int(k): str(v) for k, v in names.items()}
+        )
+    except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError, OSError):
         raise TeacherError(f"{config}: not a YOLO data.yaml with a 'names' list") from None
-    if isinstance(data.get("path"), str) and path.is_file():
-        root = (config.parent / data["path"]).resolve()
-    names = (
-        dict(enumerate(names)) if isinstance(names, list) else {int(k): v for k, v in names.items()}
+    folders = _split_folders(config, data) if path.is_file() else [root]
+    images = sorted(
+        {p for folder in folders for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS}
     )
-    images = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
     digest = hashlib.sha256(json.dumps(names, sort_keys=True).encode())
     dataset = _YoloDataset(names, "")
     for image in images:
@@ -194,11 +229,33 @@ def _load_yolo(path: Path) -> _YoloDataset:
         dataset.add(image, label)
         if label.is_file():
             stat = label.stat()
-            digest.update(f"{label.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+            name = label.relative_to(root) if label.is_relative_to(root) else label
+            digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     if not dataset.by_name:
         raise TeacherError(f"{root}: no images found beside the labels")
     dataset.digest = digest.hexdigest()[:16]
     return dataset
+
+
+def _split_folders(config: Path, data: dict[str, Any]) -> list[Path]:
+    """The image folders a data.yaml names (``train``/``val``/``test`` under ``path``);
+    the data.yaml's own folder when it names none. Never a whole file system."""
+    base = data.get("path")
+    root = (config.parent / base).resolve() if isinstance(base, str) else config.parent
+    folders = []
+    for split in ("train", "val", "test"):
+        entries = data.get(split)
+        for entry in entries if isinstance(entries, list) else [entries]:
+            if isinstance(entry, str) and (root / entry).is_dir():
+                folders.append((root / entry).resolve())
+    folders = folders or [config.parent.resolve()]
+    for folder in folders:
+        if folder == Path(folder.anchor):
+            raise TeacherError(
+                f"{config}: its image folders resolve to {folder}, a whole file system; "
+                "point 'path' and the splits at the dataset's own folders"
+            )
+    return folders
 
 
 def _yolo_label_path(image: Path) -> Path:
@@ -215,16 +272,61 @@ def _load_coco(path: Path) -> _CocoDataset:
     try:
         data = json.loads(path.read_text())
         names = {int(c["id"]): c["name"] for c in data["categories"]}
-        images = {int(i["id"]): i for i in data["images"]}
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError, OSError):
+        images = data["images"]
+        annotations = data.get("annotations", [])
+        if not isinstance(images, list) or not isinstance(annotations, list):
+            raise TypeError
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError, OSError):
         raise TeacherError(f"{path}: not a COCO JSON file with images and categories") from None
     per_image: dict[int, list[dict]] = defaultdict(list)
-    for annotation in data.get("annotations", []):
-        per_image[int(annotation["image_id"])].append(annotation)
+    for number, annotation in enumerate(annotations):
+        try:
+            image_id, annotation = _coco_annotation(annotation)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("%s: annotations[%d] skipped (%s)", path, number, _why(exc))
+            continue
+        per_image[image_id].append(annotation)
     dataset = _CocoDataset(names, hashlib.sha256(path.read_bytes()).hexdigest()[:16])
-    for image_id, image in images.items():
-        dataset.add(PurePath(image["file_name"]), (image, per_image.get(image_id, [])))
+    for number, image in enumerate(images):
+        try:
+            image_id, file_name = _coco_image(image)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("%s: images[%d] skipped (%s)", path, number, _why(exc))
+            continue
+        dataset.add(PurePath(file_name), (image, per_image.get(image_id, [])))
     return dataset
+
+
+def _coco_annotation(annotation: Any) -> tuple[int, dict[str, Any]]:
+    """``(image id, annotation)`` with a numeric category and a finite ``[x, y, w, h]``."""
+    image_id = int(annotation["image_id"])
+    category = int(annotation["category_id"])
+    box = [float(v) for v in annotation["bbox"]]
+    if len(box) != 4 or not all(math.isfinite(v) for v in box):
+        raise ValueError("bbox must be four finite numbers")
+    segmentation = annotation.get("segmentation")
+    if isinstance(segmentation, list):
+        segmentation = [
+            [float(v) for v in polygon]
+            for polygon in segmentation
+            if isinstance(polygon, list) and len(polygon) >= 6
+        ]
+    else:
+        segmentation = None
+    return image_id, {"category_id": category, "bbox": box, "segmentation": segmentation}
+
+
+def _coco_image(image: Any) -> tuple[int, str]:
+    """``(id, file name)`` of an image entry with a positive width and height."""
+    image_id, file_name = int(image["id"]), str(image["file_name"])
+    if not (float(image["width"]) > 0 and float(image["height"]) > 0):
+        size = f"{image['width']}x{image['height']}"
+        raise ValueError(f"width and height must be positive, not {size}")
+    return image_id, file_name
+
+
+def _why(exc: Exception) -> str:
+    return f"no '{exc.args[0]}'" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
 
 
 def _common_tail(a: tuple[str, ...], b: tuple[str, ...]) -> int:

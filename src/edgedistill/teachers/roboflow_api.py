@@ -12,12 +12,16 @@ Pricing defaults (checked 2026-11-21):
 from __future__ import annotations
 
 import base64
+import math
 import os
 import random
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import quote, quote_plus, urlsplit
 
 import httpx
 from pydantic import Field
@@ -43,6 +47,9 @@ class RoboflowSettings(TeacherSettings):
     concurrency: int = Field(default=8, ge=1, le=8)
     timeout: float = Field(default=60.0, gt=0, description="seconds per request")
     max_retries: int = Field(default=5, ge=0)
+    max_resends: int = Field(
+        default=1, ge=0, description="resends of a request that got no answer (may be billed)"
+    )
     backoff: float = Field(default=0.5, gt=0, description="first retry delay in seconds")
     max_backoff: float = Field(default=30.0, gt=0)
     credit_usd: float = Field(default=3.0, ge=0)
@@ -51,9 +58,16 @@ class RoboflowSettings(TeacherSettings):
     )
 
 
-def api_url() -> str:
-    """The server to call: ``$ROBOFLOW_API_URL``, else Roboflow's serverless API."""
-    return os.environ.get(API_URL_VARIABLE, DEFAULT_API_URL).rstrip("/")
+@dataclass
+class Spend:
+    """What one frame's requests were billed: every attempt that reached the server counts."""
+
+    calls: int = 0
+    credits: float = 0.0
+
+    def add(self, seconds: float) -> None:
+        self.calls += 1
+        self.credits += credits_for(seconds)
 
 
 class RoboflowClient:
@@ -78,31 +92,49 @@ class RoboflowClient:
         self._http.close()
 
     def redact(self, text: str) -> str:
-        return text.replace(self.key, "***")
+        """``text`` without the key, also in its URL-encoded forms (``+ / = &`` in keys)."""
+        for form in sorted(_key_forms(self.key), key=len, reverse=True):
+            text = text.replace(form, "***")
+        return text
 
-    def post(self, path: str, body: dict[str, Any], key_in_query: bool) -> tuple[Any, float]:
-        """JSON answer and billed seconds; TeacherError stops the run, RetryableError one frame."""
+    def post(self, path: str, body: dict[str, Any], key_in_query: bool, spend: Spend) -> Any:
+        """The JSON answer; each attempt that may be billed is added to ``spend``.
+
+        TeacherError stops the run; RetryableError fails this frame only. A request
+        that reached the server but got no answer (read timeout, dropped connection)
+        may have been billed, so it is sent again at most ``max_resends`` times.
+        """
         params = {"api_key": self.key} if key_in_query else None
         delay = self.settings.backoff
+        resends = 0
         for attempt in range(self.settings.max_retries + 1):
             started = time.monotonic()
             try:
                 response = self._http.post(f"{self.url}{path}", params=params, json=body)
-            except httpx.ConnectError as exc:
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 if attempt == self.settings.max_retries:
                     raise TeacherError(
                         f"cannot reach {self.url} ({type(exc).__name__}); check "
                         f"{API_URL_VARIABLE} and the network"
                     ) from None
                 problem, wait_for = type(exc).__name__, None
+            except (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError) as exc:
+                spend.add(time.monotonic() - started)  # the server may have done the work
+                problem, wait_for = f"{type(exc).__name__} talking to {self.url}", None
+                if resends == self.settings.max_resends:
+                    raise RetryableError(
+                        f"{problem}, sent {resends + 1} times (each may be billed)"
+                    ) from None
+                resends += 1
             except httpx.TransportError as exc:
                 problem = f"{type(exc).__name__} talking to {self.url}"
                 wait_for = None
             else:
                 if response.status_code < 400:
                     data = self._json(response)
-                    return data, _billed_seconds(response, data, started)
-                self._raise_if_fatal(response)
+                    spend.add(_billed_seconds(response, data, started))
+                    return data
+                self._raise_if_not_retryable(response)
                 problem = f"HTTP {response.status_code}"
                 wait_for = _retry_after(response)
             if attempt == self.settings.max_retries:
@@ -112,7 +144,8 @@ class RoboflowClient:
             delay = min(delay * 2, self.settings.max_backoff)
         raise AssertionError("unreachable")
 
-    def _raise_if_fatal(self, response: httpx.Response) -> None:
+    def _raise_if_not_retryable(self, response: httpx.Response) -> None:
+        """Key and billing problems stop the run; a rejected request fails its frame only."""
         status = response.status_code
         if status in (401, 403):
             raise TeacherError(
@@ -121,8 +154,13 @@ class RoboflowClient:
             )
         if status == 402:
             raise TeacherError("Roboflow says the workspace is out of credits (HTTP 402)")
-        if status not in RETRY_STATUSES:
+        if status in (404, 405):
             raise TeacherError(
+                f"Roboflow has no such endpoint (HTTP {status} for {self.url}); check "
+                f"{API_URL_VARIABLE}, the workspace and the workflow id"
+            )
+        if status not in RETRY_STATUSES:
+            raise RetryableError(
                 f"Roboflow rejected the request (HTTP {status}: "
                 f"{self.redact(response.text[:200].strip())})"
             )
@@ -134,8 +172,44 @@ class RoboflowClient:
             raise RetryableError(f"answer from {self.url} is not JSON") from None
 
 
+def api_url() -> str:
+    """The server to call: ``$ROBOFLOW_API_URL``, else Roboflow's serverless API; checked
+    up front: an http(s) URL with a host, no trailing slash."""
+    text = os.environ.get(API_URL_VARIABLE, DEFAULT_API_URL).strip().rstrip("/")
+    problem = None
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        problem = "it does not parse"
+    else:
+        if parts.scheme not in ("http", "https"):
+            problem = "it must start with https:// or http://"
+        elif not parts.hostname:
+            problem = "it has no host name"
+        elif parts.query or parts.fragment:
+            problem = "it must not have a query or fragment"
+    if problem is not None:
+        raise ApiUrlError(
+            f"{API_URL_VARIABLE} is not a usable URL ({problem}): set it like "
+            f"{DEFAULT_API_URL}, or unset it"
+        )
+    return text
+
+
+class ApiUrlError(TeacherError):
+    """``ROBOFLOW_API_URL`` is malformed: a configuration error."""
+
+    exit_code = 2
+
+
 class RetryableError(Exception):
-    """A request that kept failing with 429, 5xx or network errors: fails one frame only."""
+    """This frame's request failed (retries exhausted, or Roboflow rejected it): that
+    frame fails, the run goes on."""
+
+
+def _key_forms(key: str) -> set[str]:
+    return {key, quote(key, safe=""), quote(key), quote_plus(key)}
 
 
 class RoboflowTeacher(Teacher):
@@ -202,50 +276,82 @@ def concurrent_map(
     """Results in completion order, with at most ``concurrency`` frames in flight.
 
     Frames are pulled lazily, so a caller that stops yielding frames (a budget)
-    stops new requests at once. A fatal error cancels what has not started.
+    stops new requests at once. A fatal error or Ctrl-C stops new requests, yields
+    the results of those already in flight (they are paid for), then is raised; a
+    second Ctrl-C while draining gives up on the answers still to come.
     """
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="teacher") as pool:
         running: set[Future[TeacherResult]] = set()
+        failure: BaseException | None = None
         exhausted = False
         try:
             while True:
-                while not exhausted and len(running) < concurrency:
-                    frame = next(frames, None)
+                while failure is None and not exhausted and len(running) < concurrency:
+                    try:
+                        frame = next(frames, None)
+                    except (Exception, KeyboardInterrupt) as exc:  # from the frame source
+                        failure, frame = exc, None
                     if frame is None:
                         exhausted = True
                     else:
                         running.add(pool.submit(work, frame))
                 if not running:
-                    return
-                done, running = wait(running, return_when=FIRST_COMPLETED)
+                    break
+                try:
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt as interrupt:
+                    if isinstance(failure, KeyboardInterrupt):
+                        raise
+                    failure = interrupt
+                    continue
                 for future in done:
-                    yield future.result()
+                    try:
+                        result = future.result()
+                    except Exception as exc:
+                        failure = failure or exc
+                    else:
+                        yield result
         finally:
             for future in running:
                 future.cancel()
+    if failure is not None:
+        raise failure
 
 
 def _billed_seconds(response: httpx.Response, data: Any, started: float) -> float:
     """Processing time as Roboflow bills it: its headers, else the answer's ``time``,
     else the wall time of the request (an upper bound)."""
-    remote = response.headers.get("x-remote-processing-time")
+    remote = _seconds(response.headers.get("x-remote-processing-time"))
     if remote is not None:
-        return MIN_BILLED_SECONDS + (_float(remote, 0.0) or 0.0)
-    seconds = _float(response.headers.get("x-processing-time", ""), None)
-    if seconds is None and isinstance(data, dict) and isinstance(data.get("time"), int | float):
-        seconds = float(data["time"])
+        return MIN_BILLED_SECONDS + remote
+    seconds = _seconds(response.headers.get("x-processing-time"))
+    if seconds is None and isinstance(data, dict):
+        seconds = _seconds(data.get("time"))
     if seconds is None:
         seconds = time.monotonic() - started
     return max(seconds, MIN_BILLED_SECONDS)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
+    """``Retry-After`` in seconds (a number or an HTTP date); None when absent or nonsense."""
     value = response.headers.get("retry-after")
-    return _float(value, None) if value is not None else None
+    if value is None:
+        return None
+    seconds = _seconds(value)
+    if seconds is None:
+        try:
+            seconds = max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+        except (TypeError, ValueError, IndexError):
+            return None
+    return seconds
 
 
-def _float(value: str, default: float | None) -> float | None:
+def _seconds(value: Any) -> float | None:
+    """A finite number of seconds ≥ 0 from a header or JSON value, else None."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
-        return default
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None

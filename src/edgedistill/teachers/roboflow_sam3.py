@@ -16,8 +16,8 @@ from edgedistill.teachers.roboflow_api import (
     RetryableError,
     RoboflowSettings,
     RoboflowTeacher,
+    Spend,
     api_url,
-    credits_for,
     encode_image,
 )
 
@@ -48,25 +48,24 @@ class RoboflowSam3Teacher(RoboflowTeacher):
 
     def _label_frame(self, frame: FrameInput) -> TeacherResult:
         result = TeacherResult(frame, prompts=())
-        image = {"type": "base64", "value": encode_image(frame)}
-        for start in range(0, len(frame.prompts), MAX_PROMPTS_PER_REQUEST):
-            chunk = frame.prompts[start : start + MAX_PROMPTS_PER_REQUEST]
-            body = {
-                "image": image,
-                "prompts": [{"type": "text", "text": prompt} for prompt in chunk],
-                "format": "rle",
-                "output_prob_thresh": self.settings.score_floor,
-                "model_id": self.settings.model_id,
-            }
-            result.calls += 1
-            try:
-                answer, seconds = self.client.post("/sam3/concept_segment", body, key_in_query=True)
+        spend = Spend()
+        try:
+            image = {"type": "base64", "value": encode_image(frame)}
+            for start in range(0, len(frame.prompts), MAX_PROMPTS_PER_REQUEST):
+                chunk = frame.prompts[start : start + MAX_PROMPTS_PER_REQUEST]
+                body = {
+                    "image": image,
+                    "prompts": [{"type": "text", "text": prompt} for prompt in chunk],
+                    "format": "rle",
+                    "output_prob_thresh": self.settings.score_floor,
+                    "model_id": self.settings.model_id,
+                }
+                answer = self.client.post("/sam3/concept_segment", body, True, spend)
                 result.detections += _parse(answer, chunk, frame)
-            except RetryableError as exc:
-                result.error = str(exc)  # prompts answered so far are still cached
-                return result
-            result.prompts += chunk
-            result.credits += credits_for(seconds)
+                result.prompts += chunk
+        except (RetryableError, OSError) as exc:
+            result.error = str(exc)  # prompts answered so far are still cached
+        result.calls, result.credits = spend.calls, spend.credits
         return result
 
 

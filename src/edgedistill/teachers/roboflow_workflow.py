@@ -22,8 +22,8 @@ from edgedistill.teachers.roboflow_api import (
     RetryableError,
     RoboflowSettings,
     RoboflowTeacher,
+    Spend,
     api_url,
-    credits_for,
     encode_image,
 )
 
@@ -64,16 +64,16 @@ class RoboflowWorkflowTeacher(RoboflowTeacher):
         }
 
     def _label_frame(self, frame: FrameInput) -> TeacherResult:
-        body = {
-            "api_key": self.client.key,
-            "inputs": {self.settings.image_input: {"type": "base64", "value": encode_image(frame)}},
-        }
+        spend = Spend()
         try:
-            answer, seconds = self.client.post(self.path, body, key_in_query=False)
-            detections = _parse(answer, frame)
-        except RetryableError as exc:
-            return TeacherResult(frame, (), calls=1, error=str(exc))
-        return TeacherResult(frame, frame.prompts, detections, credits_for(seconds), calls=1)
+            image = {"type": "base64", "value": encode_image(frame)}
+            body = {"api_key": self.client.key, "inputs": {self.settings.image_input: image}}
+            answer = self.client.post(self.path, body, key_in_query=False, spend=spend)
+            result = TeacherResult(frame, frame.prompts, _parse(answer, frame))
+        except (RetryableError, OSError) as exc:
+            result = TeacherResult(frame, (), error=str(exc))
+        result.calls, result.credits = spend.calls, spend.credits
+        return result
 
 
 def _parse(answer: Any, frame: FrameInput) -> list[RawDetection]:
