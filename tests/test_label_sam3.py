@@ -49,7 +49,7 @@ def test_image_features_once_per_batch_not_per_prompt(tmp_path, weights) -> None
     project = project_with_frames(tmp_path, 3, SMALL_ONTOLOGY)
     teacher = sam3(project, weights, batch_size=2)
     calls = {"vision": 0, "heads": 0}
-    vision, heads = teacher.model.get_vision_features, teacher.model.forward
+    vision, heads = teacher.engine.model.get_vision_features, teacher.engine.model.forward
 
     def count_vision(*args, **kwargs):
         calls["vision"] += 1
@@ -60,8 +60,8 @@ def test_image_features_once_per_batch_not_per_prompt(tmp_path, weights) -> None
         calls["heads"] += 1
         return heads(*args, **kwargs)
 
-    teacher.model.get_vision_features = count_vision
-    teacher.model.forward = count_heads
+    teacher.engine.model.get_vision_features = count_vision
+    teacher.engine.model.forward = count_heads
     label_project(project, teacher)
     assert calls == {"vision": 2, "heads": 2 * 4}  # two batches (2 + 1 frames), four prompts
 
@@ -80,8 +80,8 @@ def test_a_new_prompt_asks_only_for_that_prompt(tmp_path, weights) -> None:
     edit_config(project, ontology=bigger)
     teacher = sam3(project, weights)
     asked = []
-    heads = teacher.model.forward
-    teacher.model.forward = lambda *a, **k: asked.append(1) or heads(*a, **k)
+    heads = teacher.engine.model.forward
+    teacher.engine.model.forward = lambda *a, **k: asked.append(1) or heads(*a, **k)
     report = label_project(project, teacher)
     assert report.frames_labelled == 2 and len(asked) == 1  # one batch, one prompt
 

@@ -11,11 +11,11 @@ import torch
 from transformers import (
     CLIPTextConfig,
     CLIPTokenizer,
+    Sam2VideoVideoProcessor,
     Sam3Config,
     Sam3ImageProcessor,
     Sam3Model,
     Sam3Processor,
-    Sam2VideoVideoProcessor,
     Sam3TrackerVideoConfig,
     Sam3VideoConfig,
     Sam3VideoModel,

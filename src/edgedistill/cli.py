@@ -171,6 +171,10 @@ def label(
         int | None, typer.Option(min=1, max=8, help="Roboflow: requests in flight.")
     ] = None,
     device: Annotated[str | None, typer.Option(help="sam3/ultralytics: auto, cpu, cuda:0.")] = None,
+    video: Annotated[
+        str | None,
+        typer.Option(help="sam3: per_frame, or propagate (track videos; default: label.video)."),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the calls and their cost; spend nothing.")
     ] = False,
@@ -195,6 +199,7 @@ def label(
         "workflow_id": workflow_id,
         "concurrency": concurrency,
         "device": device,
+        "video": video,
     }
     model = build_teacher(config, teacher, overrides)
     try:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from edgedistill.errors import EdgedistillError
 from edgedistill.label.cache import LabelCache, cache_keys
+from edgedistill.label.video import pending_in_video_order
 from edgedistill.project import Project
 from edgedistill.teachers.base import (
     CostEstimate,
@@ -106,7 +107,13 @@ def _run(
 
     def frames() -> Iterator[FrameInput]:
         nonlocal in_flight
-        for frame in cache.pending(teacher.fingerprint, prompts, project.root):
+        if teacher.propagates:  # each video's frames in order, for tracking
+            pending = pending_in_video_order(
+                cache.catalog, teacher.fingerprint, prompts, project.root
+            )
+        else:
+            pending = cache.pending(teacher.fingerprint, prompts, project.root)
+        for frame in pending:
             if not budget.allows_another(in_flight):
                 report.stopped = (
                     f"stopped at the budget of {budget.max_credits:g} credits "
