@@ -9,7 +9,10 @@ OpenAI's CLIP tokenizer, which it would pip-install from a git URL at run time; 
 
 from __future__ import annotations
 
+import importlib.util
+import pickle
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,9 +25,9 @@ from edgedistill.teachers.sam3_weights import Sam3Weights
 IMAGE_SIZE = 1008
 """SAM3's fixed input size (72 x 72 patches of 14 pixels)."""
 
-MISSING_CLIP = (
-    "Meta's sam3.pt runs through Ultralytics, which needs OpenAI's CLIP tokenizer: install "
-    "the extra with `pip install 'edgedistill[sam3]'`"
+MISSING_EXTRA = (
+    "Meta's sam3.pt runs through Ultralytics, which needs OpenAI's CLIP tokenizer and timm: "
+    "install the extra with `pip install 'edgedistill[sam3]'`"
 )
 
 
@@ -54,10 +57,30 @@ def _clip() -> Any:
                 "the clip module needs setuptools older than 81 (for pkg_resources); "
                 "reinstall the extra with `pip install 'edgedistill[sam3]'`"
             ) from None
-        raise TeacherError(MISSING_CLIP) from None
+        raise TeacherError(MISSING_EXTRA) from None
     if not hasattr(clip, "tokenize") or not hasattr(clip, "simple_tokenizer"):
-        raise TeacherError(f"the installed `clip` module is not OpenAI's CLIP; {MISSING_CLIP}")
+        raise TeacherError(f"the installed `clip` module is not OpenAI's CLIP; {MISSING_EXTRA}")
     return clip
+
+
+def _check_checkpoint(path: Path) -> None:
+    """Meta's SAM3 checkpoint holds the detector's weights under ``detector.``.
+
+    Ultralytics loads a checkpoint leniently (missing weights stay random), so a wrong
+    file would label with noise: look before building. ``mmap`` reads no tensor data.
+    """
+    try:
+        state = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
+    except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise TeacherError(f"{path}: not a PyTorch checkpoint ({reason})") from None
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):
+        state = state["model"]
+    if not isinstance(state, dict) or not any(str(k).startswith("detector.") for k in state):
+        raise TeacherError(
+            f"{path}: not Meta's SAM3 checkpoint (it holds no detector weights); download "
+            "sam3.pt from facebook/sam3 on Hugging Face"
+        )
 
 
 class UltralyticsSam3Images:
@@ -65,6 +88,9 @@ class UltralyticsSam3Images:
 
     def __init__(self, weights: Sam3Weights, device: str, half: bool) -> None:
         _clip()
+        if importlib.util.find_spec("timm") is None:
+            raise TeacherError(MISSING_EXTRA)
+        _check_checkpoint(weights.path)
         from ultralytics.models.sam import SAM3SemanticPredictor
 
         overrides = {

@@ -49,7 +49,7 @@ def inspect_weights(weights: Path | None) -> Sam3Weights:
     if path.suffix == ".pt":
         if not path.is_file():
             raise TeacherError(f"{weights}: no such checkpoint file; {WHERE_TO_GET_WEIGHTS}")
-        return Sam3Weights(path, "ultralytics", _files_digest([path]))
+        return Sam3Weights(path, "ultralytics", _files_digest([path], names=False))
     config = path / "config.json"
     if not config.is_file():
         raise TeacherError(
@@ -73,11 +73,13 @@ def _kind_from_config(config: Path) -> WeightsKind:
     return _KINDS[model_type]
 
 
-def _files_digest(files: list[Path]) -> str:
-    """SHA-256 over the files' names and bytes: a fine-tuned SAM3 gets a new fingerprint."""
+def _files_digest(files: list[Path], names: bool = True) -> str:
+    """SHA-256 over the files' bytes (and names, for a directory's files): a fine-tuned
+    SAM3 gets a new fingerprint, a renamed checkpoint file keeps its own."""
     digest = hashlib.sha256()
     for path in files:
-        digest.update(path.name.encode())
+        if names:
+            digest.update(path.name.encode())
         with path.open("rb") as handle:
             digest.update(hashlib.file_digest(handle, "sha256").digest())
     return digest.hexdigest()[:16]
