@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from edgedistill.errors import EdgedistillError
 from edgedistill.label import label_project
@@ -13,7 +14,7 @@ from edgedistill.masks import rle_to_mask
 from edgedistill.status import project_status
 from edgedistill.teachers import build_teacher
 from tests.label_helpers import SMALL_ONTOLOGY, edit_config, project_with_frames
-from tests.tiny_sam3 import save_tiny_sam3
+from tests.tiny_sam3 import save_tiny_sam3, save_tiny_sam3_lite_text, save_tiny_sam3_video
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,35 @@ def test_missing_weights_say_where_to_get_them(tmp_path) -> None:
     assert "facebook/sam3" in str(caught.value) and "--weights" in str(caught.value)
     with pytest.raises(EdgedistillError, match="no SAM3 weights there"):
         build_teacher(project.load_config(), "sam3", {"weights": str(tmp_path)})
-    checkpoint = tmp_path / "sam3.pt"
-    checkpoint.write_bytes(b"\0" * 16)
-    with pytest.raises(EdgedistillError, match="sam3.pt checkpoint is not supported"):
-        build_teacher(project.load_config(), "sam3", {"weights": str(checkpoint)})
+    (tmp_path / "config.json").write_text('{"model_type": "sam2"}')
+    with pytest.raises(EdgedistillError, match="model_type 'sam2' is not SAM3"):
+        build_teacher(project.load_config(), "sam3", {"weights": str(tmp_path)})
+
+
+def test_lite_text_is_told_apart_by_its_config_and_runs_the_same_path(tmp_path) -> None:
+    lite = save_tiny_sam3_lite_text(tmp_path / "lite")
+    project = project_with_frames(tmp_path, 2, SMALL_ONTOLOGY)
+    teacher = sam3(project, lite)
+    assert teacher.weights.kind == "sam3_lite_text"
+    assert type(teacher.engine.model).__name__ == "Sam3LiteTextModel"
+    report = label_project(project, teacher)
+    assert (report.frames_labelled, report.failures) == (2, [])
+    with project.open_catalog() as catalog:
+        rows = catalog.execute("SELECT detections FROM label_cache").fetchall()
+    assert len(rows) == 2 * 4 and any(json.loads(row[0]) for row in rows)
+    assert teacher.fingerprint != sam3(project, save_tiny_sam3(tmp_path / "full")).fingerprint
+
+
+def test_the_video_checkpoint_labels_frame_by_frame_with_its_detector(tmp_path) -> None:
+    video = save_tiny_sam3_video(tmp_path / "video")  # the layout of facebook/sam3
+    project = project_with_frames(tmp_path, 2, SMALL_ONTOLOGY)
+    teacher = sam3(project, video)
+    assert teacher.weights.kind == "sam3_video" and not teacher.propagates
+    assert type(teacher.engine.model).__name__ == "Sam3Model"
+    from transformers import Sam3VideoModel
+
+    detector = Sam3VideoModel.from_pretrained(video).detector_model.state_dict()
+    loaded = teacher.engine.model.state_dict()
+    assert all(torch.equal(loaded[k], detector[k]) for k in loaded)  # trained, not random
+    report = label_project(project, teacher)
+    assert (report.frames_labelled, report.failures) == (2, [])

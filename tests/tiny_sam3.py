@@ -14,6 +14,9 @@ from transformers import (
     Sam2VideoVideoProcessor,
     Sam3Config,
     Sam3ImageProcessor,
+    Sam3LiteTextConfig,
+    Sam3LiteTextModel,
+    Sam3LiteTextTextConfig,
     Sam3Model,
     Sam3Processor,
     Sam3TrackerVideoConfig,
@@ -178,4 +181,42 @@ def save_tiny_sam3_video(directory: Path) -> Path:
         video_processor=Sam2VideoVideoProcessor(size=size),
         tokenizer=tokenizer,
     ).save_pretrained(directory)
+    return directory
+
+
+def save_tiny_sam3_lite_text(directory: Path) -> Path:
+    """Save a tiny random Sam3LiteTextModel (EfficientSAM3's SAM3-LiteText) and its processor.
+
+    The same detector as the tiny SAM3, with the MobileCLIP-style text encoder (RepMixer
+    blocks first and last, a transformer layer between).
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tokenizer = _build_tokenizer()
+    sam3 = _build_config(tokenizer)
+    text = Sam3LiteTextTextConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        projection_dim=32,
+        num_hidden_layers=3,
+        num_attention_heads=2,
+        max_position_embeddings=TEXT_MAX_LEN,
+        repmixer_kernel_size=3,
+    )
+    config = Sam3LiteTextConfig(
+        vision_config=sam3.vision_config,
+        text_config=text,
+        geometry_encoder_config=sam3.geometry_encoder_config.to_dict(),
+        detr_encoder_config=sam3.detr_encoder_config.to_dict(),
+        detr_decoder_config=sam3.detr_decoder_config.to_dict(),
+        mask_decoder_config=sam3.mask_decoder_config.to_dict(),
+    )
+    torch.manual_seed(0)
+    Sam3LiteTextModel(config).eval().save_pretrained(directory)
+    image_processor = Sam3ImageProcessor(
+        size={"height": IMAGE_SIZE, "width": IMAGE_SIZE},
+        mask_size={"height": IMAGE_SIZE // 4, "width": IMAGE_SIZE // 4},
+    )
+    Sam3Processor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(directory)
     return directory
