@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from edgedistill.config import IngestConfig
+from edgedistill.dataset import build_dataset
 from edgedistill.errors import EdgedistillError
 from edgedistill.ingest import ingest
 from edgedistill.label import label_project
@@ -84,6 +85,9 @@ def test_tracks_keep_their_id_and_prompt_across_frames(tmp_path, weights) -> Non
     assert max(len(f) for f in frames_per_track.values()) > 1  # followed, not re-found
     assert all(len(p) == 1 for p in prompts_per_track.values())  # a track has one prompt
     assert label_project(project, propagating(project, weights)).frames_pending == 0
+    edit_config(project, label={"video": "propagate", "confidence": 0.0, "min_box_area": 0})
+    dataset = build_dataset(project)  # votes a class per track, writes every frame
+    assert sum(dataset.images.values()) == FRAMES
 
 
 def test_detector_heads_run_on_keyframes_only(tmp_path, weights) -> None:
