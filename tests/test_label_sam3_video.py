@@ -16,6 +16,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from edgedistill.config import IngestConfig
@@ -110,6 +111,24 @@ def test_detector_heads_run_on_keyframes_only(tmp_path, weights) -> None:
     keyframes = len(range(0, FRAMES, 3))
     prompts = len(project.load_config().ontology.prompts)
     assert calls == {"encoder": FRAMES, "detector": keyframes * prompts}
+
+
+def test_a_session_keeps_only_the_trackers_memory_window(tmp_path, weights) -> None:
+    project = video_project(tmp_path)
+    teacher = propagating(project, weights)
+    session = teacher.engine.open(("car", "person"))
+    window = teacher.engine.memory_frames
+    rng = np.random.default_rng(0)
+    steps = window + 6
+    for index in range(steps):
+        image = rng.integers(0, 255, (64, 96, 3), dtype=np.uint8)
+        session.step(image, detect=index % 3 == 0, mask_threshold=0.5)
+    state = session.session
+    assert list(state.processed_frames) == [steps - 1]  # frames numbered on, old ones gone
+    kept = [set(o["non_cond_frame_outputs"]) for o in state.output_dict_per_obj.values()]
+    assert state.obj_ids and all(min(k) >= steps - 1 - window for k in kept if k)
+    assert min(state.obj_id_to_tracker_score_frame_wise) >= steps - 1 - window
+    session.close()
 
 
 def test_each_video_and_each_gap_starts_a_new_run(tmp_path, weights) -> None:

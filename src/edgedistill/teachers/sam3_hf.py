@@ -134,6 +134,9 @@ class HfSam3Video:
         self.model.score_threshold_detection = track_score
         self.model.new_det_thresh = track_score
         self.model.max_num_objects = max_tracks
+        tracker = self.model.config.tracker_config
+        # The tracker reads mask memories and object pointers from this many frames back.
+        self.memory_frames = max(tracker.num_maskmem, tracker.max_object_pointers_in_encoder)
 
     def open(self, prompts: tuple[str, ...]) -> HfVideoSession:
         return HfVideoSession(self, prompts)
@@ -168,11 +171,13 @@ class HfVideoSession:
         model, processor = self.video.model, self.video.processor
         inputs = processor(images=image, return_tensors="pt")
         model.detect_now = detect
-        output = model(inference_session=self.session, frame=inputs.pixel_values[0])
+        index = self.frames  # given, not counted by the session: old frames are dropped
+        pixels = inputs.pixel_values[0]
+        output = model(inference_session=self.session, frame=pixels, frame_idx=index)
         post = processor.postprocess_outputs(
             self.session, output, original_sizes=[list(image.shape[:2])]
         )
-        self._forget_old_state(output.frame_idx)
+        self._forget_old_state(index)
         self.frames += 1
         return self._detections(post, mask_threshold)
 
@@ -207,14 +212,13 @@ class HfVideoSession:
 
     def _forget_old_state(self, frame_idx: int) -> None:
         session = self.session
-        keep_from = frame_idx - self.video.model.tracker_model.num_maskmem
+        keep_from = frame_idx - self.video.memory_frames
         for index in [i for i in session.processed_frames if i < frame_idx]:
             del session.processed_frames[index]
-        for outputs in session.output_dict_per_obj.values():
-            past = outputs["non_cond_frame_outputs"]
-            for index in [i for i in past if i < keep_from]:
-                del past[index]
-        for per_frame in (session.obj_id_to_tracker_score_frame_wise, session.suppressed_obj_ids):
+        past_per_frame = [o["non_cond_frame_outputs"] for o in session.output_dict_per_obj.values()]
+        past_per_frame += list(session.frames_tracked_per_obj.values())
+        past_per_frame += [session.obj_id_to_tracker_score_frame_wise, session.suppressed_obj_ids]
+        for per_frame in past_per_frame:
             for index in [i for i in per_frame if i < keep_from]:
                 del per_frame[index]
         for frames in session.unmatched_frame_inds.values():
