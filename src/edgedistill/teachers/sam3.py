@@ -30,7 +30,7 @@ from edgedistill.teachers.base import (
     TeacherSettings,
     register_teacher,
 )
-from edgedistill.teachers.sam3_propagate import PropagationRules, VideoSession, propagate
+from edgedistill.teachers.sam3_propagate import PropagationRules, propagate
 from edgedistill.teachers.sam3_weights import WHERE_TO_GET_WEIGHTS, Sam3Weights, inspect_weights
 
 log = logging.getLogger(__name__)
@@ -71,8 +71,6 @@ class Sam3Images(Protocol):
         score_floor: float,
         mask_threshold: float,
     ) -> list[list[RawDetection]]: ...
-
-    def parameters(self) -> int: ...
 
     def close(self) -> None: ...
 
@@ -147,13 +145,10 @@ class Sam3Teacher(Teacher):
             rules = PropagationRules(
                 s.keyframe_interval, s.max_gap_s, s.max_missed_keyframes, s.mask_threshold
             )
-            yield from propagate(frames, self._open_session, _load_rgb, rules)
+            yield from propagate(frames, self.engine.open, _load_rgb, rules)
             return
         while batch := list(islice(frames, self.settings.batch_size)):
             yield from self._predict_batch(batch)
-
-    def _open_session(self, prompts: tuple[str, ...]) -> VideoSession:
-        return self.engine.open(prompts)
 
     def _predict_batch(self, batch: list[FrameInput]) -> Iterator[TeacherResult]:
         prompts = list(dict.fromkeys(p for f in batch for p in f.prompts))

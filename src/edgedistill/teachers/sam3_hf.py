@@ -49,8 +49,6 @@ class HfSam3Images:
         self.model = model.to(device).eval()
         self._text: dict[str, tuple[Any, Any]] = {}
 
-    def parameters(self) -> int:
-        return sum(p.numel() for p in self.model.parameters())
 
     @torch.inference_mode()
     def detect(
@@ -141,8 +139,6 @@ class HfSam3Video:
     def open(self, prompts: tuple[str, ...]) -> HfVideoSession:
         return HfVideoSession(self, prompts)
 
-    def parameters(self) -> int:
-        return sum(p.numel() for p in self.model.parameters())
 
     def close(self) -> None:
         """Sessions release their own state."""

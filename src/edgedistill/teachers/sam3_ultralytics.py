@@ -112,9 +112,6 @@ class UltralyticsSam3Images:
         text_encoder = self.predictor.model.backbone.language_backbone
         text_encoder.tokenizer = ClipTokenizer()
 
-    def parameters(self) -> int:
-        return sum(p.numel() for p in self.predictor.model.parameters())
-
     @torch.inference_mode()
     def detect(
         self,
