@@ -84,13 +84,13 @@ class Sam3Teacher(Teacher):
         super().__init__(settings)
         self.weights: Sam3Weights = inspect_weights(settings.weights)
         self.device = resolve_device(settings.device)
+        self.propagates = settings.video == "propagate"
+        self.engine: Any = self._video_engine() if self.propagates else self._image_engine()
         if self.device == "cpu":
             log.warning(
                 "SAM3 is running on the CPU: expect tens of seconds per frame with the "
                 "real model; a CUDA GPU labels several frames per second"
             )
-        self.propagates = settings.video == "propagate"
-        self.engine: Any = self._video_engine() if self.propagates else self._image_engine()
 
     def _image_engine(self) -> Sam3Images:
         half = self.device.startswith("cuda")

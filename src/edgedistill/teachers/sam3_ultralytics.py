@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import pickle
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,10 @@ def _check_checkpoint(path: Path) -> None:
     Ultralytics loads a checkpoint leniently (missing weights stay random), so a wrong
     file would label with noise: look before building. ``mmap`` reads no tensor data.
     """
+    if not zipfile.is_zipfile(path):
+        raise TeacherError(
+            f"{path}: not a PyTorch checkpoint (no zip archive in it: cut short, or another file)"
+        )
     try:
         state = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
     except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError) as exc:
