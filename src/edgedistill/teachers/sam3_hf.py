@@ -201,7 +201,7 @@ class HfVideoSession:
             strict=True,
         ):
             binary = mask > mask_threshold if mask.dtype != bool else mask
-            if binary.any():
+            if binary.any() and score >= 0:  # SAM3 scores objects it removed -1e4
                 rle = mask_to_rle(binary)
                 found.append(RawDetection(prompt_by_obj[obj], score, tuple(box), rle, str(obj)))
         return found
