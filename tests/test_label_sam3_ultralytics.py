@@ -1,6 +1,6 @@
 """Meta's sam3.pt through Ultralytics' SAM3 predictor.
 
-Ultralytics builds SAM3 at its one real size (about 860 M parameters), so no tiny
+Ultralytics builds SAM3 at its one real size (848 M parameters), so no tiny
 model can be made with its builder. The tokenizer, the conversion of the predictor's
 output and every way the set-up can fail are tested here; the whole path on a
 randomly initialised full-size model runs when EDGEDISTILL_SLOW_SAM3=1 is set
