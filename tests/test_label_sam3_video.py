@@ -131,6 +131,25 @@ def test_a_session_keeps_only_the_trackers_memory_window(tmp_path, weights) -> N
     session.close()
 
 
+def test_tracks_no_keyframe_confirms_end_and_new_ones_get_new_ids(tmp_path, weights) -> None:
+    project = video_project(tmp_path)
+    teacher = propagating(project, weights)
+    session = teacher.engine.open(("car", "person"))
+    rng = np.random.default_rng(1)
+    frames = [rng.integers(0, 255, (64, 96, 3), dtype=np.uint8) for _ in range(4)]
+    first = {d.track for d in session.step(frames[0], detect=True, mask_threshold=0.5)}
+    assert first and set(map(int, first)) == set(session.session.obj_ids)
+    session.step(frames[1], detect=False, mask_threshold=0.5)  # nothing confirms any track
+    session.drop_missed(1, max_missed=2)
+    assert set(session.session.obj_ids) == set(map(int, first))  # one miss is not two
+    session.step(frames[2], detect=False, mask_threshold=0.5)
+    session.drop_missed(2, max_missed=2)
+    assert session.session.obj_ids == []
+    assert session.step(frames[3], detect=True, mask_threshold=0.5)  # tracking goes on
+    assert not set(map(int, first)) & set(session.session.obj_ids)  # ids are never reused
+    session.close()
+
+
 def test_each_video_and_each_gap_starts_a_new_run(tmp_path, weights) -> None:
     project = video_project(tmp_path, videos=2)
     label_project(project, propagating(project, weights, max_gap_s=1.0))
