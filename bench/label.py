@@ -7,8 +7,14 @@
     150 ms, at the default concurrency. Goal: at least 40 frames/s on 2 cores.
 (c) peak RSS of ``edgedistill label`` over 1,000 and 5,000 frames with masks.
     Goal: under 1.5 GB and not growing with the frame count.
+(d) SAM3 image-encoder passes (and text-conditioned detector passes) per minute of
+    video, ``label.video: propagate`` vs ``per_frame``, both at 2 fps sampling, on a
+    tiny random SAM3 video model of the real architecture (the counts are the real
+    model's; the seconds are not). Goal: propagate at most a third of the passes.
+(e) peak RSS of ``edgedistill label --video propagate`` over a 1- and a 5-minute
+    video (tiny random SAM3). Goal: flat, a session does not hold every frame's state.
 
-    .venv/bin/python bench/label.py [--only a,b,c] [--out bench/results/label.json]
+    .venv/bin/python bench/label.py [--only a,b,c,d,e] [--out bench/results/label.json]
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ from edgedistill.project import Project, init_project  # noqa: E402
 from edgedistill.teachers import build_teacher  # noqa: E402
 from edgedistill.teachers.base import ALL_CLASSES  # noqa: E402
 from tests.label_helpers import edit_config  # noqa: E402
-from tests.media import write_image  # noqa: E402
+from tests.media import scene, write_image, write_video  # noqa: E402
+from tests.tiny_sam3 import save_tiny_sam3_video  # noqa: E402
 
 KEY = "bench-key-0123456789"
 SIXTEEN_PROMPTS = {"classes": [{"name": f"class {i}"} for i in range(16)]}
@@ -188,12 +195,119 @@ def memory(sizes: list[int]) -> dict[str, object]:
     return {"goal_peak_rss_mb": 1536, "runs": results}
 
 
+SMALL_ONTOLOGY = {
+    "classes": [
+        {"name": "car"},
+        {"name": "police car", "parent": "car"},
+        {"name": "person", "prompts": ["person", "pedestrian"]},
+    ]
+}
+TINY_TRACKING = {"device": "cpu", "track_score": 0.05, "max_tracks": 8}
+
+
+def video_project(folder: Path, seconds: float) -> Project:
+    """A project holding one synthetic drive (a new scene every 0.5 s) sampled at 2 fps."""
+    project = init_project(folder / "project", "driving")
+    clip = folder / "drive.mp4"
+    write_video(clip, seconds, 10, lambda t: scene(int(t / 0.5)), size=(320, 180))
+    ingest(project, [str(clip)], IngestConfig(fps=2, dedup=False))
+    clip.unlink()
+    edit_config(project, ontology=SMALL_ONTOLOGY)
+    return project
+
+
+class PassCounter:
+    """Counts images through SAM3's image encoder and through its per-prompt detector."""
+
+    def __init__(self, detector) -> None:
+        self.encoder = self.detector = 0
+        encode, detect = detector.get_vision_features, detector.forward
+
+        def counted_encode(*args, **kwargs):
+            self.encoder += kwargs["pixel_values"].shape[0]
+            return encode(*args, **kwargs)
+
+        def counted_detect(*args, **kwargs):
+            self.detector += kwargs["vision_embeds"].last_hidden_state.shape[0]
+            return detect(*args, **kwargs)
+
+        detector.get_vision_features, detector.forward = counted_encode, counted_detect
+
+
+def encoder_passes(seconds: float, keyframe_interval: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as folder:
+        weights = save_tiny_sam3_video(Path(folder) / "tiny-sam3-video")
+        project = video_project(Path(folder), seconds)
+        settings = {"weights": str(weights), **TINY_TRACKING}
+        settings["keyframe_interval"] = keyframe_interval
+        edit_config(project, teachers={"sam3": settings})
+        runs = {}
+        for mode in ("per_frame", "propagate"):
+            teacher = build_teacher(project.load_config(), "sam3", {"video": mode})
+            model = teacher.engine.model
+            counter = PassCounter(model.detector_model if mode == "propagate" else model)
+            start = time.perf_counter()
+            report = label_project(project, teacher)
+            per_minute = 60 / seconds
+            runs[mode] = {
+                "frames": report.frames_labelled,
+                "encoder_passes_per_min": round(counter.encoder * per_minute, 1),
+                "detector_passes_per_min": round(counter.detector * per_minute, 1),
+                "seconds_tiny_model": round(time.perf_counter() - start, 1),
+            }
+        prompts = len(project.load_config().ontology.prompts)
+    ratio = {
+        key: round(runs["propagate"][key] / runs["per_frame"][key], 3)
+        for key in ("encoder_passes_per_min", "detector_passes_per_min")
+    }
+    return {
+        "video_s": seconds,
+        "sampling_fps": 2,
+        "prompts": prompts,
+        "keyframe_interval": keyframe_interval,
+        "runs": runs,
+        "propagate_over_per_frame": ratio,
+        "goal_ratio": round(1 / 3, 3),
+    }
+
+
+def propagate_memory(minutes: list[float]) -> dict[str, object]:
+    script = Path(sys.executable).with_name("edgedistill")
+    results = {}
+    for length in minutes:
+        with tempfile.TemporaryDirectory() as folder:
+            weights = save_tiny_sam3_video(Path(folder) / "tiny-sam3-video")
+            project = video_project(Path(folder), 60 * length)
+            edit_config(project, teachers={"sam3": {"weights": str(weights), **TINY_TRACKING}})
+            command = [str(script), "label", "-p", str(project.root), "--teacher", "sam3"]
+            start = time.perf_counter()
+            child = subprocess.run(
+                ["/usr/bin/time", "-f", "%M", *command, "--video", "propagate"],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            peak_kb = int(child.stderr.strip().splitlines()[-1])
+            with project.open_catalog() as catalog:
+                frames = catalog.execute("SELECT COUNT(DISTINCT frame_id) FROM label_cache")
+                labelled = frames.fetchone()[0]
+            results[f"{length:g} min"] = {
+                "frames": labelled,
+                "seconds": round(time.perf_counter() - start, 1),
+                "peak_rss_mb": round(peak_kb / 1024, 1),
+            }
+    return {"model": "tiny random Sam3VideoModel, CPU", "runs": results}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="a,b,c", help="which parts: a, b, c")
+    parser.add_argument("--only", default="a,b,c,d,e", help="which parts: a, b, c, d, e")
     parser.add_argument("--overhead-frames", type=int, default=48)
     parser.add_argument("--throughput-frames", type=int, default=600)
     parser.add_argument("--memory-frames", default="1000,5000")
+    parser.add_argument("--passes-seconds", type=float, default=60.0)
+    parser.add_argument("--keyframe-interval", type=int, default=3)
+    parser.add_argument("--propagate-minutes", default="1,5")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "label.json")
     args = parser.parse_args()
     parts = set(args.only.split(","))
@@ -213,6 +327,11 @@ def main() -> None:
         if not Path("/usr/bin/time").exists():
             raise SystemExit("part c needs /usr/bin/time (Debian package 'time')")
         report["memory"] = memory([int(n) for n in args.memory_frames.split(",")])
+    if "d" in parts:
+        report["encoder_passes"] = encoder_passes(args.passes_seconds, args.keyframe_interval)
+    if "e" in parts:
+        minutes = [float(n) for n in args.propagate_minutes.split(",")]
+        report["propagate_memory"] = propagate_memory(minutes)
     report["bench_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
@@ -235,6 +354,22 @@ def main() -> None:
                 f"(c) {run['frames']} frames with masks: peak RSS {run['peak_rss_mb']} MB "
                 f"(goal < 1536 MB, flat)"
             )
+    if "encoder_passes" in report:
+        e = report["encoder_passes"]
+        for mode, run in e["runs"].items():
+            print(
+                f"(d) {mode}: {run['encoder_passes_per_min']} image-encoder passes and "
+                f"{run['detector_passes_per_min']} detector passes per minute of video"
+            )
+        ratio = e["propagate_over_per_frame"]
+        print(
+            f"(d) propagate / per_frame: encoder {ratio['encoder_passes_per_min']}, detector "
+            f"{ratio['detector_passes_per_min']} (goal <= {e['goal_ratio']})"
+        )
+    if "propagate_memory" in report:
+        for name, run in report["propagate_memory"]["runs"].items():
+            frames, peak = run["frames"], run["peak_rss_mb"]
+            print(f"(e) propagate over {name} ({frames} frames): peak RSS {peak} MB")
 
 
 if __name__ == "__main__":

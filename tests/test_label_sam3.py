@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from edgedistill.errors import EdgedistillError
 from edgedistill.label import label_project
@@ -13,7 +14,7 @@ from edgedistill.masks import rle_to_mask
 from edgedistill.status import project_status
 from edgedistill.teachers import build_teacher
 from tests.label_helpers import SMALL_ONTOLOGY, edit_config, project_with_frames
-from tests.tiny_sam3 import save_tiny_sam3
+from tests.tiny_sam3 import save_tiny_sam3, save_tiny_sam3_lite_text, save_tiny_sam3_video
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,7 @@ def test_image_features_once_per_batch_not_per_prompt(tmp_path, weights) -> None
     project = project_with_frames(tmp_path, 3, SMALL_ONTOLOGY)
     teacher = sam3(project, weights, batch_size=2)
     calls = {"vision": 0, "heads": 0}
-    vision, heads = teacher.model.get_vision_features, teacher.model.forward
+    vision, heads = teacher.engine.model.get_vision_features, teacher.engine.model.forward
 
     def count_vision(*args, **kwargs):
         calls["vision"] += 1
@@ -60,8 +61,8 @@ def test_image_features_once_per_batch_not_per_prompt(tmp_path, weights) -> None
         calls["heads"] += 1
         return heads(*args, **kwargs)
 
-    teacher.model.get_vision_features = count_vision
-    teacher.model.forward = count_heads
+    teacher.engine.model.get_vision_features = count_vision
+    teacher.engine.model.forward = count_heads
     label_project(project, teacher)
     assert calls == {"vision": 2, "heads": 2 * 4}  # two batches (2 + 1 frames), four prompts
 
@@ -80,8 +81,8 @@ def test_a_new_prompt_asks_only_for_that_prompt(tmp_path, weights) -> None:
     edit_config(project, ontology=bigger)
     teacher = sam3(project, weights)
     asked = []
-    heads = teacher.model.forward
-    teacher.model.forward = lambda *a, **k: asked.append(1) or heads(*a, **k)
+    heads = teacher.engine.model.forward
+    teacher.engine.model.forward = lambda *a, **k: asked.append(1) or heads(*a, **k)
     report = label_project(project, teacher)
     assert report.frames_labelled == 2 and len(asked) == 1  # one batch, one prompt
 
@@ -93,7 +94,35 @@ def test_missing_weights_say_where_to_get_them(tmp_path) -> None:
     assert "facebook/sam3" in str(caught.value) and "--weights" in str(caught.value)
     with pytest.raises(EdgedistillError, match="no SAM3 weights there"):
         build_teacher(project.load_config(), "sam3", {"weights": str(tmp_path)})
-    checkpoint = tmp_path / "sam3.pt"
-    checkpoint.write_bytes(b"\0" * 16)
-    with pytest.raises(EdgedistillError, match="sam3.pt checkpoint is not supported"):
-        build_teacher(project.load_config(), "sam3", {"weights": str(checkpoint)})
+    (tmp_path / "config.json").write_text('{"model_type": "sam2"}')
+    with pytest.raises(EdgedistillError, match="model_type 'sam2' is not SAM3"):
+        build_teacher(project.load_config(), "sam3", {"weights": str(tmp_path)})
+
+
+def test_lite_text_is_told_apart_by_its_config_and_runs_the_same_path(tmp_path) -> None:
+    lite = save_tiny_sam3_lite_text(tmp_path / "lite")
+    project = project_with_frames(tmp_path, 2, SMALL_ONTOLOGY)
+    teacher = sam3(project, lite)
+    assert teacher.weights.kind == "sam3_lite_text"
+    assert type(teacher.engine.model).__name__ == "Sam3LiteTextModel"
+    report = label_project(project, teacher)
+    assert (report.frames_labelled, report.failures) == (2, [])
+    with project.open_catalog() as catalog:
+        rows = catalog.execute("SELECT detections FROM label_cache").fetchall()
+    assert len(rows) == 2 * 4 and any(json.loads(row[0]) for row in rows)
+    assert teacher.fingerprint != sam3(project, save_tiny_sam3(tmp_path / "full")).fingerprint
+
+
+def test_the_video_checkpoint_labels_frame_by_frame_with_its_detector(tmp_path) -> None:
+    video = save_tiny_sam3_video(tmp_path / "video")  # the layout of facebook/sam3
+    project = project_with_frames(tmp_path, 2, SMALL_ONTOLOGY)
+    teacher = sam3(project, video)
+    assert teacher.weights.kind == "sam3_video" and not teacher.propagates
+    assert type(teacher.engine.model).__name__ == "Sam3Model"
+    from transformers import Sam3VideoModel
+
+    detector = Sam3VideoModel.from_pretrained(video).detector_model.state_dict()
+    loaded = teacher.engine.model.state_dict()
+    assert all(torch.equal(loaded[k], detector[k]) for k in loaded)  # trained, not random
+    report = label_project(project, teacher)
+    assert (report.frames_labelled, report.failures) == (2, [])

@@ -237,6 +237,13 @@ def label(
         int | None, typer.Option(min=1, max=8, help="Roboflow: requests in flight.", metavar="N")
     ] = None,
     device: DeviceOption = None,
+    video: Annotated[
+        str | None,
+        typer.Option(
+            help="sam3: per_frame, or propagate (track videos; default: label.video).",
+            metavar="MODE",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the calls and their cost; spend nothing.")
     ] = False,
@@ -263,6 +270,7 @@ def label(
         "workflow_id": workflow_id,
         "concurrency": concurrency,
         "device": parse_device(device) if device else None,
+        "video": video,
     }
     budget = _budget(config, teacher, overrides, max_usd, max_credits)
     model = build_teacher(config, teacher, overrides)

@@ -54,6 +54,10 @@ class LabelConfig(BaseModel):
     parent_iou: float = Field(default=0.6, ge=0.0, le=1.0)
     min_box_area: float = Field(default=16.0, ge=0.0)
     output_format: Literal["rle", "polygons"] = "rle"
+    video: Literal["per_frame", "propagate"] = Field(
+        default="per_frame",
+        description="videos: label each frame alone, or track objects through them (sam3)",
+    )
 
     @field_validator("nms", mode="before")
     @classmethod

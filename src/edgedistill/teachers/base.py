@@ -44,6 +44,9 @@ class FrameInput:
     height: int
     source_path: str
     prompts: tuple[str, ...]
+    source_id: int | None = None
+    frame_index: int | None = None
+    timestamp: float | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ class RawDetection:
     score: float
     box: Box
     rle: Rle | None = None
+    track: str | None = None
+    """The object's track across a video's frames (video propagation), else None."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -63,11 +68,15 @@ class RawDetection:
         }
         if self.rle is not None:
             data["rle"] = self.rle
+        if self.track is not None:
+            data["track"] = self.track
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RawDetection:
-        return cls(data["label"], data["score"], tuple(data["box"]), data.get("rle"))
+        return cls(
+            data["label"], data["score"], tuple(data["box"]), data.get("rle"), data.get("track")
+        )
 
 
 @dataclass
@@ -105,6 +114,8 @@ class Teacher(ABC):
     Settings: ClassVar[type[TeacherSettings]] = TeacherSettings
     prompted: ClassVar[bool] = True
     """True: asked with the ontology's prompts. False: labels with its own class names."""
+    propagates: bool = False
+    """True: ``predict`` wants each video's frames in order and tracks objects through them."""
 
     def __init__(self, settings: TeacherSettings) -> None:
         self.settings = settings

@@ -11,6 +11,8 @@ from edgedistill.errors import ConfigError
 from edgedistill.teachers.base import Teacher, TeacherSettings, teacher_class
 from edgedistill.weights import is_bare_name, resolve_weights
 
+VIDEO_MODES = ("per_frame", "propagate")
+
 
 def teacher_settings(
     config: ProjectConfig, name: str | None, overrides: dict[str, Any]
@@ -18,13 +20,15 @@ def teacher_settings(
     """The backend ``name`` (default: ``label.teacher``) and its validated settings.
 
     Config values, then flags; flags that the backend has no use for are ignored and
-    ``None`` means not given. A ``weights`` setting given by name alone is found by
+    ``None`` means not given. ``label.video`` (flag ``video``) reaches teachers that
+    track videos. A ``weights`` setting given by name alone is found by
     :func:`~edgedistill.weights.resolve_weights`; a path is left to the backend, whose
     message says how to get its weights. Nothing is loaded.
     """
     cls = teacher_class(name or config.label.teacher)
     fields = cls.Settings.model_fields
     given = {k: v for k, v in overrides.items() if v is not None and k in fields}
+    _apply_video_mode(cls, overrides.get("video") or config.label.video, given)
     values = {**config.teacher_settings(cls.name), **given}
     weights = values.get("weights")
     if weights is not None and "weights" in fields and is_bare_name(weights):
@@ -34,6 +38,19 @@ def teacher_settings(
     except ValidationError as exc:
         problem = describe_validation_error(exc, values, cls.Settings, ("teachers", cls.name))
         raise ConfigError(problem) from None
+
+
+def _apply_video_mode(cls: type[Teacher], video: str, given: dict[str, Any]) -> None:
+    """``label.video`` (not ``teachers.<name>``) goes to a backend that can track."""
+    if video not in VIDEO_MODES:
+        raise ConfigError(f"--video must be one of {', '.join(VIDEO_MODES)} (got {video!r})")
+    if "video" in cls.Settings.model_fields:
+        given["video"] = video
+    elif video != "per_frame":
+        raise ConfigError(
+            f"label.video: '{video}' tracks objects through videos, which the {cls.name} "
+            "teacher cannot do; use the sam3 teacher or label.video: per_frame"
+        )
 
 
 def build_teacher(config: ProjectConfig, name: str | None, overrides: dict[str, Any]) -> Teacher:

@@ -1,24 +1,26 @@
-"""Local SAM3 through Hugging Face transformers (``Sam3Model``, ``Sam3Processor``).
+"""Local SAM3 in every form a user has, behind one teacher (``sam3``).
 
-The image encoder, by far the heaviest part, runs once per batch of frames; each
-prompt then runs only the text-conditioned DETR and mask heads on the shared
-features. Text features are computed once per prompt for the whole run.
+``--weights`` picks the engine: Meta's ``sam3.pt`` runs through Ultralytics' SAM3
+predictor; a transformers directory runs through ``Sam3Model`` (``facebook/sam3``) or
+``Sam3LiteTextModel`` (EfficientSAM3's SAM3-LiteText), told apart by ``config.json``.
+All share the raw-output cache, score floor, batching and a fingerprint from the
+weights' bytes. With ``label.video: propagate`` the frames of each video are tracked
+with SAM3's video model, detecting with the text prompts on keyframes only.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from PIL import Image
+from pydantic import Field
 
 from edgedistill.devices import resolve_device
-from edgedistill.masks import mask_to_rle
 from edgedistill.teachers.base import (
     FrameInput,
     RawDetection,
@@ -28,23 +30,49 @@ from edgedistill.teachers.base import (
     TeacherSettings,
     register_teacher,
 )
+from edgedistill.teachers.sam3_propagate import PropagationRules, propagate
+from edgedistill.teachers.sam3_weights import WHERE_TO_GET_WEIGHTS, Sam3Weights, inspect_weights
 
 log = logging.getLogger(__name__)
 
-WHERE_TO_GET_WEIGHTS = (
-    "request access to the gated repository facebook/sam3 on Hugging Face (accept Meta's SAM "
-    "License), download it (e.g. `hf download facebook/sam3 --local-dir sam3`), then pass "
-    "--weights sam3 or set teachers.sam3.weights in edgedistill.yaml"
-)
+__all__ = ["WHERE_TO_GET_WEIGHTS", "Sam3Settings", "Sam3Teacher"]
+
+VideoMode = Literal["per_frame", "propagate"]
 
 
 class Sam3Settings(TeacherSettings):
     weights: Path | None = None
-    """A directory with SAM3 in transformers format (config.json + model.safetensors)."""
+    """Meta's sam3.pt, or a transformers directory (config.json + model.safetensors)."""
     device: str = "auto"
-    batch_size: int = 4
-    score_floor: float = 0.05
-    mask_threshold: float = 0.5
+    batch_size: int = Field(default=4, ge=1)
+    score_floor: float = Field(default=0.05, ge=0.0, le=1.0)
+    mask_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    video: VideoMode = "per_frame"
+    """Set from ``label.video`` (or ``--video``): label each frame alone, or track videos."""
+    keyframe_interval: int = Field(default=3, ge=1)
+    """propagate: detect with the text prompts on every n-th sampled frame, track between."""
+    max_gap_s: float = Field(default=2.0, gt=0.0)
+    """propagate: a longer gap between a video's sampled frames starts a fresh detection."""
+    max_missed_keyframes: int = Field(default=2, ge=1)
+    """propagate: a track no detection confirms on this many keyframes in a row ends."""
+    track_score: float = Field(default=0.5, ge=0.0, le=1.0)
+    """propagate: a detection starts a track at this score or above."""
+    max_tracks: int = Field(default=64, ge=1)
+    """propagate: objects tracked at once at most (the tracker's cost grows with them)."""
+
+
+class Sam3Images(Protocol):
+    """An engine that labels still frames (transformers or Ultralytics)."""
+
+    def detect(
+        self,
+        images: list[np.ndarray],
+        prompts: list[str],
+        score_floor: float,
+        mask_threshold: float,
+    ) -> list[list[RawDetection]]: ...
+
+    def close(self) -> None: ...
 
 
 @register_teacher
@@ -55,118 +83,91 @@ class Sam3Teacher(Teacher):
 
     def __init__(self, settings: Sam3Settings) -> None:
         super().__init__(settings)
-        self.weights = _check_weights(settings.weights)
-        import torch
-        from transformers import Sam3Model, Sam3Processor
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-        self._torch = torch
+        self.weights: Sam3Weights = inspect_weights(settings.weights)
         self.device = resolve_device(settings.device)
-        self.dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
+        self.propagates = settings.video == "propagate"
+        self.engine: Any = self._video_engine() if self.propagates else self._image_engine()
         if self.device == "cpu":
             log.warning(
                 "SAM3 is running on the CPU: expect tens of seconds per frame with the "
                 "real model; a CUDA GPU labels several frames per second"
             )
-        try:
-            model = Sam3Model.from_pretrained(self.weights, dtype=self.dtype)
-            self.processor = Sam3Processor.from_pretrained(self.weights)
-        except (OSError, ValueError) as exc:
-            raise TeacherError(f"{self.weights}: cannot load SAM3 ({exc})") from None
-        self.model = model.to(self.device).eval()
-        self._text: dict[str, tuple[Any, Any]] = {}
-        self._digest = _weights_digest(self.weights)
+
+    def _image_engine(self) -> Sam3Images:
+        half = self.device.startswith("cuda")
+        if self.weights.kind == "ultralytics":
+            from edgedistill.teachers.sam3_ultralytics import UltralyticsSam3Images
+
+            return UltralyticsSam3Images(self.weights, self.device, half)
+        import torch
+
+        from edgedistill.teachers.sam3_hf import HfSam3Images
+
+        dtype = torch.float16 if half else torch.float32
+        return HfSam3Images(self.weights, self.device, dtype)
+
+    def _video_engine(self) -> Any:
+        if self.weights.kind == "ultralytics":
+            raise TeacherError(
+                f"{self.weights.path}: label.video 'propagate' runs SAM3's video model from the "
+                "transformers checkpoint (facebook/sam3) only; use it, or label sam3.pt per_frame"
+            )
+        import torch
+
+        from edgedistill.teachers.sam3_hf import HfSam3Video
+
+        dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
+        s = self.settings
+        return HfSam3Video(self.weights, self.device, dtype, s.track_score, s.max_tracks)
 
     def identity(self) -> dict[str, Any]:
         s = self.settings
-        return {
-            "weights": self._digest,
+        identity: dict[str, Any] = {
+            "weights": self.weights.digest,
             "score_floor": s.score_floor,
             "mask_threshold": s.mask_threshold,
         }
+        if self.propagates:  # per_frame keeps the identity (and cache) it always had
+            identity["video"] = s.model_dump(
+                include={
+                    "video",
+                    "keyframe_interval",
+                    "max_gap_s",
+                    "max_missed_keyframes",
+                    "track_score",
+                    "max_tracks",
+                }
+            )
+        return identity
 
     def predict(self, frames: Iterator[FrameInput]) -> Iterator[TeacherResult]:
+        if self.propagates:
+            s = self.settings
+            rules = PropagationRules(
+                s.keyframe_interval, s.max_gap_s, s.max_missed_keyframes, s.mask_threshold
+            )
+            yield from propagate(frames, self.engine.open, _load_rgb, rules)
+            return
         while batch := list(islice(frames, self.settings.batch_size)):
             yield from self._predict_batch(batch)
 
     def _predict_batch(self, batch: list[FrameInput]) -> Iterator[TeacherResult]:
-        torch = self._torch
-        images = [np.array(Image.open(f.path).convert("RGB")) for f in batch]
-        sizes = [image.shape[:2] for image in images]
-        results = {f.id: TeacherResult(f, f.prompts, calls=1) for f in batch}
         prompts = list(dict.fromkeys(p for f in batch for p in f.prompts))
-        with torch.inference_mode():
-            inputs = self.processor(images=images, return_tensors="pt")
-            pixels = inputs.pixel_values.to(self.device, self.dtype)
-            vision = self.model.get_vision_features(pixel_values=pixels)
-            for prompt in prompts:
-                outputs = self.model(vision_embeds=vision, **self._text_inputs(prompt, len(batch)))
-                per_image = self.processor.post_process_instance_segmentation(
-                    outputs,
-                    threshold=self.settings.score_floor,
-                    mask_threshold=self.settings.mask_threshold,
-                    target_sizes=sizes,
-                )
-                for frame, found in zip(batch, per_image, strict=True):
-                    if prompt in frame.prompts:
-                        results[frame.id].detections += _detections(prompt, found)
-        yield from results.values()
-
-    def _text_inputs(self, prompt: str, batch: int) -> dict[str, Any]:
-        """Text features for a prompt, computed once, repeated along the image batch."""
-        from transformers.modeling_outputs import BaseModelOutputWithPooling
-
-        if prompt not in self._text:
-            tokens = self.processor(text=[prompt], return_tensors="pt").to(self.device)
-            features = self.model.get_text_features(**tokens).pooler_output
-            self._text[prompt] = (features, tokens.attention_mask)
-        features, mask = self._text[prompt]
-        return {
-            "text_embeds": BaseModelOutputWithPooling(pooler_output=features.expand(batch, -1, -1)),
-            "attention_mask": mask.expand(batch, -1),
-        }
+        images = [_load_rgb(f) for f in batch]
+        s = self.settings
+        found = self.engine.detect(images, prompts, s.score_floor, s.mask_threshold)
+        for frame, detections in zip(batch, found, strict=True):
+            wanted = [d for d in detections if d.label in frame.prompts]
+            yield TeacherResult(frame, frame.prompts, wanted, calls=1)
 
     def close(self) -> None:
-        self._text.clear()
+        self.engine.close()
         if self.device.startswith("cuda"):
-            self._torch.cuda.empty_cache()
+            import torch
+
+            torch.cuda.empty_cache()
 
 
-def _detections(prompt: str, found: dict[str, Any]) -> list[RawDetection]:
-    masks = found["masks"].cpu().numpy().astype(bool)
-    boxes = found["boxes"].float().cpu().tolist()
-    scores = found["scores"].float().cpu().tolist()
-    return [
-        RawDetection(prompt, score, tuple(box), mask_to_rle(mask))
-        for box, score, mask in zip(boxes, scores, masks, strict=True)
-        if mask.any()
-    ]
-
-
-def _check_weights(weights: Path | None) -> Path:
-    if weights is None:
-        raise TeacherError(f"the sam3 teacher needs SAM3 weights: {WHERE_TO_GET_WEIGHTS}")
-    path = weights.expanduser()
-    if path.is_file() and path.suffix == ".pt":
-        raise TeacherError(
-            f"{weights}: Meta's sam3.pt checkpoint is not supported yet; use the transformers "
-            f"format instead: {WHERE_TO_GET_WEIGHTS}"
-        )
-    if not (path / "config.json").is_file():
-        raise TeacherError(
-            f"{weights}: no SAM3 weights there (no config.json); {WHERE_TO_GET_WEIGHTS}"
-        )
-    return path
-
-
-def _weights_digest(directory: Path) -> str:
-    """SHA-256 over config and weight files: a fine-tuned SAM3 gets a new fingerprint."""
-    digest = hashlib.sha256()
-    for path in sorted(directory.iterdir()):
-        if path.suffix in (".json", ".safetensors", ".bin"):
-            digest.update(path.name.encode())
-            with path.open("rb") as handle:
-                digest.update(hashlib.file_digest(handle, "sha256").digest())
-    return digest.hexdigest()[:16]
+def _load_rgb(frame: FrameInput) -> np.ndarray:
+    with Image.open(frame.path) as image:
+        return np.array(image.convert("RGB"))
