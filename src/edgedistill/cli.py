@@ -36,6 +36,7 @@ from edgedistill.display import (
 from edgedistill.errors import EdgedistillError, Interrupted, ProjectNotFoundError
 from edgedistill.evaluate import evaluate
 from edgedistill.export import export_student
+from edgedistill.export.app import APP_MODEL_DIR, export_app_model
 from edgedistill.hud import run_hud
 from edgedistill.ingest import ingest
 from edgedistill.label import label_project
@@ -340,6 +341,32 @@ def export(
     print_export_report(report)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@app.command(name="export-app")
+def export_app(
+    project_dir: ProjectOption = None,
+    weights: Annotated[
+        Path | None, typer.Option(help="Student weights (default: the project's latest).")
+    ] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="The app's model folder.")
+    ] = APP_MODEL_DIR,
+    imgsz: Annotated[str, typer.Option(help="Input HEIGHT,WIDTH.")] = "480,640",
+) -> None:
+    """Export the student for the Expo app: ONNX and model.json (names, sizes, HUD settings)."""
+    project = _optional_project(project_dir)
+    if weights is None:
+        if project is None:
+            raise EdgedistillError("pass --weights FILE.pt, or run inside a project")
+        weights = latest_weights(project)
+    hud = project.load_config().hud if project else HudConfig()
+    info = export_app_model(weights, out_dir, hud, _parse_size(imgsz))
+    out.print(
+        f"Wrote {escape(str(out_dir / 'model.json'))} and the ONNX student: "
+        f"{len(info.names)} classes, output {info.output_format} {info.output_shape}, "
+        f"version {info.version}"
+    )
 
 
 def _parse_size(text: str) -> tuple[int, int]:

@@ -8,3 +8,4 @@ export * from './estimate';
 export * from './lead';
 export * from './settings';
 export * from './pipeline';
+export * from './preprocess';

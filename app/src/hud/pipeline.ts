@@ -48,14 +48,26 @@ export class HudPipeline {
   }
 
   /** Tracks detections already in frame pixels (e.g. from Roboflow). */
-  fromDetections(detections: Detection[], width: number, height: number, timeS: number): HudFrame {
+  fromDetections(
+    detections: Detection[],
+    width: number,
+    height: number,
+    timeS: number,
+    names: readonly string[] = this.options.names,
+  ): HudFrame {
     const tracked = this.tracker.update(detections).filter((d) => d.trackId >= 0);
-    return this.withLead(tracked, width, height, timeS);
+    return this.withLead(tracked, width, height, timeS, names);
   }
 
   /** Detections a server already tracked: only the lead vehicle is worked out here. */
-  withLead(tracked: TrackedDetection[], width: number, height: number, timeS: number): HudFrame {
-    const lead = this.leads.update(tracked, this.options.names, timeS, width, height);
+  withLead(
+    tracked: TrackedDetection[],
+    width: number,
+    height: number,
+    timeS: number,
+    names: readonly string[] = this.options.names,
+  ): HudFrame {
+    const lead = this.leads.update(tracked, names, timeS, width, height);
     return { width, height, detections: tracked, lead };
   }
 }

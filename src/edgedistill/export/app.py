@@ -1,4 +1,4 @@
-"""The student as the Expo app needs it: an ONNX file and ``model.json`` in ``app/assets/model``.
+"""The student as the Expo app needs it: an ONNX file and ``model.json`` in ``app/public/model``.
 
 ``model.json`` carries what the app's TypeScript HUD must know to decode and draw: class
 names, input size, output format (``end2end`` for YOLO26's ``[1, 300, 6]``, ``yolo`` for
@@ -19,7 +19,7 @@ from edgedistill.config import HudConfig
 from edgedistill.errors import EdgedistillError
 from edgedistill.export.formats import get_format
 
-APP_MODEL_DIR = Path("app") / "assets" / "model"
+APP_MODEL_DIR = Path("app") / "public" / "model"  # served at /model/ by the web build
 MODEL_FILE = "model.onnx"
 NMS_IOU = 0.7  # Ultralytics' predict() default, which `edgedistill run` and serve use
 

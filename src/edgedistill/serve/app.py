@@ -32,6 +32,7 @@ from trackers import ByteTrackTracker
 from edgedistill.config import ServeConfig
 from edgedistill.serve.detector import BadImage, Detector
 from edgedistill.serve.metrics import Metrics
+from edgedistill.serve.model_route import MODEL_FILE, add_model_routes
 
 KEYS_VARIABLE = "EDGEDISTILL_API_KEYS"
 POLICY_VIOLATION, TOO_BIG, TRY_AGAIN_LATER = 1008, 1009, 1013
@@ -61,6 +62,9 @@ def create_app(model_path: Path, settings: ServeConfig) -> FastAPI:
         while now - times[0] > 1.0:
             times.popleft()
         return len(times) > 2 * settings.max_fps_per_client
+
+    if (model_path.parent / "model.json").is_file() and model_path.name == MODEL_FILE:
+        add_model_routes(app, model_path.parent, authorised)
 
     @app.get("/health")
     def health() -> dict[str, Any]:
