@@ -8,13 +8,20 @@ const ZONE = '#3ddc84';
 const WARN = '#ff2d2d';
 const LEAD = '#ffd400';
 
-export function HudOverlay({ frame, names, settings }: { frame: HudFrame; names: readonly string[]; settings: HudSettings }) {
+/** Where a `width`×`height` frame lands when fitted ("contain") into the view, as the preview is. */
+export function fitRect(width: number, height: number, viewWidth: number, viewHeight: number) {
+  const scale = Math.min(viewWidth / width, viewHeight / height);
+  return { left: (viewWidth - width * scale) / 2, top: (viewHeight - height * scale) / 2, width: width * scale, height: height * scale };
+}
+
+export function HudOverlay(props: { frame: HudFrame; names: readonly string[]; settings: HudSettings; view: { width: number; height: number } }) {
+  const { frame, names, settings, view } = props;
   const { width, height, lead } = frame;
   const zone = settings.egoZone.map(([x, y]) => `${x * width},${y * height}`).join(' ');
   const stroke = Math.max(2, width / 320);
   const font = Math.max(12, width / 40);
   return (
-    <Svg style={StyleSheet.absoluteFill} viewBox={`0 0 ${width} ${height}`} preserveAspectRatio="xMidYMid meet">
+    <Svg style={[styles.svg, fitRect(width, height, view.width, view.height)]} viewBox={`0 0 ${width} ${height}`}>
       <Polygon points={zone} fill={lead?.warning ? WARN : ZONE} fillOpacity={0.18} stroke={ZONE} strokeWidth={stroke / 2} />
       {frame.detections.map((d, i) => {
         const [x1, y1, x2, y2] = d.box;
@@ -35,3 +42,5 @@ export function HudOverlay({ frame, names, settings }: { frame: HudFrame; names:
     </Svg>
   );
 }
+
+const styles = StyleSheet.create({ svg: { position: 'absolute' } });

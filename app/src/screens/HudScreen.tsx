@@ -23,6 +23,7 @@ export function HudScreen({ settings, secrets, onSettings }: { settings: AppSett
   const frame: HudFrame | null = state.result?.frame ?? null;
   const lead = frame?.lead ?? null;
   const warned = useRef(false);
+  const [view, setView] = useState({ width: 0, height: 0 });
 
   useEffect(() => {
     if (lead?.warning && !warned.current && Platform.OS === 'ios') {
@@ -41,9 +42,11 @@ export function HudScreen({ settings, secrets, onSettings }: { settings: AppSett
   const ttc = lead?.ttcS != null ? `TTC ${lead.ttcS.toFixed(1)} s` : 'TTC –';
   const distance = lead?.distanceM != null ? `${lead.distanceM.toFixed(0)} m` : '';
   return (
-    <View style={styles.root}>
+    <View style={styles.root} onLayout={(e) => setView(e.nativeEvent.layout)}>
       <CameraView onReady={setCamera} onError={onError} />
-      {frame && state.result && <HudOverlay frame={frame} names={state.result.names} settings={state.hud} />}
+      {frame && state.result && view.width > 0 && (
+        <HudOverlay frame={frame} names={state.result.names} settings={state.hud} view={view} />
+      )}
       {lead?.warning && (
         <View style={styles.brake} accessibilityRole="alert">
           <Text style={styles.brakeText}>BRAKE</Text>
