@@ -26,6 +26,7 @@ from ultralytics.data.augment import LetterBox
 from ultralytics.utils import nms, ops
 
 from edgedistill.config import HudConfig
+from edgedistill.cost import CostInputs, estimate_costs
 from edgedistill.export.app import NMS_IOU, export_app_model
 from edgedistill.hud.overlay import LeadTracker
 from edgedistill.hud.runner import MODEL_INPUT, load_model, new_tracker
@@ -53,6 +54,10 @@ def main() -> int:
         "hud": settings.model_dump(),
         "iou": NMS_IOU,
         "letterbox": [letterbox_case(w, h) for w, h in LETTERBOX_FRAMES],
+        "cost": [
+            {"fps": fps, "per_minute_usd": estimate_costs(CostInputs(fps=fps), None).streaming[0].per_minute_usd}
+            for fps in (1.0, 2.0, 15.0)
+        ],
         "students": [
             run_student("yolo26n-coco.pt", settings, args.frames),
             run_student("yolo11n-coco.pt", settings, args.yolo11_frames),

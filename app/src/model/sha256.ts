@@ -1,5 +1,2 @@
-/** SHA-256 of bytes as hex, with WebCrypto (browsers, Node, Hermes with expo's polyfill). */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', bytes as BufferSource);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
+/** SHA-256 on the web build: WebCrypto. The phone's is sha256.native.ts. */
+export { webSha256Hex as sha256Hex } from './webcrypto';

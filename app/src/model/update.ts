@@ -33,6 +33,7 @@ export async function fetchNewerModel(
   apiKey: string,
   current: ModelInfo | null,
   fetchImpl: typeof fetch = fetch,
+  hash: (bytes: Uint8Array) => Promise<string> = sha256Hex,
 ): Promise<FetchedModel | null> {
   const endpoint = modelEndpoint(server, apiKey);
   const response = await fetchImpl(endpoint);
@@ -45,7 +46,7 @@ export async function fetchNewerModel(
   const file = await fetchImpl(new URL(offer.url, endpoint).toString());
   if (!file.ok) throw new Error(`downloading the model answered HTTP ${file.status}`);
   const bytes = new Uint8Array(await file.arrayBuffer());
-  const checksum = await sha256Hex(bytes);
+  const checksum = await hash(bytes);
   if (checksum !== offer.sha256) {
     throw new Error(`the downloaded model's checksum does not match (${checksum.slice(0, 12)}…); keeping the bundled model`);
   }
