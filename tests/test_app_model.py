@@ -41,7 +41,9 @@ def test_export_app_writes_what_the_app_reads(app_model) -> None:
 
 @pytest.mark.skipif(not (WEIGHTS / "yolo26n-coco.pt").is_file(), reason="no ../shared weights")
 def test_export_app_keeps_yolo26_end_to_end(cli, tmp_path) -> None:
-    result = cli("export-app", "--weights", str(WEIGHTS / "yolo26n-coco.pt"), "--out", str(tmp_path))
+    result = cli(
+        "export-app", "--weights", str(WEIGHTS / "yolo26n-coco.pt"), "--out", str(tmp_path)
+    )
     assert result.code == 0, result.out
     info = json.loads((tmp_path / "model.json").read_text())
     assert info["output_format"] == "end2end" and info["output_shape"] == [1, 300, 6]

@@ -122,7 +122,9 @@ def drive(url: str, camera: Path, profile: Path, shot: Path) -> dict[str, str]:
         time.sleep(1.0)  # a few more frames, so the TTC has samples in the picture
         state["text"] = tools.evaluate("document.body.innerText") or ""
         shot.parent.mkdir(parents=True, exist_ok=True)
-        shot.write_bytes(base64.b64decode(tools.call("Page.captureScreenshot", format="png")["data"]))
+        shot.write_bytes(
+            base64.b64decode(tools.call("Page.captureScreenshot", format="png")["data"])
+        )
     finally:
         browser.kill()
         browser.wait()

@@ -55,7 +55,12 @@ def main() -> int:
         "iou": NMS_IOU,
         "letterbox": [letterbox_case(w, h) for w, h in LETTERBOX_FRAMES],
         "cost": [
-            {"fps": fps, "per_minute_usd": estimate_costs(CostInputs(fps=fps), None).streaming[0].per_minute_usd}
+            {
+                "fps": fps,
+                "per_minute_usd": estimate_costs(CostInputs(fps=fps), None)
+                .streaming[0]
+                .per_minute_usd,
+            }
             for fps in (1.0, 2.0, 15.0)
         ],
         "students": [

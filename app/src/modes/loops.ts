@@ -49,8 +49,10 @@ export function startDeviceLoop(
         continue;
       }
       try {
-        const output = await runtime.run(rgbaToChw(frame.rgba, inputWidth, inputHeight));
-        const modelMs = performance.now() - started;
+        const input = rgbaToChw(frame.rgba, inputWidth, inputHeight);
+        const inferring = performance.now();
+        const output = await runtime.run(input);
+        const modelMs = performance.now() - inferring;
         const hud = pipeline.fromTensor(output, frame.width, frame.height, started / 1000);
         events.onResult({ frame: hud, names: info.names, latencyMs: performance.now() - started, modelMs });
       } catch (e) {

@@ -37,7 +37,9 @@ export function HudScreen({ settings, secrets, onSettings }: { settings: AppSett
     document.body.dataset.detections = String(frame.detections.length);
     document.body.dataset.lead = lead ? `${lead.className} ${lead.distanceM?.toFixed(1) ?? '?'} m` : '';
     document.body.dataset.mode = settings.mode;
-  }, [frame, lead, settings.mode]);
+    document.body.dataset.fps = state.fps.toFixed(2);
+    document.body.dataset.modelMs = state.result?.modelMs?.toFixed(1) ?? '';
+  }, [frame, lead, settings.mode, state.fps, state.result]);
 
   const ttc = lead?.ttcS != null ? `TTC ${lead.ttcS.toFixed(1)} s` : 'TTC –';
   const distance = lead?.distanceM != null ? `${lead.distanceM.toFixed(0)} m` : '';
