@@ -59,6 +59,7 @@ bench: setup
 	$(BIN)/python bench/distill.py
 	$(BIN)/python bench/realtime.py
 	$(BIN)/python bench/serve.py
+	cd $(APP) && node bench/hud.js
 	$(BIN)/python bench/app_web.py
 
 lint: setup
