@@ -87,8 +87,11 @@ class _Quiet(SimpleHTTPRequestHandler):
         pass
 
 
-def drive(url: str, camera: Path, profile: Path, shot: Path) -> dict[str, str]:
-    """Opens the HUD, waits for boxes and a lead vehicle, saves a screenshot."""
+def drive(
+    url: str, camera: Path, profile: Path, shot: Path, settings_shot: Path | None = None
+) -> dict[str, str]:
+    """Opens the HUD, waits for boxes and a lead vehicle, saves a screenshot (and one of the
+    settings screen)."""
     port = free_port()
     browser = subprocess.Popen(
         [
@@ -125,20 +128,38 @@ def drive(url: str, camera: Path, profile: Path, shot: Path) -> dict[str, str]:
         shot.write_bytes(
             base64.b64decode(tools.call("Page.captureScreenshot", format="png")["data"])
         )
+        if settings_shot is not None:
+            tools.evaluate(OPEN_SETTINGS)
+            time.sleep(1.0)
+            state["settings"] = tools.evaluate("document.body.innerText") or ""
+            screenshot = tools.call("Page.captureScreenshot", format="png")["data"]
+            settings_shot.write_bytes(base64.b64decode(screenshot))
     finally:
         browser.kill()
         browser.wait()
     return state
 
 
+OPEN_SETTINGS = (
+    "[...document.querySelectorAll('[role=button]')].find(e => e.innerText === 'Settings').click()"
+)
+
+
 def test_on_device_mode_runs_the_student_in_the_page(tmp_path) -> None:
     camera = dashcam_camera(tmp_path / "camera.y4m")
     with StaticSite(DIST) as site:
-        state = drive(f"{site}/?mode=device", camera, tmp_path / "p", SHOTS / "on-device.png")
+        state = drive(
+            f"{site}/?mode=device",
+            camera,
+            tmp_path / "p",
+            SHOTS / "on-device.png",
+            SHOTS / "settings.png",
+        )
     assert int(state.get("detections") or 0) > 0, state
     assert state.get("lead", "").endswith(" m"), state
     assert "onnxruntime-web" in state["text"] and "on this device" in state["text"], state
     assert (SHOTS / "on-device.png").stat().st_size > 20_000
+    assert "Roboflow workflow" in state["settings"] and "can be extracted" in state["settings"]
 
 
 def test_server_mode_streams_to_edgedistill_serve(tmp_path) -> None:
