@@ -1,12 +1,14 @@
 /**
- * The phone camera (react-native-vision-camera). Server and Roboflow modes take stills from
- * the photo output, scaled to 480p and JPEG-encoded natively; the on-device path through
- * frame processors arrives with the iOS runtime (issue 11).
+ * The phone camera (react-native-vision-camera). Every mode takes stills from the photo
+ * output: scaled natively (react-native-nitro-image) to 480p JPEG for the server and
+ * Roboflow, or to the letterbox's inner size as raw pixels for the on-device student.
+ * A still a frame is a few per second; frame processors are the road to 15 fps.
  */
 import { useEffect, useMemo } from 'react';
 import { StyleSheet, Text } from 'react-native';
 import { Camera, useCameraPermission, usePhotoOutput } from 'react-native-vision-camera';
 
+import { stillToModelInput } from './nativeInput';
 import type { CameraHandle, CameraViewProps } from './types';
 
 export default function CameraView({ onReady, onError }: CameraViewProps) {
@@ -28,6 +30,14 @@ export default function CameraView({ onReady, onError }: CameraViewProps) {
           const encoded = await small.toEncodedImageDataAsync('jpg', 80);
           const bytes = new Uint8Array(encoded.buffer);
           return { width: encoded.width, height: encoded.height, timeS: performance.now() / 1000, jpeg: async () => bytes };
+        } finally {
+          photo.dispose();
+        }
+      },
+      async modelInput(inputWidth, inputHeight) {
+        const photo = await photos.capturePhoto({ enableShutterSound: false }, {});
+        try {
+          return await stillToModelInput(await photo.toImageAsync(), inputWidth, inputHeight);
         } finally {
           photo.dispose();
         }

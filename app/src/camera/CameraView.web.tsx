@@ -1,7 +1,7 @@
 /** The browser camera: getUserMedia into a <video>; frames read through a canvas. */
 import { createElement, useEffect, useRef } from 'react';
 
-import { PAD_GREY, letterbox } from '../hud';
+import { PAD_GREY, letterbox, rgbaToChw } from '../hud';
 import type { CameraHandle, CameraViewProps } from './types';
 
 export default function CameraView({ onReady, onError }: CameraViewProps) {
@@ -38,11 +38,11 @@ export default function CameraView({ onReady, onError }: CameraViewProps) {
         const bytes = blob ? new Uint8Array(await blob.arrayBuffer()) : new Uint8Array();
         return { width, height, timeS: performance.now() / 1000, jpeg: async () => bytes };
       },
-      letterboxed(inputWidth, inputHeight) {
+      async modelInput(inputWidth, inputHeight) {
         const v = video.current;
         if (!v || !draw(inputWidth, inputHeight, true)) return null;
         const rgba = context.getImageData(0, 0, inputWidth, inputHeight).data;
-        return { rgba, width: v.videoWidth, height: v.videoHeight };
+        return { input: rgbaToChw(rgba, inputWidth, inputHeight), width: v.videoWidth, height: v.videoHeight };
       },
     };
     navigator.mediaDevices

@@ -4,7 +4,7 @@
  * rate with its in-flight limit, Roboflow at the rate the driver pays for.
  */
 import type { CameraHandle } from '../camera/types';
-import { HudPipeline, type ModelInfo, type HudSettings, rgbaToChw } from '../hud';
+import { HudPipeline, type ModelInfo, type HudSettings } from '../hud';
 import { toBase64 } from './base64';
 import type { ModelRuntime } from './ondevice';
 import { RoboflowClient, type RoboflowSettings } from './roboflow';
@@ -43,15 +43,14 @@ export function startDeviceLoop(
   void (async () => {
     while (running) {
       const started = performance.now();
-      const frame = camera.letterboxed?.(inputWidth, inputHeight);
-      if (!frame) {
-        await sleep(50);
-        continue;
-      }
       try {
-        const input = rgbaToChw(frame.rgba, inputWidth, inputHeight);
+        const frame = await camera.modelInput(inputWidth, inputHeight);
+        if (!frame) {
+          await sleep(50);
+          continue;
+        }
         const inferring = performance.now();
-        const output = await runtime.run(input);
+        const output = await runtime.run(frame.input);
         const modelMs = performance.now() - inferring;
         const hud = pipeline.fromTensor(output, frame.width, frame.height, started / 1000);
         events.onResult({ frame: hud, names: info.names, latencyMs: performance.now() - started, modelMs });
