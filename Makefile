@@ -47,7 +47,8 @@ $(NPM_STAMP): $(APP)/package-lock.json
 	@touch $@
 
 $(APP_MODEL):
-	$(BIN)/edgedistill export-app --weights $(SHARED_WEIGHTS) --out $(APP)/public/model
+	$(BIN)/edgedistill export-app --weights $(SHARED_WEIGHTS) --out $(APP)/public/model \
+		--parity-frames ../shared/assets/images/dashcam_stills
 
 # Rewrites the TypeScript HUD's golden vectors from the Python HUD (needs ../shared).
 golden: setup

@@ -6,10 +6,12 @@ import hashlib
 import json
 from pathlib import Path
 
+import cv2
 import httpx
 import pytest
 
 from edgedistill.config import ServeConfig
+from tests.media import scene
 from tests.test_export import confident_student
 from tests.test_serve import KEY, Server
 
@@ -24,7 +26,11 @@ def app_model(tmp_path_factory) -> Path:
 
     tmp = tmp_path_factory.mktemp("app")
     out = tmp / "model"
-    export_app_model(confident_student(tmp / "student.pt"), out, HudConfig())
+    frames = []
+    for seed in (1, 2):
+        frames.append(tmp / f"frame{seed}.jpg")
+        cv2.imwrite(str(frames[-1]), scene(seed, (640, 480)))
+    export_app_model(confident_student(tmp / "student.pt"), out, HudConfig(), (480, 640), frames)
     return out
 
 
@@ -37,6 +43,10 @@ def test_export_app_writes_what_the_app_reads(app_model) -> None:
     assert info["input_size"] == [480, 640] and len(info["names"]) == 80
     assert info["hud"]["vehicle_widths_m"]["car"] == 1.8 and info["iou"] == 0.7
     assert "AGPL-3.0" in info["licence"]
+    assert (
+        info["parity"].startswith("parity: onnx (app) on 2 held-out frames")
+        and "ok" in info["parity"]
+    )
 
 
 @pytest.mark.skipif(not (WEIGHTS / "yolo26n-coco.pt").is_file(), reason="no ../shared weights")

@@ -353,6 +353,10 @@ def export_app(
         Path, typer.Option("--out", help="The app's model folder.")
     ] = APP_MODEL_DIR,
     imgsz: Annotated[str, typer.Option(help="Input HEIGHT,WIDTH.")] = "480,640",
+    parity_frames: Annotated[
+        Path | None,
+        typer.Option(help="Folder of images for the parity check (default: the project's)."),
+    ] = None,
 ) -> None:
     """Export the student for the Expo app: ONNX and model.json (names, sizes, HUD settings)."""
     project = _optional_project(project_dir)
@@ -361,11 +365,15 @@ def export_app(
             raise EdgedistillError("pass --weights FILE.pt, or run inside a project")
         weights = latest_weights(project)
     hud = project.load_config().hud if project else HudConfig()
-    info = export_app_model(weights, out_dir, hud, _parse_size(imgsz))
+    folder = parity_frames or (project.root / "frames" if project else None)
+    frames = sorted(folder.rglob("*.jpg"))[:20] if folder and folder.is_dir() else []
+    if parity_frames and not frames:
+        raise EdgedistillError(f"{parity_frames}: no .jpg images for the parity check")
+    info = export_app_model(weights, out_dir, hud, _parse_size(imgsz), frames)
     out.print(
         f"Wrote {escape(str(out_dir / 'model.json'))} and the ONNX student: "
         f"{len(info.names)} classes, output {info.output_format} {info.output_shape}, "
-        f"version {info.version}"
+        f"version {info.version}; {info.parity}"
     )
 
 

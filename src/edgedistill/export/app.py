@@ -38,6 +38,7 @@ class AppModel:
     files: dict[str, dict[str, object]]
     hud: dict[str, object]
     licence: str
+    parity: str
 
 
 def sha256(path: Path) -> str:
@@ -53,8 +54,12 @@ def export_app_model(
     out_dir: Path,
     hud: HudConfig,
     imgsz: tuple[int, int] = (480, 640),
+    parity_frames: list[Path] | None = None,
 ) -> AppModel:
-    """Exports ``weights`` to ONNX and writes it with ``model.json`` into ``out_dir``."""
+    """Exports ``weights`` to ONNX and writes it with ``model.json`` into ``out_dir``.
+
+    With ``parity_frames`` the ONNX file must find what the PyTorch student finds there
+    (the float tolerance of ``edgedistill export``), or nothing is written."""
     if not weights.is_file():
         raise EdgedistillError(f"{weights}: no such weights file")
     with tempfile.TemporaryDirectory() as tmp:
@@ -68,6 +73,7 @@ def export_app_model(
         onnx_path = Path(
             model.export(format="onnx", imgsz=imgsz, device="cpu", verbose=False, **end2end)
         )
+        parity = _parity(local, onnx_path, parity_frames, imgsz, hud.conf)
         out_dir.mkdir(parents=True, exist_ok=True)
         target = out_dir / MODEL_FILE
         shutil.copyfile(onnx_path, target)
@@ -85,9 +91,28 @@ def export_app_model(
         files={"onnx": {"path": MODEL_FILE, "sha256": checksum, "bytes": target.stat().st_size}},
         hud=hud.model_dump(),
         licence="AGPL-3.0 (Ultralytics YOLO weights and code)",
+        parity=parity,
     )
     (out_dir / "model.json").write_text(json.dumps(asdict(info), indent=2) + "\n")
     return info
+
+
+def _parity(
+    weights: Path, onnx_path: Path, frames: list[Path] | None, imgsz: tuple[int, int], conf: float
+) -> str:
+    """The parity line, or one sentence and no files when the ONNX file disagrees."""
+    if not frames:
+        return "not checked (no frames given)"
+    from ultralytics import YOLO
+
+    from edgedistill.export.parity import check_parity
+
+    result = check_parity(
+        "onnx (app)", _load(weights), YOLO(str(onnx_path), task="detect"), frames, imgsz, conf
+    )
+    if not result.ok:
+        raise EdgedistillError(f"the app model is not written: {result.line()}")
+    return result.line()
 
 
 def onnx_output_shape(path: Path) -> list[int]:
