@@ -21,7 +21,8 @@ from pathlib import Path
 import av
 import pytest
 
-from edgedistill.config import ServeConfig
+from edgedistill.config import HudConfig, ServeConfig
+from edgedistill.export.app import export_app_model
 from tests.test_serve import KEY, Server, free_port
 from tests.test_serve_browser import DevTools, _page_socket
 
@@ -160,6 +161,22 @@ def test_on_device_mode_runs_the_student_in_the_page(tmp_path) -> None:
     assert "onnxruntime-web" in state["text"] and "on this device" in state["text"], state
     assert (SHOTS / "on-device.png").stat().st_size > 20_000
     assert "Roboflow workflow" in state["settings"] and "can be extracted" in state["settings"]
+
+
+WEIGHTS = ROOT.parent / "shared" / "assets" / "weights"
+
+
+def test_on_device_mode_takes_a_newer_student_from_the_server(tmp_path) -> None:
+    """The page downloads the server's YOLO11 student (another version than the bundled
+    YOLO26), verifies its checksum and runs it: the NMS decode path, in the browser."""
+    newer = export_app_model(WEIGHTS / "yolo11n-coco.pt", tmp_path / "newer", HudConfig())
+    camera = dashcam_camera(tmp_path / "camera.y4m")
+    model = tmp_path / "newer" / "model.onnx"
+    with Server(model, ServeConfig(api_keys=[KEY])) as server, StaticSite(DIST) as site:
+        url = f"{site}/?mode=device&server={server.http}&key={KEY}&update=1"
+        state = drive(url, camera, tmp_path / "p", SHOTS / "updated.png")
+    assert f"student {newer.version} (from the server, checksum verified)" in state["text"]
+    assert int(state.get("detections") or 0) > 0 and state.get("lead", "").endswith(" m"), state
 
 
 def test_server_mode_streams_to_edgedistill_serve(tmp_path) -> None:

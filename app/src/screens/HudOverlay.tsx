@@ -28,13 +28,15 @@ export function HudOverlay(props: { frame: HudFrame; names: readonly string[]; s
         const isLead = lead?.index === i;
         const color = isLead ? (lead!.warning ? WARN : LEAD) : '#ffffff';
         const label = `${names[d.classId] ?? d.classId} #${d.trackId}${isLead && lead!.distanceM !== null ? ` ${lead!.distanceM.toFixed(0)} m` : ''}`;
+        // The lead's label goes under its box, clear of the labels of the traffic around it.
+        const labelY = isLead ? Math.min(height - 2, y2 + font) : Math.max(font, y1 - 4);
         return [
           <Rect key={`b${i}`} x={x1} y={y1} width={x2 - x1} height={y2 - y1} fill="none" stroke="#000" strokeWidth={stroke * 2.2} />,
           <Rect key={`c${i}`} x={x1} y={y1} width={x2 - x1} height={y2 - y1} fill="none" stroke={color} strokeWidth={isLead ? stroke * 1.6 : stroke} />,
-          <SvgText key={`s${i}`} x={x1 + 2} y={Math.max(font, y1 - 4)} fill="#000" stroke="#000" strokeWidth={font / 5} fontSize={font} fontWeight="bold">
+          <SvgText key={`s${i}`} x={x1 + 2} y={labelY} fill="#000" stroke="#000" strokeWidth={font / 5} fontSize={font} fontWeight="bold">
             {label}
           </SvgText>,
-          <SvgText key={`t${i}`} x={x1 + 2} y={Math.max(font, y1 - 4)} fill={color} fontSize={font} fontWeight="bold">
+          <SvgText key={`t${i}`} x={x1 + 2} y={labelY} fill={color} fontSize={font} fontWeight="bold">
             {label}
           </SvgText>,
         ];

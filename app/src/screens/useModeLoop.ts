@@ -51,12 +51,14 @@ export function useModeLoop(camera: CameraHandle | null, settings: AppSettings, 
         const bundled = await loadBundledModel();
         let info = { ...bundled.info, hud: { ...bundled.info.hud, ...hud } };
         let model: string | Uint8Array = bundled.url;
+        let origin = 'bundled';
         if (settings.updateModelFromServer && settings.serverUrl) {
           try {
             const newer = await fetchNewerModel(settings.serverUrl, secrets.serverKey, bundled.info);
             if (newer) {
               info = { ...newer.info, hud: { ...newer.info.hud, ...hud } };
               model = newer.bytes;
+              origin = 'from the server, checksum verified';
             }
           } catch (e) {
             setError(`${(e as Error).message}; using the bundled student`);
@@ -64,7 +66,7 @@ export function useModeLoop(camera: CameraHandle | null, settings: AppSettings, 
         }
         const runtime = await createRuntime(info, model, assetsBase());
         if (cancelled) return;
-        setStatus(`${runtime.name}, student ${info.version}`);
+        setStatus(`${runtime.name}, student ${info.version} (${origin})`);
         loop = startDeviceLoop(camera, runtime, info, { ...info.hud, ...hud }, events);
       } else if (settings.mode === 'server') {
         if (!settings.serverUrl || !secrets.serverKey) throw new Error('set the server URL and key in Settings');

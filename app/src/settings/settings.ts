@@ -53,13 +53,14 @@ function clamp(v: number, lo: number, hi: number): number {
   return Number.isFinite(v) ? Math.min(Math.max(v, lo), hi) : lo;
 }
 
-/** Web only: `?mode=server&server=…&key=…` links prefill settings (tests, a shared link). */
+/** Web only: `?mode=server&server=…&key=…&update=1` links prefill settings (tests, a shared link). */
 export function fromQuery(search: string, settings: AppSettings, secrets: Secrets): [AppSettings, Secrets] {
   const q = new URLSearchParams(search);
   const next = { ...settings };
   const mode = q.get('mode');
   if (mode && MODES.includes(mode as ModeName)) next.mode = mode as ModeName;
   if (q.get('server')) next.serverUrl = q.get('server')!;
+  if (q.get('update') === '1') next.updateModelFromServer = true;
   const nextSecrets = { ...secrets };
   if (q.get('key')) nextSecrets.serverKey = q.get('key')!;
   return [next, nextSecrets];

@@ -3,7 +3,8 @@
 Served when a ``model.json`` (written by ``edgedistill export-app``) lies beside the served
 ``.onnx``. The answer names the version, the file's SHA-256 and where to download it; the app
 fetches the file only for a new version and keeps its bundled model unless the checksum
-matches. Both routes need an API key, as the stream does.
+matches. Both routes need an API key, as the stream does, and allow any origin: the app's web build
+is served from elsewhere, and the key, not the origin, is what is checked.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from edgedistill.export.app import MODEL_FILE
 
+ANY_ORIGIN = {"Access-Control-Allow-Origin": "*"}
+
 
 def add_model_routes(
     app: FastAPI, directory: Path, authorised: Callable[[str | None], bool]
@@ -28,17 +31,26 @@ def add_model_routes(
     @app.get("/model")
     def describe(api_key: str | None = None) -> Any:
         if not authorised(api_key):
-            return JSONResponse({"message": "invalid or missing api_key"}, status_code=401)
-        return {
+            return _refused()
+        offer = {
             "version": model["version"],
             "sha256": onnx["sha256"],
             "bytes": onnx["bytes"],
             "url": f"/model/{MODEL_FILE}?api_key={api_key}",
             "model": model,
         }
+        return JSONResponse(offer, headers=ANY_ORIGIN)
 
     @app.get(f"/model/{MODEL_FILE}")
     def download(api_key: str | None = None) -> Any:
         if not authorised(api_key):
-            return JSONResponse({"message": "invalid or missing api_key"}, status_code=401)
-        return FileResponse(directory / MODEL_FILE, media_type="application/octet-stream")
+            return _refused()
+        return FileResponse(
+            directory / MODEL_FILE, media_type="application/octet-stream", headers=ANY_ORIGIN
+        )
+
+
+def _refused() -> JSONResponse:
+    return JSONResponse(
+        {"message": "invalid or missing api_key"}, status_code=401, headers=ANY_ORIGIN
+    )
