@@ -94,26 +94,7 @@ def drive(
     """Opens the HUD, waits for boxes and a lead vehicle, saves a screenshot (and one of the
     settings screen)."""
     port = free_port()
-    browser = subprocess.Popen(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            f"--user-data-dir={profile}",
-            "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={camera}",
-            f"--remote-debugging-port={port}",
-            "--window-size=960,600",
-            url,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    browser = _chromium(port, camera, profile, url)
     try:
         tools = DevTools(_page_socket(port))
         state: dict[str, str] = {}
@@ -164,6 +145,68 @@ def test_on_device_mode_runs_the_student_in_the_page(tmp_path) -> None:
 
 
 WEIGHTS = ROOT.parent / "shared" / "assets" / "weights"
+
+
+def test_settings_are_remembered_across_reloads(tmp_path) -> None:
+    """Choose Roboflow at 3 fps, save, reload without a query string: the HUD starts in
+    that mode (and says which settings are missing), and shows the key warning."""
+    camera = dashcam_camera(tmp_path / "camera.y4m", frames=5)
+    port = free_port()
+    with StaticSite(DIST) as site:
+        browser = _chromium(port, camera, tmp_path / "p", f"{site}/?mode=device")
+        try:
+            tools = DevTools(_page_socket(port))
+            _wait_for(tools, "document.body.innerText.includes('Settings')")
+            tools.evaluate(OPEN_SETTINGS)
+            _wait_for(tools, "document.body.innerText.includes('Roboflow workflow')")
+            tools.evaluate(
+                "[...document.querySelectorAll('[role=button]')]"
+                ".find(e => e.innerText.startsWith('Roboflow')).click()"
+            )
+            tools.evaluate("document.querySelector('[data-testid=input-roboflowFps]').select()")
+            tools.call("Input.insertText", text="3")
+            tools.evaluate(
+                "[...document.querySelectorAll('[role=button]')]"
+                ".find(e => e.innerText === 'Save').click()"
+            )
+            time.sleep(1.0)
+            tools.call("Page.navigate", url=f"{site}/")
+            _wait_for(tools, "document.body.innerText.includes('Roboflow workflow at')")
+            text = tools.evaluate("document.body.innerText")
+        finally:
+            browser.kill()
+            browser.wait()
+    assert "Roboflow workflow at 3 fps" in text, text
+    assert "set the Roboflow workspace and workflow id in Settings" in text, text
+
+
+def _chromium(port: int, camera: Path, profile: Path, url: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={camera}",
+            f"--remote-debugging-port={port}",
+            "--window-size=960,600",
+            url,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _wait_for(tools: DevTools, condition: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not tools.evaluate(condition):
+        text = tools.evaluate("document.body.innerText")
+        assert time.monotonic() < deadline, f"timed out waiting for {condition}: {text}"
+        time.sleep(0.3)
 
 
 def test_on_device_mode_takes_a_newer_student_from_the_server(tmp_path) -> None:

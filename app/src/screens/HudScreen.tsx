@@ -66,9 +66,8 @@ export function HudScreen({ settings, secrets, onSettings }: { settings: AppSett
             {lead.className} {distance} · {ttc}
           </Text>
         )}
-        {(cameraError ?? state.error ?? state.status) && (
-          <Text style={styles.note}>{cameraError ?? state.error ?? state.status}</Text>
-        )}
+        {state.status && <Text style={styles.note}>{state.status}</Text>}
+        {(cameraError ?? state.error) && <Text style={styles.error}>{cameraError ?? state.error}</Text>}
       </View>
       <Pressable style={styles.settings} onPress={onSettings} accessibilityRole="button">
         <Text style={styles.settingsText}>Settings</Text>
@@ -85,6 +84,7 @@ const styles = StyleSheet.create({
   readout: { alignSelf: 'flex-start', color: '#fff', backgroundColor: '#000', fontSize: 16, fontWeight: '700', paddingHorizontal: 8, paddingVertical: 2 },
   lead: { alignSelf: 'flex-start', color: '#ffd400', backgroundColor: '#000', fontSize: 28, fontWeight: '900', paddingHorizontal: 8 },
   note: { alignSelf: 'flex-start', color: '#000', backgroundColor: '#ffd400', fontSize: 15, fontWeight: '700', paddingHorizontal: 8, paddingVertical: 2 },
+  error: { alignSelf: 'flex-start', color: '#fff', backgroundColor: '#c00', fontSize: 15, fontWeight: '700', paddingHorizontal: 8, paddingVertical: 2 },
   brake: { position: 'absolute', left: 0, right: 0, top: '38%', backgroundColor: '#ff2d2d', alignItems: 'center', paddingVertical: 10 },
   brakeText: { color: '#fff', fontSize: 56, fontWeight: '900', letterSpacing: 6 },
   settings: { position: 'absolute', right: 12, bottom: 16, backgroundColor: '#000', borderColor: '#fff', borderWidth: 2, borderRadius: 8, paddingHorizontal: 14, paddingVertical: 8 },

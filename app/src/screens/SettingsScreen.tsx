@@ -17,20 +17,31 @@ export function SettingsScreen(props: { settings: AppSettings; secrets: Secrets;
   const [s, setS] = useState(props.settings);
   const [k, setK] = useState(props.secrets);
   const set = <K extends keyof AppSettings>(key: K, value: AppSettings[K]) => setS({ ...s, [key]: value });
-  const number = (key: 'conf' | 'horizontalFovDeg' | 'roboflowFps' | 'targetFps') => (
+  type NumberKey = 'conf' | 'horizontalFovDeg' | 'roboflowFps' | 'targetFps';
+  const [texts, setTexts] = useState<Record<NumberKey, string>>({
+    conf: String(s.conf),
+    horizontalFovDeg: String(s.horizontalFovDeg),
+    roboflowFps: String(s.roboflowFps),
+    targetFps: String(s.targetFps),
+  });
+  const number = (key: NumberKey) => (
     <TextInput
       style={styles.input}
+      testID={`input-${key}`}
       keyboardType="decimal-pad"
-      defaultValue={String(s[key])}
-      onEndEditing={(e) => set(key, Number.parseFloat(e.nativeEvent.text))}
-      onBlur={(e) => set(key, Number.parseFloat((e.nativeEvent as unknown as { text?: string }).text ?? String(s[key])))}
+      value={texts[key]}
+      onChangeText={(v) => {
+        setTexts({ ...texts, [key]: v });
+        const parsed = Number.parseFloat(v);
+        if (Number.isFinite(parsed)) set(key, parsed);
+      }}
     />
   );
   return (
     <ScrollView style={styles.root} contentContainerStyle={styles.content}>
       <Text style={styles.title}>Mode</Text>
       {MODES.map((m) => (
-        <Pressable key={m.value} onPress={() => set('mode', m.value)} style={[styles.choice, s.mode === m.value && styles.chosen]}>
+        <Pressable key={m.value} accessibilityRole="button" onPress={() => set('mode', m.value)} style={[styles.choice, s.mode === m.value && styles.chosen]}>
           <Text style={styles.choiceText}>{m.label}</Text>
           <Text style={styles.hint}>{m.value === 'roboflow' ? `$${roboflowUsdPerMinute(s.roboflowFps).toFixed(3)} per minute at ${s.roboflowFps} fps` : m.cost}</Text>
         </Pressable>
@@ -66,10 +77,10 @@ export function SettingsScreen(props: { settings: AppSettings; secrets: Secrets;
       {number('targetFps')}
 
       <View style={styles.row}>
-        <Pressable style={styles.button} onPress={props.onCancel}>
+        <Pressable style={styles.button} accessibilityRole="button" onPress={props.onCancel}>
           <Text style={styles.buttonText}>Cancel</Text>
         </Pressable>
-        <Pressable style={[styles.button, styles.save]} onPress={() => props.onSave(mergeSettings(s), k)}>
+        <Pressable style={[styles.button, styles.save]} accessibilityRole="button" onPress={() => props.onSave(mergeSettings(s), k)}>
           <Text style={styles.buttonText}>Save</Text>
         </Pressable>
       </View>
