@@ -6,7 +6,12 @@ BIN    := $(VENV)/bin
 TORCH  := torch==2.14.1 torchvision==0.29.1
 STAMP  := $(VENV)/.setup-done
 
-.PHONY: setup demo test bench lint clean
+APP    := app
+NPM_STAMP := $(APP)/node_modules/.ci-done
+SHARED_WEIGHTS := ../shared/assets/weights/yolo26n-coco.pt
+APP_MODEL := $(APP)/public/model/model.json
+
+.PHONY: setup demo test bench lint clean app app-check golden
 
 setup: $(STAMP)
 
@@ -28,8 +33,32 @@ demo: export EDGEDISTILL_WEIGHTS_DIR ?= $(if $(wildcard $(SHARED)/weights),$(abs
 demo: setup
 	$(BIN)/edgedistill demo $(if $(DEMO_VIDEO),--video "$(DEMO_VIDEO)")
 
-test: setup
+test: setup app
 	$(BIN)/python -m pytest -q
+
+# The Expo app: dependencies from the lockfile, a student (from ../shared when present),
+# type check, jest, expo-doctor and the web build that tests/test_app_web.py opens in Chromium.
+app: setup
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory app-check; \
+	else echo "note: Node.js/npm not installed; the app's checks are skipped"; fi
+
+app-check: $(NPM_STAMP) $(if $(wildcard $(SHARED_WEIGHTS)),$(APP_MODEL))
+	cd $(APP) && npx tsc --noEmit
+	cd $(APP) && npx jest --ci
+	cd $(APP) && node scripts/doctor.js
+	cd $(APP) && node scripts/copy-ort.js && npx expo export -p web >/dev/null && echo "web build: $(APP)/dist"
+
+$(NPM_STAMP): $(APP)/package-lock.json
+	cd $(APP) && npm ci --no-audit --no-fund
+	@touch $@
+
+$(APP_MODEL):
+	$(BIN)/edgedistill export-app --weights $(SHARED_WEIGHTS) --out $(APP)/public/model \
+		--parity-frames ../shared/assets/images/dashcam_stills
+
+# Rewrites the TypeScript HUD's golden vectors from the Python HUD (needs ../shared).
+golden: setup
+	$(BIN)/python tools/golden_vectors.py
 
 bench: setup
 	$(BIN)/python bench/ingest.py
@@ -37,9 +66,11 @@ bench: setup
 	$(BIN)/python bench/distill.py
 	$(BIN)/python bench/realtime.py
 	$(BIN)/python bench/serve.py
+	cd $(APP) && node bench/hud.js
+	$(BIN)/python bench/app_web.py
 
 lint: setup
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
 
 clean:
-	rm -rf $(VENV) demo bench/results .pytest_cache
+	rm -rf $(VENV) demo bench/results .pytest_cache $(APP)/node_modules $(APP)/dist $(APP)/public

@@ -43,6 +43,7 @@ from edgedistill.errors import (
 )
 from edgedistill.evaluate import evaluate
 from edgedistill.export import export_student
+from edgedistill.export.app import APP_MODEL_DIR, export_app_model
 from edgedistill.hud import VIDEO_SUFFIXES, run_hud
 from edgedistill.ingest import ingest
 from edgedistill.label import label_project
@@ -450,6 +451,42 @@ def export(
         raise typer.Exit(1)
 
 
+@app.command(name="export-app")
+def export_app(
+    project_dir: ProjectOption = None,
+    weights: Annotated[
+        str | None,
+        typer.Option(help="Student weights (default: the project's latest).", metavar="PATH"),
+    ] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="The app's model folder.", metavar="DIR")
+    ] = APP_MODEL_DIR,
+    imgsz: Annotated[str, typer.Option(help="Input HEIGHT,WIDTH.", metavar="H,W")] = "480,640",
+    parity_frames: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of images for the parity check (default: the project's).",
+            metavar="DIR",
+        ),
+    ] = None,
+) -> None:
+    """Export the student for the Expo app: ONNX and model.json (names, sizes, HUD settings)."""
+    size = _parse_size(imgsz)
+    project = _optional_project(project_dir)
+    weights_path = _model_path(project, weights)
+    hud = project.load_config().hud if project else HudConfig()
+    folder = parity_frames or (project.root / "frames" if project else None)
+    frames = sorted(folder.rglob("*.jpg"))[:20] if folder and folder.is_dir() else []
+    if parity_frames and not frames:
+        raise EdgedistillError(f"{parity_frames}: no .jpg images for the parity check")
+    info = export_app_model(weights_path, out_dir, hud, size, frames)
+    out.print(
+        f"Wrote {escape(str(out_dir / 'model.json'))} and the ONNX student: "
+        f"{len(info.names)} classes, output {info.output_format} {info.output_shape}, "
+        f"version {info.version}; {info.parity}"
+    )
+
+
 def _parse_size(text: str) -> tuple[int, int]:
     try:
         height, width = (int(v) for v in text.split(","))
@@ -466,7 +503,7 @@ def _model_path(project: Project | None, given: str | None) -> Path:
         search = [project.load_config().weights_dir] if project else []
         return Path(resolve_weights(given, search))
     if project is None:
-        raise UsageError("pass --model FILE (.pt or .onnx), or run inside a project")
+        raise UsageError("name the student (a .pt or .onnx file), or run inside a project")
     return latest_weights(project)
 
 

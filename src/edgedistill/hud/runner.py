@@ -64,6 +64,15 @@ def load_model(path: Path) -> Any:
     return model
 
 
+def new_tracker(settings: HudConfig, frame_rate: float) -> ByteTrackTracker:
+    """The HUD's ByteTrack; the app's TypeScript tracker mirrors these settings."""
+    return ByteTrackTracker(
+        frame_rate=frame_rate,
+        track_activation_threshold=settings.conf,
+        high_conf_det_threshold=max(settings.conf, 0.5),
+    )
+
+
 def run_hud(
     source: str,
     model_path: Path,
@@ -78,11 +87,7 @@ def run_hud(
     frames = open_source(source, settings.width, settings.target_fps)
     names = list(model.names.values())
     rate = min(frames.fps, settings.target_fps) if realtime else frames.fps
-    tracker = ByteTrackTracker(
-        frame_rate=rate,
-        track_activation_threshold=settings.conf,
-        high_conf_det_threshold=max(settings.conf, 0.5),
-    )
+    tracker = new_tracker(settings, rate)
     leads = LeadTracker(settings)
     stats = RunStats()
     writer = None

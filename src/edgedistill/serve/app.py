@@ -41,6 +41,7 @@ from edgedistill.serve.detector import BadImage, Detector, ImageTooLarge
 from edgedistill.serve.fetch import FetchError, fetch_image
 from edgedistill.serve.limits import AuthThrottle, BodyLimit, KeyConnections, Keys, client_address
 from edgedistill.serve.metrics import Metrics
+from edgedistill.serve.model_route import MODEL_FILE, add_model_routes
 
 log = logging.getLogger("edgedistill.serve")
 
@@ -81,6 +82,9 @@ def create_app(model_path: Path, settings: ServeConfig) -> Any:
         metrics.count("rejected")
         log.info("%s: %d %s", address, status, message)
         return _error(status, message)
+
+    if (model_path.parent / "model.json").is_file() and model_path.name == MODEL_FILE:
+        add_model_routes(app, model_path.parent, keys.accepts)
 
     @app.get("/health")
     def health() -> dict[str, Any]:

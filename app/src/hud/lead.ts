@@ -1,0 +1,48 @@
+/** The lead vehicle: the lowest box of a vehicle class whose bottom centre is in the ego zone. */
+import { TimeToCollision, distanceM, focalLengthPx, inside } from './estimate';
+import type { HudSettings } from './settings';
+import type { Lead, TrackedDetection } from './types';
+
+export class LeadTracker {
+  private ttc = new Map<number, TimeToCollision>();
+
+  constructor(private readonly settings: HudSettings) {}
+
+  update(
+    detections: TrackedDetection[],
+    names: readonly string[],
+    timeS: number,
+    width: number,
+    height: number,
+  ): Lead | null {
+    const { egoZone, vehicleWidthsM, horizontalFovDeg, ttcWarningS, ttcWindowS } = this.settings;
+    const zone = egoZone.map(([x, y]) => [x * width, y * height] as [number, number]);
+    let best = -1;
+    detections.forEach((d, i) => {
+      const [x1, , x2, y2] = d.box;
+      if (!(names[d.classId] in vehicleWidthsM)) return;
+      if (inside([(x1 + x2) / 2, y2], zone) && (best < 0 || y2 > detections[best].box[3])) best = i;
+    });
+    const live = new Set(detections.map((d) => d.trackId));
+    for (const id of [...this.ttc.keys()]) if (!live.has(id)) this.ttc.delete(id);
+    if (best < 0) return null;
+    const lead = detections[best];
+    const boxWidth = lead.box[2] - lead.box[0];
+    let estimator = this.ttc.get(lead.trackId);
+    if (!estimator) {
+      estimator = new TimeToCollision(ttcWindowS);
+      this.ttc.set(lead.trackId, estimator);
+    }
+    const ttcS = estimator.update(timeS, boxWidth);
+    const className = names[lead.classId];
+    const focal = focalLengthPx(width, horizontalFovDeg);
+    return {
+      index: best,
+      trackId: lead.trackId,
+      className,
+      distanceM: distanceM(boxWidth, vehicleWidthsM[className], focal),
+      ttcS,
+      warning: ttcS !== null && ttcS < ttcWarningS,
+    };
+  }
+}

@@ -1,0 +1,144 @@
+"""The student as the Expo app needs it: an ONNX file and ``model.json`` in ``app/public/model``.
+
+``model.json`` carries what the app's TypeScript HUD must know to decode and draw: class
+names, input size, output format (``end2end`` for YOLO26's ``[1, 300, 6]``, ``yolo`` for
+YOLO11's ``[1, 4+nc, N]``), thresholds, the HUD settings, and each file's SHA-256 so that
+a model fetched over the air from ``edgedistill serve``'s ``GET /model`` can be verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from edgedistill.config import HudConfig
+from edgedistill.errors import EdgedistillError
+from edgedistill.export.formats import get_format
+
+APP_MODEL_DIR = Path("app") / "public" / "model"  # served at /model/ by the web build
+MODEL_FILE = "model.onnx"
+NMS_IOU = 0.7  # Ultralytics' predict() default, which `edgedistill run` and serve use
+
+
+@dataclass(frozen=True)
+class AppModel:
+    """What ``model.json`` says, and where it was written."""
+
+    version: str
+    names: list[str]
+    input_size: tuple[int, int]  # height, width
+    output_format: str
+    output_shape: list[int]
+    conf: float
+    iou: float
+    files: dict[str, dict[str, object]]
+    hud: dict[str, object]
+    licence: str
+    parity: str
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export_app_model(
+    weights: Path,
+    out_dir: Path,
+    hud: HudConfig,
+    imgsz: tuple[int, int] = (480, 640),
+    parity_frames: list[Path] | None = None,
+) -> AppModel:
+    """Exports ``weights`` to ONNX and writes it with ``model.json`` into ``out_dir``.
+
+    With ``parity_frames`` the ONNX file must find what the PyTorch student finds there
+    (the float tolerance of ``edgedistill export``), or nothing is written."""
+    if not weights.is_file():
+        raise EdgedistillError(f"{weights}: no such weights file")
+    with tempfile.TemporaryDirectory() as tmp:
+        # Ultralytics writes the export beside the weights, which may be read-only.
+        local = Path(tmp) / weights.name
+        shutil.copyfile(weights, local)
+        model = _load(local)
+        get_format("onnx")  # says which package is missing, if one is
+        # nms=False keeps YOLO26's NMS-free head: [1, 300, 6], nothing to suppress on the phone.
+        end2end = {"nms": False} if getattr(model.model, "end2end", False) else {}
+        onnx_path = Path(
+            model.export(format="onnx", imgsz=imgsz, device="cpu", verbose=False, **end2end)
+        )
+        parity = _parity(local, onnx_path, parity_frames, imgsz, hud.conf)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / MODEL_FILE
+        shutil.copyfile(onnx_path, target)
+    names = [str(n) for n in model.names.values()]
+    shape = onnx_output_shape(target)
+    checksum = sha256(target)
+    info = AppModel(
+        version=checksum[:12],
+        names=names,
+        input_size=imgsz,
+        output_format="end2end" if shape[-1] == 6 else "yolo",
+        output_shape=shape,
+        conf=hud.conf,
+        iou=NMS_IOU,
+        files={"onnx": {"path": MODEL_FILE, "sha256": checksum, "bytes": target.stat().st_size}},
+        hud=hud.model_dump(),
+        licence="AGPL-3.0 (Ultralytics YOLO weights and code)",
+        parity=parity,
+    )
+    (out_dir / "model.json").write_text(json.dumps(asdict(info), indent=2) + "\n")
+    return info
+
+
+def _parity(
+    weights: Path, onnx_path: Path, frames: list[Path] | None, imgsz: tuple[int, int], conf: float
+) -> str:
+    """The parity line, or one sentence and no files when the ONNX file disagrees."""
+    if not frames:
+        return "not checked (no frames given)"
+    from ultralytics import YOLO
+
+    from edgedistill.export.parity import check_parity
+
+    result = check_parity(
+        "onnx (app)", _load(weights), YOLO(str(onnx_path), task="detect"), frames, imgsz, conf
+    )
+    if not result.ok:
+        raise EdgedistillError(f"the app model is not written: {result.line()}")
+    return result.line()
+
+
+def onnx_output_shape(path: Path) -> list[int]:
+    import onnx
+
+    output = onnx.load(str(path), load_external_data=False).graph.output[0]
+    return [d.dim_value for d in output.type.tensor_type.shape.dim]
+
+
+def read_app_model(directory: Path) -> dict[str, object]:
+    """``model.json`` of an app model directory; a missing or broken one is one sentence."""
+    path = directory / "model.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise EdgedistillError(f"{path}: no app model here; run `edgedistill export-app`") from None
+    except json.JSONDecodeError:
+        raise EdgedistillError(f"{path}: not valid JSON") from None
+
+
+def _load(weights: Path):
+    from ultralytics import YOLO
+
+    try:
+        return YOLO(str(weights), task="detect")
+    except Exception as exc:  # an unreadable or foreign file
+        raise EdgedistillError(
+            f"{weights}: not a model Ultralytics can load ({type(exc).__name__})"
+        ) from None

@@ -1,0 +1,196 @@
+"""Golden vectors for the app's TypeScript HUD, from the real Python HUD on a real clip.
+
+For each student (YOLO26 end-to-end, YOLO11 with NMS) exported to ONNX exactly as
+`edgedistill export-app` does, the frames of the dashcam clip go through the same steps as
+`edgedistill run`: the frame source, Ultralytics' predict, the runner's ByteTrack and the
+LeadTracker. Per frame the file keeps the raw ONNX output (only the rows or columns that can
+matter, rounded), the detections, the tracked boxes and the lead vehicle. The TypeScript
+decodes the raw output and tracks it; jest compares (app/src/hud/__tests__/golden.test.ts).
+
+    make golden   # rewrites app/src/hud/__tests__/golden.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import supervision as sv
+import torch
+from ultralytics.data.augment import LetterBox
+from ultralytics.utils import nms, ops
+
+from edgedistill.config import HudConfig
+from edgedistill.cost import CostInputs, estimate_costs
+from edgedistill.export.app import NMS_IOU, export_app_model
+from edgedistill.hud.overlay import LeadTracker
+from edgedistill.hud.runner import MODEL_INPUT, load_model, new_tracker
+from edgedistill.hud.sources import open_source
+
+ASSETS = Path(__file__).resolve().parents[1].parent / "shared" / "assets"
+CLIP = ASSETS / "videos" / "dashcam_highway_960x540.mp4"
+OUT = Path(__file__).resolve().parents[1] / "app" / "src" / "hud" / "__tests__" / "golden.json"
+RAW_FLOOR = 0.1  # raw rows/columns scoring below this cannot reach conf = 0.25
+LETTERBOX_FRAMES = [(640, 360), (960, 540), (1280, 720), (480, 640), (641, 359), (640, 480)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--frames", type=int, default=60, help="YOLO26 frames to track")
+    parser.add_argument("--yolo11-frames", type=int, default=4)
+    args = parser.parse_args()
+    if not CLIP.is_file():
+        print(f"error: {CLIP} is missing: golden vectors need ../shared/assets", file=sys.stderr)
+        return 1
+    settings = HudConfig()
+    golden = {
+        "source": f"{CLIP.name}, frames fitted to {settings.width} px wide",
+        "hud": settings.model_dump(),
+        "iou": NMS_IOU,
+        "letterbox": [letterbox_case(w, h) for w, h in LETTERBOX_FRAMES],
+        "cost": [
+            {
+                "fps": fps,
+                "per_minute_usd": estimate_costs(CostInputs(fps=fps), None)
+                .streaming[0]
+                .per_minute_usd,
+            }
+            for fps in (1.0, 2.0, 15.0)
+        ],
+        "students": [
+            run_student("yolo26n-coco.pt", settings, args.frames),
+            run_student("yolo11n-coco.pt", settings, args.yolo11_frames),
+        ],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(golden, separators=(",", ":")) + "\n")
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1000:.0f} kB)")
+    return 0
+
+
+def letterbox_case(width: int, height: int) -> dict:
+    params = LetterBox(new_shape=MODEL_INPUT, auto=False).get_params(
+        {"img": np.zeros((height, width, 3), np.uint8)}
+    )
+    box = np.array([[100.0, 80.0, 300.0, 400.0]])
+    back = ops.scale_boxes(MODEL_INPUT, box.copy(), (height, width))[0]
+    return {
+        "frame": [width, height],
+        "resized": list(params["new_unpad"]),
+        "pad": [params["left"], params["top"]],
+        "input_box": box[0].tolist(),
+        "frame_box": [round(float(v), 4) for v in back],
+    }
+
+
+def run_student(weights: str, settings: HudConfig, limit: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        info = export_app_model(ASSETS / "weights" / weights, Path(tmp), settings, MODEL_INPUT)
+        onnx_path = Path(tmp) / "model.onnx"
+        model = load_model(onnx_path)
+        session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+        source = open_source(str(CLIP), settings.width, settings.target_fps)
+        tracker = new_tracker(settings, source.fps)
+        leads = LeadTracker(settings)
+        names = list(model.names.values())
+        frames = []
+        for frame in source.frames:
+            if len(frames) >= limit:
+                break
+            result = model.predict(
+                frame.image, imgsz=MODEL_INPUT, conf=settings.conf, verbose=False
+            )[0]
+            tensor = model.predictor.preprocess([frame.image]).numpy()
+            raw = session.run(None, {session.get_inputs()[0].name: tensor})[0]
+            sparse, rebuilt = sparse_output(raw, info.output_format)
+            check_rebuilt(rebuilt, result, frame.image.shape, settings.conf)
+            detections = sv.Detections.from_ultralytics(result)
+            tracked = tracker.update(detections)
+            tracked = tracked[tracked.tracker_id >= 0]
+            height, width = frame.image.shape[:2]
+            lead = leads.update(tracked, names, frame.time_s, (width, height))
+            frames.append(
+                {
+                    "time_s": round(frame.time_s, 6),
+                    "size": [width, height],
+                    "raw": sparse,
+                    "detections": boxes(detections),
+                    "tracked": boxes(tracked),
+                    "lead": lead_json(lead),
+                }
+            )
+    return {
+        "weights": weights,
+        "output_format": info.output_format,
+        "output_shape": info.output_shape,
+        "names": names,
+        "fps": source.fps,
+        "frames": frames,
+    }
+
+
+def sparse_output(raw: np.ndarray, output_format: str) -> tuple[dict, np.ndarray]:
+    """The raw rows (end2end) or columns (yolo) that score at least RAW_FLOOR, rounded, and the
+    full tensor rebuilt from them with zeros elsewhere."""
+    rebuilt = np.zeros_like(raw)
+    if output_format == "end2end":
+        keep = np.where(raw[0, :, 4] >= RAW_FLOOR)[0]
+        rows = np.round(raw[0, keep].astype(np.float64), 3)
+        rebuilt[0, keep] = rows
+        return {"index": keep.tolist(), "rows": rows.tolist()}, rebuilt
+    scores = raw[0, 4:]
+    keep = np.where(scores.max(0) >= RAW_FLOOR)[0]
+    columns = []
+    for i in keep:
+        box = np.round(raw[0, :4, i].astype(np.float64), 4)
+        classes = np.where(scores[:, i] >= RAW_FLOOR / 10)[0]
+        values = np.round(scores[classes, i].astype(np.float64), 5)
+        rebuilt[0, :4, i] = box
+        rebuilt[0, 4 + classes, i] = values
+        columns.append([box.tolist(), classes.tolist(), values.tolist()])
+    return {"index": keep.tolist(), "columns": columns}, rebuilt
+
+
+def check_rebuilt(rebuilt: np.ndarray, result, shape: tuple[int, ...], conf: float) -> None:
+    """The sparse, rounded tensor must give Ultralytics' own answer, or the file is no golden."""
+    out = nms.non_max_suppression(torch.from_numpy(rebuilt), conf, NMS_IOU, max_det=300)[0]
+    out[:, :4] = ops.scale_boxes(MODEL_INPUT, out[:, :4], shape[:2])
+    expected = result.boxes.data.numpy()
+    if out.shape[0] != expected.shape[0] or not np.allclose(
+        out.numpy()[:, :4], expected[:, :4], atol=0.05
+    ):
+        raise SystemExit("the rounded raw output no longer reproduces predict(); raise precision")
+
+
+def boxes(detections: sv.Detections) -> list[list[float]]:
+    rows = []
+    for i in range(len(detections)):
+        row = [round(float(v), 2) for v in detections.xyxy[i]]
+        row += [round(float(detections.confidence[i]), 4), int(detections.class_id[i])]
+        if detections.tracker_id is not None:
+            row.append(int(detections.tracker_id[i]))
+        rows.append(row)
+    return rows
+
+
+def lead_json(lead) -> dict | None:
+    if lead is None:
+        return None
+    return {
+        "index": lead.index,
+        "track_id": lead.track_id,
+        "class": lead.class_name,
+        "distance_m": None if lead.distance_m is None else float(lead.distance_m),
+        "ttc_s": None if lead.ttc_s is None else float(lead.ttc_s),
+        "warning": bool(lead.warning),
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
