@@ -71,18 +71,30 @@ class LabelCache:
         )
 
     def pending(
-        self, fingerprint: str, prompts: tuple[str, ...], frames_root: Path
+        self,
+        fingerprint: str,
+        prompts: tuple[str, ...],
+        frames_root: Path,
+        in_video_order: bool = False,
     ) -> Iterator[FrameInput]:
-        """Frames missing any of ``prompts`` for this teacher, streamed page by page."""
-        after = ""
+        """Frames missing any of ``prompts`` for this teacher, streamed page by page.
+
+        In id (hash) order, which is all a frame-by-frame teacher needs; with
+        ``in_video_order``, each video's frames one after the other in time, for
+        teachers that track objects through videos.
+        """
+        order = ("source_id", "frame_index", "id") if in_video_order else ("id",)
+        key = ", ".join(f"f.{column}" for column in order)
+        after: tuple[object, ...] = (-1, -1, "") if in_video_order else ("",)
         while True:
             rows = self.catalog.execute(
-                "SELECT f.id, f.path, f.width, f.height, s.path AS source_path, "
+                "SELECT f.id, f.path, f.width, f.height, f.source_id, f.frame_index, "
+                "f.timestamp, s.path AS source_path, "
                 "(SELECT group_concat(c.prompt, char(31)) FROM label_cache c "
                 " WHERE c.fingerprint = ? AND c.frame_id = f.id) AS done "
                 "FROM frames f JOIN sources s ON s.id = f.source_id "
-                "WHERE f.id > ? ORDER BY f.id LIMIT ?",
-                (fingerprint, after, _PAGE),
+                f"WHERE ({key}) > ({', '.join('?' * len(order))}) ORDER BY {key} LIMIT ?",
+                (fingerprint, *after, _PAGE),
             ).fetchall()
             if not rows:
                 return
@@ -97,8 +109,11 @@ class LabelCache:
                         row["height"],
                         row["source_path"],
                         missing,
+                        row["source_id"],
+                        row["frame_index"],
+                        row["timestamp"],
                     )
-            after = rows[-1]["id"]
+            after = tuple(rows[-1][column] for column in order)
 
     def count_pending(self, fingerprint: str, prompts: tuple[str, ...]) -> int:
         """Frames still missing any of ``prompts`` for this teacher."""

@@ -11,7 +11,6 @@ import cv2
 from edgedistill.errors import NO_FRAMES, EdgedistillError
 from edgedistill.label.cache import LabelCache, cache_keys
 from edgedistill.label.lock import project_label_lock
-from edgedistill.label.video import pending_in_video_order
 from edgedistill.project import Project
 from edgedistill.teachers.base import (
     CostEstimate,
@@ -128,12 +127,9 @@ def _run(
 
     def frames() -> Iterator[FrameInput]:
         nonlocal in_flight
-        if teacher.propagates:  # each video's frames in order, for tracking
-            pending = pending_in_video_order(
-                cache.catalog, teacher.fingerprint, prompts, project.root
-            )
-        else:
-            pending = cache.pending(teacher.fingerprint, prompts, project.root)
+        pending = cache.pending(
+            teacher.fingerprint, prompts, project.root, in_video_order=teacher.propagates
+        )
         for frame in pending:
             if stopping:
                 return
