@@ -194,7 +194,7 @@ def test_ctrl_c_says_what_is_kept(cli, tmp_path: Path, monkeypatch) -> None:
     def interrupted(*_: object, **__: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("edgedistill.cli.ingest", interrupted)
+    monkeypatch.setattr("edgedistill.ingest.ingest", interrupted)
     result = cli("ingest", str(write_image(tmp_path / "a.jpg")), "-p", str(tmp_path / "p"))
     assert result.code == 130
     assert "interrupted; everything finished so far is kept" in result.err

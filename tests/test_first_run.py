@@ -266,3 +266,17 @@ def test_reports_say_what_was_scored_and_why_a_table_is_empty(tmp_path: Path) ->
     assert "<figcaption>sample_a: teacher&#x27;s labels (left)" in page or (
         "<figcaption>sample_a: teacher's labels (left)" in page
     )
+
+
+def test_the_command_line_starts_without_the_heavy_libraries() -> None:
+    """`edgedistill --help` and a usage error load no stage: each command imports its own."""
+    heavy = ("torch", "ultralytics", "supervision", "cv2", "matplotlib", "scipy", "onnxruntime")
+    probe = (
+        "import sys\n"
+        "from edgedistill.cli import main\n"
+        "main(['--help'])\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -15,25 +15,8 @@ from rich.markup import escape
 
 from edgedistill import __version__, display
 from edgedistill.config import HudConfig, ProjectConfig, ServeConfig, describe_validation_error
-from edgedistill.cost import CostInputs, estimate_costs
-from edgedistill.dataset import build_dataset
 from edgedistill.devices import DEVICE_HELP, parse_device
-from edgedistill.display import (
-    IngestProgress,
-    LabelProgress,
-    err,
-    out,
-    print_costs,
-    print_dataset_report,
-    print_eval_report,
-    print_export_report,
-    print_ingest_report,
-    print_label_report,
-    print_run_stats,
-    print_stage,
-    print_status,
-    print_train_run,
-)
+from edgedistill.display import err, out
 from edgedistill.errors import (
     EdgedistillError,
     Interrupted,
@@ -41,20 +24,13 @@ from edgedistill.errors import (
     UsageError,
     environment_problem,
 )
-from edgedistill.evaluate import evaluate
-from edgedistill.export import export_student
-from edgedistill.export.app import APP_MODEL_DIR, export_app_model
-from edgedistill.hud import VIDEO_SUFFIXES, run_hud
-from edgedistill.ingest import ingest
-from edgedistill.label import label_project
 from edgedistill.logs import configure_logging
-from edgedistill.pipeline import run_pipeline
 from edgedistill.presets import available_presets
 from edgedistill.project import Project, find_project, init_project
-from edgedistill.status import project_status
 from edgedistill.teachers import available_teachers, budget_credits, build_teacher
-from edgedistill.train import latest_weights, train_student
 from edgedistill.weights import resolve_weights
+
+# Each command imports its stage when it runs: `edgedistill --help` and `status` stay quick.
 
 SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
@@ -189,6 +165,9 @@ def ingest_command(
     Defaults come from the project config. Ingesting the same file again adds
     nothing; a file that fails is reported and the others still go in.
     """
+    from edgedistill.display import IngestProgress, print_ingest_report
+    from edgedistill.ingest import ingest
+
     project = _project(project_dir)
     overrides = {
         "fps": fps,
@@ -262,6 +241,10 @@ def label(
     Thresholds, NMS and the ontology apply to the cache afterwards, offline.
     Killing it at any moment loses at most the calls in flight.
     """
+    from edgedistill.display import LabelProgress, print_label_report, print_status
+    from edgedistill.label import label_project
+    from edgedistill.status import project_status
+
     project = _project(project_dir)
     config = project.load_config()
     overrides = {
@@ -326,9 +309,7 @@ def dataset(
     seed: Annotated[int | None, typer.Option(help="Seed of the split.", metavar="N")] = None,
     negatives: Annotated[
         float | None,
-        typer.Option(
-            min=0, max=0.9, help="Most a split's frames may be empty.", metavar="SHARE"
-        ),
+        typer.Option(min=0, max=0.9, help="Most a split's frames may be empty.", metavar="SHARE"),
     ] = None,
     group_folders: Annotated[
         bool | None,
@@ -336,6 +317,9 @@ def dataset(
     ] = None,
 ) -> None:
     """Write the labelled frames as a dataset, split by source, with a review gallery."""
+    from edgedistill.dataset import build_dataset
+    from edgedistill.display import print_dataset_report
+
     project = _project(project_dir)
     overrides = {
         "format": format,
@@ -380,6 +364,9 @@ def train(
     ] = False,
 ) -> None:
     """Train the YOLO student on the latest dataset with Ultralytics."""
+    from edgedistill.display import print_train_run
+    from edgedistill.train import train_student
+
     project = _project(project_dir)
     config = project.load_config()
     overrides = {
@@ -410,6 +397,9 @@ def eval_command(
     device: DeviceOption = None,
 ) -> None:
     """Student vs teacher (and human) labels, speed at 480p, and an HTML report."""
+    from edgedistill.display import print_eval_report
+    from edgedistill.evaluate import evaluate
+
     chosen_device = parse_device(device or "auto")
     project = _project(project_dir)
     found = _model_path(project, weights)
@@ -442,6 +432,9 @@ def export(
     ] = False,
 ) -> None:
     """Export the student for the phone, check parity with PyTorch, write a model card."""
+    from edgedistill.display import print_export_report
+    from edgedistill.export import export_student
+
     size = _parse_size(imgsz)
     project = _project(project_dir)
     found = _model_path(project, weights)
@@ -459,8 +452,11 @@ def export_app(
         typer.Option(help="Student weights (default: the project's latest).", metavar="PATH"),
     ] = None,
     out_dir: Annotated[
-        Path, typer.Option("--out", help="The app's model folder.", metavar="DIR")
-    ] = APP_MODEL_DIR,
+        Path | None,
+        typer.Option(
+            "--out", help="The app's model folder (default: app/public/model).", metavar="DIR"
+        ),
+    ] = None,
     imgsz: Annotated[str, typer.Option(help="Input HEIGHT,WIDTH.", metavar="H,W")] = "480,640",
     parity_frames: Annotated[
         Path | None,
@@ -471,6 +467,9 @@ def export_app(
     ] = None,
 ) -> None:
     """Export the student for the Expo app: ONNX and model.json (names, sizes, HUD settings)."""
+    from edgedistill.export.app import APP_MODEL_DIR, export_app_model
+
+    out_dir = out_dir or APP_MODEL_DIR
     size = _parse_size(imgsz)
     project = _optional_project(project_dir)
     weights_path = _model_path(project, weights)
@@ -499,6 +498,8 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 def _model_path(project: Project | None, given: str | None) -> Path:
     """``given`` found by the weights rule, else the project's newest student."""
+    from edgedistill.train import latest_weights
+
     if given is not None:
         search = [project.load_config().weights_dir] if project else []
         return Path(resolve_weights(given, search))
@@ -516,9 +517,7 @@ def run_command(
     project_dir: ProjectOption = None,
     model: Annotated[
         str | None,
-        typer.Option(
-            help=".pt or .onnx student (default: the project's latest).", metavar="PATH"
-        ),
+        typer.Option(help=".pt or .onnx student (default: the project's latest).", metavar="PATH"),
     ] = None,
     output: Annotated[
         Path | None, typer.Option(help="Write the HUD video here (.mp4).", metavar="FILE")
@@ -532,6 +531,9 @@ def run_command(
     ] = None,
 ) -> None:
     """Run the student on video with tracking and the driver HUD."""
+    from edgedistill.display import print_run_stats
+    from edgedistill.hud import run_hud
+
     if output is None and not show:
         raise UsageError("nothing to do: pass --output FILE.mp4 and/or --show")
     if output is not None:
@@ -549,6 +551,8 @@ def run_command(
 
 def _check_video_output(output: Path) -> None:
     """A video file name in a folder that exists or can be made."""
+    from edgedistill.hud import VIDEO_SUFFIXES
+
     if output.suffix.lower() not in VIDEO_SUFFIXES:
         raise UsageError(
             f"--output {output}: name a video file ending in {', '.join(VIDEO_SUFFIXES)}"
@@ -567,9 +571,7 @@ def serve(
     project_dir: ProjectOption = None,
     model: Annotated[
         str | None,
-        typer.Option(
-            help=".pt or .onnx student (default: the project's latest).", metavar="PATH"
-        ),
+        typer.Option(help=".pt or .onnx student (default: the project's latest).", metavar="PATH"),
     ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.", metavar="ADDRESS")] = (
         "127.0.0.1"
@@ -641,6 +643,9 @@ def cost(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Cost per minute of streaming (API, own server, phone) and of labelling N frames."""
+    from edgedistill.cost import CostInputs, estimate_costs
+    from edgedistill.display import print_costs
+
     inputs = CostInputs(
         fps,
         width,
@@ -686,6 +691,9 @@ def pipeline(
     ] = None,
 ) -> None:
     """Run ingest → label → dataset → train → eval; finished stages are reused."""
+    from edgedistill.display import print_stage
+    from edgedistill.pipeline import run_pipeline
+
     project = _project(project_dir)
     teacher_overrides = {"weights": weights, "annotations": annotations}
     budget = _budget(project.load_config(), teacher, teacher_overrides, max_usd, None)
@@ -710,6 +718,9 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Show what each stage has produced so far."""
+    from edgedistill.display import print_status
+    from edgedistill.status import project_status
+
     counts = project_status(_project(project_dir))
     if as_json:
         print(json.dumps(counts, indent=2))

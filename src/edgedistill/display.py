@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from edgedistill.cost import CostReport
-from edgedistill.dataset import DatasetReport
-from edgedistill.evaluate import EvalReport
-from edgedistill.export import ExportReport
-from edgedistill.hud import RunStats
-from edgedistill.ingest import IngestReport
-from edgedistill.ingest.sources import MediaFile
-from edgedistill.label import LabelReport
-from edgedistill.train import TrainRun
+if TYPE_CHECKING:  # the stages are imported by the commands that run them
+    from edgedistill.cost import CostReport
+    from edgedistill.dataset import DatasetReport
+    from edgedistill.evaluate import EvalReport
+    from edgedistill.export import ExportReport
+    from edgedistill.hud import RunStats
+    from edgedistill.ingest import IngestReport
+    from edgedistill.ingest.sources import MediaFile
+    from edgedistill.label import LabelReport
+    from edgedistill.train import TrainRun
 
 # soft_wrap: a message stays one line in logs and pipes, whatever the width.
 out = Console(soft_wrap=True)

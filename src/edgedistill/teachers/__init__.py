@@ -1,15 +1,10 @@
 """Teacher backends, registered by name. A new backend: a module here that subclasses
-``Teacher``, decorates it with ``@register_teacher`` and is imported below."""
+``Teacher`` and decorates it with ``@register_teacher``, named in ``base.BACKENDS`` so
+that it is imported when first used."""
 
-from edgedistill.teachers import (  # noqa: F401  (importing registers the backends)
-    annotations,
-    roboflow_sam3,
-    roboflow_workflow,
-    sam3,
-    ultralytics_model,
-)
 from edgedistill.teachers.base import (
     ALL_CLASSES,
+    BACKENDS,
     CostEstimate,
     FrameInput,
     RawDetection,
@@ -24,6 +19,7 @@ from edgedistill.teachers.factory import budget_credits, build_teacher, teacher_
 
 __all__ = [
     "ALL_CLASSES",
+    "BACKENDS",
     "CostEstimate",
     "FrameInput",
     "RawDetection",

@@ -8,17 +8,20 @@ and registers itself with :func:`register_teacher`.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 from edgedistill.errors import EdgedistillError, UsageError
-from edgedistill.masks import Box, Rle
+
+if TYPE_CHECKING:
+    from edgedistill.masks import Box, Rle
 
 ALL_CLASSES = "*"
 """Cache key of teachers that label with their own class list instead of prompts."""
@@ -170,6 +173,16 @@ class Teacher(ABC):
         """Release models, sessions and threads."""
 
 
+BACKENDS: dict[str, str] = {
+    "annotations": "edgedistill.teachers.annotations",
+    "roboflow-sam3": "edgedistill.teachers.roboflow_sam3",
+    "roboflow-workflow": "edgedistill.teachers.roboflow_workflow",
+    "sam3": "edgedistill.teachers.sam3",
+    "ultralytics": "edgedistill.teachers.ultralytics_model",
+}
+"""Each backend's module, imported only when the backend is used: naming the teachers
+(``--help``, config checks) loads none of their heavy dependencies."""
+
 _REGISTRY: dict[str, type[Teacher]] = {}
 
 
@@ -180,12 +193,15 @@ def register_teacher(cls: type[Teacher]) -> type[Teacher]:
 
 
 def teacher_class(name: str) -> type[Teacher]:
+    """The backend called ``name``, its module imported on first use."""
+    if name not in _REGISTRY and name in BACKENDS:
+        importlib.import_module(BACKENDS[name])
     if name not in _REGISTRY:
         raise UsageError(
-            f"unknown teacher '{name}'; available teachers: {', '.join(sorted(_REGISTRY))}"
+            f"unknown teacher '{name}'; available teachers: {', '.join(available_teachers())}"
         )
     return _REGISTRY[name]
 
 
 def available_teachers() -> list[str]:
-    return sorted(_REGISTRY)
+    return sorted(set(BACKENDS) | set(_REGISTRY))
