@@ -23,6 +23,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -108,18 +110,7 @@ def main() -> None:
     runs = []
     with tempfile.TemporaryDirectory() as folder:
         model = args.model or yolo11n_onnx(Path(folder))
-        port = free_port()
-        env = {**os.environ, "EDGEDISTILL_API_KEYS": KEY}
-        script = Path(sys.executable).with_name("edgedistill")
-        server = subprocess.Popen(
-            [str(script), "serve", "--model", str(model), "--port", str(port)],
-            env=env,
-            cwd=folder,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait(f"http://127.0.0.1:{port}/health")
+        with serving(model, [KEY], Path(folder)) as (port, _):
             url = f"ws://127.0.0.1:{port}/ws?api_key={KEY}"
             for clients in range(1, args.max_clients + 1):
                 run = measure(url, clients, args.seconds, frames)
@@ -131,8 +122,6 @@ def main() -> None:
                 )
                 if run["answered_share"] < 0.5:
                     break
-        finally:
-            server.kill()
     sustained = [r["clients"] for r in runs if r["answered_share"] >= 0.9]
     report = {
         "benchmark": "serve",
@@ -149,6 +138,29 @@ def main() -> None:
         f"most streams sustained at {FPS} fps (>= 90 % answered): {report['max_streams']}; "
         f"JSON in {args.out}"
     )
+
+
+@contextmanager
+def serving(
+    model: Path, keys: list[str], folder: Path
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """`edgedistill serve` in its own process on a free loopback port, up and answering;
+    yields the port and the process, and kills it afterwards."""
+    port = free_port()
+    env = {**os.environ, "EDGEDISTILL_API_KEYS": ",".join(keys)}
+    script = Path(sys.executable).with_name("edgedistill")
+    server = subprocess.Popen(
+        [str(script), "serve", "--model", str(model), "--port", str(port)],
+        env=env,
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait(f"http://127.0.0.1:{port}/health")
+        yield port, server
+    finally:
+        server.kill()
 
 
 def _wait(url: str) -> None:

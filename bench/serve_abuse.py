@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,10 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.realtime import yolo11n_onnx  # noqa: E402
-from bench.serve import FPS, _wait, measure  # noqa: E402
+from bench.serve import FPS, measure, serving  # noqa: E402
 from edgedistill.hud.runner import MODEL_INPUT  # noqa: E402
 from tests.media import scene  # noqa: E402
-from tests.test_serve import free_port  # noqa: E402
 from tests.test_serve_abuse import png_bomb  # noqa: E402
 
 HONEST_KEY = "bench-honest-key-0123456789"
@@ -241,19 +239,8 @@ def main() -> None:
     frames = honest_frames()
     with tempfile.TemporaryDirectory() as folder:
         model, described = (args.model, str(args.model)) if args.model else student(Path(folder))
-        port = free_port()
-        keys = ",".join((HONEST_KEY, SQUATTER_KEY, MALFORMED_KEY))
-        env = {**os.environ, "EDGEDISTILL_API_KEYS": keys}
-        script = Path(sys.executable).with_name("edgedistill")
-        server = subprocess.Popen(
-            [str(script), "serve", "--model", str(model), "--port", str(port)],
-            env=env,
-            cwd=folder,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait(f"http://127.0.0.1:{port}/health")
+        keys = [HONEST_KEY, SQUATTER_KEY, MALFORMED_KEY]
+        with serving(model, keys, Path(folder)) as (port, server):
             url = f"ws://127.0.0.1:{port}/ws?api_key={HONEST_KEY}"
             idle_rss = psutil.Process(server.pid).memory_info().rss / 2**20
             abuse = Abuse(port, args.seconds)  # its payloads are made before any timing
@@ -269,8 +256,6 @@ def main() -> None:
             stop.set()
             watcher.join()
             alive = server.poll() is None
-        finally:
-            server.kill()
     report = {
         "benchmark": "serve_abuse",
         "machine": {
