@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import av
@@ -74,4 +74,18 @@ def write_image(
     """Save ``scene(seed)`` in the format the suffix names; ``save`` goes to PIL."""
     rgb = scene(seed, size)[:, :, ::-1]
     Image.fromarray(rgb).save(path, **save)
+    return path
+
+
+def write_camera(path: Path, images: Iterable[np.ndarray], size: tuple[int, int]) -> Path:
+    """BGR ``images`` as a 15 fps y4m clip, which Chromium plays (looped) as its camera."""
+    width, height = size
+    with av.open(str(path), "w", format="yuv4mpegpipe") as container:
+        stream = container.add_stream("rawvideo", rate=15)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for image in images:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
     return path

@@ -12,7 +12,6 @@ import base64
 import functools
 import json
 import shutil
-import subprocess
 import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -23,8 +22,9 @@ import pytest
 
 from edgedistill.config import HudConfig, ServeConfig
 from edgedistill.export.app import export_app_model
+from tests.media import write_camera
 from tests.test_serve import KEY, Server, free_port
-from tests.test_serve_browser import DevTools, _page_socket
+from tests.test_serve_browser import DevTools, chromium_page
 
 ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "app" / "dist"
@@ -45,18 +45,12 @@ pytestmark = [
 
 def dashcam_camera(path: Path, frames: int = 90) -> Path:
     """The clip's first frames as a 640x360 y4m that Chromium plays as the camera, looped."""
-    with av.open(str(CLIP)) as clip, av.open(str(path), "w", format="yuv4mpegpipe") as out:
-        stream = out.add_stream("rawvideo", rate=15)
-        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
-        for i, frame in enumerate(clip.decode(video=0)):
-            if i >= frames:
-                break
-            image = frame.to_ndarray(width=640, height=360, format="bgr24")
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
+    with av.open(str(CLIP)) as clip:
+        images = (
+            frame.to_ndarray(width=640, height=360, format="bgr24")
+            for _, frame in zip(range(frames), clip.decode(video=0), strict=False)
+        )
+        return write_camera(path, images, (640, 360))
 
 
 class StaticSite:
@@ -93,10 +87,7 @@ def drive(
 ) -> dict[str, str]:
     """Opens the HUD, waits for boxes and a lead vehicle, saves a screenshot (and one of the
     settings screen)."""
-    port = free_port()
-    browser = _chromium(port, camera, profile, url)
-    try:
-        tools = DevTools(_page_socket(port))
+    with chromium_page(url, camera, profile, window="960,600") as tools:
         state: dict[str, str] = {}
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -116,9 +107,6 @@ def drive(
             state["settings"] = tools.evaluate("document.body.innerText") or ""
             screenshot = tools.call("Page.captureScreenshot", format="png")["data"]
             settings_shot.write_bytes(base64.b64decode(screenshot))
-    finally:
-        browser.kill()
-        browser.wait()
     return state
 
 
@@ -151,54 +139,29 @@ def test_settings_are_remembered_across_reloads(tmp_path) -> None:
     """Choose Roboflow at 3 fps, save, reload without a query string: the HUD starts in
     that mode (and says which settings are missing), and shows the key warning."""
     camera = dashcam_camera(tmp_path / "camera.y4m", frames=5)
-    port = free_port()
-    with StaticSite(DIST) as site:
-        browser = _chromium(port, camera, tmp_path / "p", f"{site}/?mode=device")
-        try:
-            tools = DevTools(_page_socket(port))
-            _wait_for(tools, "document.body.innerText.includes('Settings')")
-            tools.evaluate(OPEN_SETTINGS)
-            _wait_for(tools, "document.body.innerText.includes('Roboflow workflow')")
-            tools.evaluate(
-                "[...document.querySelectorAll('[role=button]')]"
-                ".find(e => e.innerText.startsWith('Roboflow')).click()"
-            )
-            tools.evaluate("document.querySelector('[data-testid=input-roboflowFps]').select()")
-            tools.call("Input.insertText", text="3")
-            tools.evaluate(
-                "[...document.querySelectorAll('[role=button]')]"
-                ".find(e => e.innerText === 'Save').click()"
-            )
-            time.sleep(1.0)
-            tools.call("Page.navigate", url=f"{site}/")
-            _wait_for(tools, "document.body.innerText.includes('Roboflow workflow at')")
-            text = tools.evaluate("document.body.innerText")
-        finally:
-            browser.kill()
-            browser.wait()
+    with (
+        StaticSite(DIST) as site,
+        chromium_page(f"{site}/?mode=device", camera, tmp_path / "p", window="960,600") as tools,
+    ):
+        _wait_for(tools, "document.body.innerText.includes('Settings')")
+        tools.evaluate(OPEN_SETTINGS)
+        _wait_for(tools, "document.body.innerText.includes('Roboflow workflow')")
+        tools.evaluate(
+            "[...document.querySelectorAll('[role=button]')]"
+            ".find(e => e.innerText.startsWith('Roboflow')).click()"
+        )
+        tools.evaluate("document.querySelector('[data-testid=input-roboflowFps]').select()")
+        tools.call("Input.insertText", text="3")
+        tools.evaluate(
+            "[...document.querySelectorAll('[role=button]')]"
+            ".find(e => e.innerText === 'Save').click()"
+        )
+        time.sleep(1.0)
+        tools.call("Page.navigate", url=f"{site}/")
+        _wait_for(tools, "document.body.innerText.includes('Roboflow workflow at')")
+        text = tools.evaluate("document.body.innerText")
     assert "Roboflow workflow at 3 fps" in text, text
     assert "set the Roboflow workspace and workflow id in Settings" in text, text
-
-
-def _chromium(port: int, camera: Path, profile: Path, url: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            f"--user-data-dir={profile}",
-            "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={camera}",
-            f"--remote-debugging-port={port}",
-            "--window-size=960,600",
-            url,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def _wait_for(tools: DevTools, condition: str, seconds: float = 30) -> None:

@@ -11,13 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import av
 import httpx
 import pytest
 from websockets.sync.client import connect
 
 from edgedistill.config import ServeConfig
-from tests.media import scene
+from tests.media import scene, write_camera
 from tests.test_serve import KEY, Server, free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -26,16 +25,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is n
 
 def fake_camera(path: Path) -> Path:
     """A y4m clip that Chromium plays as the camera."""
-    with av.open(str(path), "w", format="yuv4mpegpipe") as container:
-        stream = container.add_stream("rawvideo", rate=15)
-        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
-        for i in range(30):
-            image = scene(i // 5, (640, 480))
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+    return write_camera(path, (scene(i // 5, (640, 480)) for i in range(30)), (640, 480))
 
 
 class DevTools:
@@ -58,7 +48,9 @@ class DevTools:
 
 
 @contextmanager
-def chromium_page(url: str, camera: Path, profile: Path) -> Iterator[DevTools]:
+def chromium_page(
+    url: str, camera: Path, profile: Path, window: str = "900,700"
+) -> Iterator[DevTools]:
     """Headless Chromium on ``url`` with ``camera`` as its fake camera; DevTools to drive it."""
     port = free_port()
     browser = subprocess.Popen(
@@ -76,7 +68,7 @@ def chromium_page(url: str, camera: Path, profile: Path) -> Iterator[DevTools]:
             "--use-fake-ui-for-media-stream",
             f"--use-file-for-fake-video-capture={camera}",
             f"--remote-debugging-port={port}",
-            "--window-size=900,700",
+            f"--window-size={window}",
             url,
         ],
         stdout=subprocess.DEVNULL,
@@ -86,6 +78,7 @@ def chromium_page(url: str, camera: Path, profile: Path) -> Iterator[DevTools]:
         yield DevTools(_page_socket(port))
     finally:
         browser.kill()
+        browser.wait()
 
 
 def _wait_for(tools: DevTools, expression: str, seconds: float = 60) -> object:
