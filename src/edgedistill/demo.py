@@ -28,7 +28,7 @@ from edgedistill.display import err, out, print_export_report, print_run_stats, 
 from edgedistill.errors import EdgedistillError
 from edgedistill.export import export_student
 from edgedistill.hud import run_hud
-from edgedistill.ingest.store import file_sha256
+from edgedistill.media.store import file_sha256
 from edgedistill.pipeline import run_pipeline
 from edgedistill.project import Project, init_project
 from edgedistill.teachers import budget_credits

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # the stages are imported by the commands that run them
     from edgedistill.export import ExportReport
     from edgedistill.hud import RunStats
     from edgedistill.ingest import IngestReport
-    from edgedistill.ingest.sources import MediaFile
+    from edgedistill.media.files import MediaFile
     from edgedistill.label import LabelReport
     from edgedistill.train import TrainRun
 

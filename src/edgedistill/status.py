@@ -7,7 +7,8 @@ from typing import Any
 from edgedistill.catalog import Catalog
 from edgedistill.config import ProjectConfig
 from edgedistill.evaluate.stage import REPORTS_DIR
-from edgedistill.label import LabelCache, summarize
+from edgedistill.label.summary import summarize
+from edgedistill.teachers.cache import LabelCache
 from edgedistill.project import Project
 
 

@@ -19,7 +19,7 @@ from edgedistill.catalog import Catalog, now
 from edgedistill.config import TrainConfig
 from edgedistill.devices import resolve_device
 from edgedistill.errors import EdgedistillError, Interrupted
-from edgedistill.label.cache import TeacherRecord
+from edgedistill.teachers.cache import TeacherRecord
 from edgedistill.project import Project
 from edgedistill.weights import WEIGHTS_DIR_VARIABLE, is_architecture, resolve_weights
 

@@ -17,8 +17,9 @@ from edgedistill.dataset.split import SPLITS, Split, assign_splits, unit_score
 from edgedistill.dataset.tracks import TrackVotingCache, vote_track_classes
 from edgedistill.dataset.writers import CocoWriter, YoloWriter
 from edgedistill.errors import NO_FRAMES, EdgedistillError
-from edgedistill.label import LabelCache, resolve
-from edgedistill.label.cache import cache_keys
+from edgedistill.teachers.cache import LabelCache
+from edgedistill.teachers.resolve import resolve
+from edgedistill.teachers.cache import cache_keys
 from edgedistill.project import Project
 
 DATASETS_DIR = "datasets"

@@ -8,40 +8,9 @@ import json
 from pathlib import Path
 
 import cv2
-import numpy as np
 import supervision as sv
 
-from edgedistill.masks import rle_to_mask
-
-THUMBNAIL_WIDTH = 360
-
-
-def annotate(image: np.ndarray, detections: sv.Detections, names: list[str]) -> np.ndarray:
-    """The image with masks, boxes and class names drawn (BGR)."""
-    scene = image.copy()
-    if len(detections) == 0:
-        return scene
-    masks = [rle_to_mask(r) if r else None for r in detections.data["rle"]]
-    if all(m is not None for m in masks):
-        shown = sv.Detections(
-            xyxy=detections.xyxy, mask=np.stack(masks), class_id=detections.class_id
-        )
-        scene = sv.MaskAnnotator(opacity=0.35).annotate(scene, shown)
-    scene = sv.BoxAnnotator(thickness=2).annotate(scene, detections)
-    labels = [
-        f"{names[c]} {s:.2f}"
-        for c, s in zip(detections.class_id, detections.confidence, strict=True)
-    ]
-    return sv.LabelAnnotator(text_scale=0.4, text_padding=3).annotate(scene, detections, labels)
-
-
-def thumbnail(image: np.ndarray) -> np.ndarray:
-    height, width = image.shape[:2]
-    if width <= THUMBNAIL_WIDTH:
-        return image
-    size = (THUMBNAIL_WIDTH, round(height * THUMBNAIL_WIDTH / width))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-
+from edgedistill.drawing import annotate, thumbnail
 
 class Gallery:
     """Collects annotated thumbnails, then writes one self-contained HTML page."""

@@ -19,7 +19,7 @@ import supervision as sv
 
 from edgedistill.catalog import Catalog
 from edgedistill.config import LabelConfig
-from edgedistill.label import LabelCache
+from edgedistill.teachers.cache import LabelCache
 from edgedistill.ontology import Ontology, OntologyClass
 from edgedistill.teachers.base import RawDetection
 

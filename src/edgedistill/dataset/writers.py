@@ -19,6 +19,7 @@ import yaml
 
 from edgedistill.dataset.split import SPLITS
 from edgedistill.masks import rle_area, rle_to_polygons
+from edgedistill.yolo_format import box_line, polygon_line
 
 
 class FrameRef(Protocol):
@@ -56,13 +57,11 @@ class YoloWriter:
     def _line(self, frame: FrameRef, detections: sv.Detections, i: int) -> str:
         cls = int(detections.class_id[i])
         w, h = frame.width, frame.height
-        x1, y1, x2, y2 = np.clip(detections.xyxy[i], 0, [w, h, w, h])
         if not self.segments:
-            values = [(x1 + x2) / 2 / w, (y1 + y2) / 2 / h, (x2 - x1) / w, (y2 - y1) / h]
-            return f"{cls} " + " ".join(f"{v:.6f}" for v in values)
+            return box_line(cls, detections.xyxy[i], w, h)
+        x1, y1, x2, y2 = np.clip(detections.xyxy[i], 0, [w, h, w, h])
         polygon = _largest_polygon(detections.data["rle"][i]) or [x1, y1, x2, y1, x2, y2, x1, y2]
-        normalised = [v / (w if k % 2 == 0 else h) for k, v in enumerate(polygon)]
-        return f"{cls} " + " ".join(f"{min(max(v, 0.0), 1.0):.6f}" for v in normalised)
+        return polygon_line(cls, polygon, w, h)
 
     def close(self, fallback_val: bool) -> Path:
         """Write ``data.yaml``; without a val split, validation uses train (said loudly)."""

@@ -19,8 +19,9 @@ from edgedistill.config import LabelConfig
 from edgedistill.dataset.writers import YoloWriter
 from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate.coco import coco_map
-from edgedistill.label import LabelCache, resolve
-from edgedistill.label.cache import cache_keys
+from edgedistill.teachers.cache import LabelCache
+from edgedistill.teachers.resolve import resolve
+from edgedistill.teachers.cache import cache_keys
 from edgedistill.ontology import Ontology
 from edgedistill.project import Project
 from edgedistill.teachers.annotations import AnnotationSet, load_annotations

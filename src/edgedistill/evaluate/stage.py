@@ -20,15 +20,15 @@ import numpy as np
 
 from edgedistill.catalog import now
 from edgedistill.config import ProjectConfig
-from edgedistill.dataset.gallery import annotate, thumbnail
-from edgedistill.dataset.labels import read_yolo_labels
+from edgedistill.drawing import annotate, captioned, thumbnail
 from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate.human import HumanLabels, against_human_labels, check_ground_truth
 from edgedistill.evaluate.report import write_reports
 from edgedistill.evaluate.speed import SPEED_SIZE, measure_speed
-from edgedistill.label.cache import LabelCache, TeacherRecord
+from edgedistill.teachers.cache import LabelCache, TeacherRecord
 from edgedistill.logs import ultralytics_silenced
 from edgedistill.project import Project
+from edgedistill.yolo_format import read_labels
 from edgedistill.train import (
     DatasetRecord,
     latest_dataset,
@@ -263,21 +263,14 @@ def side_by_side(
     for image_path in images:
         image = cv2.imread(str(image_path))
         label = record.root / "labels" / split / f"{image_path.stem}.txt"
-        teacher = read_yolo_labels(label, image.shape[1], image.shape[0])
+        teacher = read_labels(label, image.shape[1], image.shape[0])
         student = _student_detections(model, image, imgsz, device)
-        left = _captioned(thumbnail(annotate(image, teacher, names)), "teacher")
-        right = _captioned(thumbnail(annotate(image, student, names)), "student")
+        left = captioned(thumbnail(annotate(image, teacher, names)), "teacher")
+        right = captioned(thumbnail(annotate(image, student, names)), "student")
         name = f"sample_{image_path.stem[:12]}.jpg"
         cv2.imwrite(str(directory / name), np.hstack([left, right]))
         written.append(name)
     return written
-
-
-def _captioned(image: np.ndarray, text: str) -> np.ndarray:
-    """``text`` in a bar above the image, so that a pair reads without its caption."""
-    bar = np.full((24, image.shape[1], 3), 32, dtype=np.uint8)
-    cv2.putText(bar, text, (6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1, cv2.LINE_AA)
-    return np.vstack([bar, image])
 
 
 def _student_detections(model: Any, image: np.ndarray, imgsz: int, device: str) -> Any:

@@ -13,7 +13,7 @@ from edgedistill.evaluate.stage import reports_of
 from edgedistill.export.card import write_model_card
 from edgedistill.export.formats import ExportOptions, get_format
 from edgedistill.export.parity import FLOAT, INT8, Parity, Tolerance, check_parity
-from edgedistill.label.cache import LabelCache
+from edgedistill.teachers.cache import LabelCache
 from edgedistill.logs import ultralytics_silenced
 from edgedistill.project import Project
 from edgedistill.train import latest_dataset, latest_weights, load_student, provenance_caveats

@@ -12,9 +12,9 @@ import cv2
 import numpy as np
 
 from edgedistill.errors import EdgedistillError
-from edgedistill.ingest.images import load_image
-from edgedistill.ingest.sources import media_kind
-from edgedistill.ingest.video import VideoError, VideoReader, fit_within
+from edgedistill.media.images import load_image
+from edgedistill.media.files import media_kind
+from edgedistill.media.video import VideoError, VideoReader, fit_within
 
 
 @dataclass(frozen=True)

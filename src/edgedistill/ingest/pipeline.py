@@ -13,10 +13,10 @@ from edgedistill.catalog import Catalog, Frame
 from edgedistill.config import IngestConfig
 from edgedistill.errors import EdgedistillError, environment_problem
 from edgedistill.ingest.dedup import NearDuplicateFilter
-from edgedistill.ingest.images import load_image
-from edgedistill.ingest.sources import MediaFile, SourceProblem, expand_sources
-from edgedistill.ingest.store import FrameStore, content_id, encode_jpeg, file_sha256
-from edgedistill.ingest.video import VideoReader
+from edgedistill.media.images import load_image
+from edgedistill.media.files import MediaFile, SourceProblem, expand_sources
+from edgedistill.media.store import FrameStore, content_id, encode_jpeg, file_sha256
+from edgedistill.media.video import VideoReader
 from edgedistill.project import FRAMES_DIR, Project
 
 ResultStatus = Literal["ingested", "unchanged", "skipped", "failed"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import cv2
 
 from edgedistill.errors import NO_FRAMES, EdgedistillError
-from edgedistill.label.cache import LabelCache, cache_keys
+from edgedistill.teachers.cache import LabelCache, cache_keys
 from edgedistill.label.lock import project_label_lock
 from edgedistill.project import Project
 from edgedistill.teachers.base import (

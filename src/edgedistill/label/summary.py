@@ -6,8 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from edgedistill.config import ProjectConfig
-from edgedistill.label.cache import LabelCache, cache_keys
-from edgedistill.label.resolve import resolve
+from edgedistill.teachers.cache import LabelCache, cache_keys
+from edgedistill.teachers.resolve import resolve
 
 
 @dataclass

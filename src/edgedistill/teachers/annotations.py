@@ -19,8 +19,9 @@ from typing import Any
 
 import yaml
 
-from edgedistill.ingest.sources import IMAGE_EXTENSIONS
+from edgedistill.media.files import IMAGE_EXTENSIONS
 from edgedistill.masks import polygons_to_rle, rle_to_box
+from edgedistill.yolo_format import parse_line, pixel_box, pixel_polygon
 from edgedistill.teachers.base import (
     FrameInput,
     RawDetection,
@@ -120,7 +121,7 @@ class _YoloDataset(AnnotationSet):
             if not line.strip():
                 continue
             try:
-                class_id, coords = _yolo_line(line)
+                class_id, coords = parse_line(line)
             except ValueError as exc:
                 log.warning("%s:%d: skipped (%s)", entry, number, exc)
                 continue
@@ -130,36 +131,10 @@ class _YoloDataset(AnnotationSet):
     @staticmethod
     def _detection(label: str, coords: list[float], frame: FrameInput) -> RawDetection:
         if len(coords) == 4:
-            cx, cy, w, h = coords
-            box = (
-                (cx - w / 2) * frame.width,
-                (cy - h / 2) * frame.height,
-                (cx + w / 2) * frame.width,
-                (cy + h / 2) * frame.height,
-            )
-            return RawDetection(label, 1.0, box)
-        polygon = [v * (frame.width if i % 2 == 0 else frame.height) for i, v in enumerate(coords)]
+            return RawDetection(label, 1.0, pixel_box(coords, frame.width, frame.height))
+        polygon = pixel_polygon(coords, frame.width, frame.height)
         rle = polygons_to_rle([polygon], frame.height, frame.width)
         return RawDetection(label, 1.0, rle_to_box(rle), rle)
-
-
-def _yolo_line(line: str) -> tuple[int, list[float]]:
-    """``class cx cy w h`` or ``class x1 y1 x2 y2 x3 y3 …``; ValueError says what is wrong."""
-    values = line.split()
-    if len(values) < 5:
-        raise ValueError(f"{len(values)} values, a label needs a class and 4 or more coordinates")
-    try:
-        number = float(values[0])
-        coords = [float(v) for v in values[1:]]
-    except ValueError:
-        raise ValueError("a class id or coordinate is not a number") from None
-    if not number.is_integer() or number < 0:
-        raise ValueError(f"class id {values[0]} is not a whole number ≥ 0")
-    if not all(math.isfinite(v) for v in coords):
-        raise ValueError("a coordinate is not finite")
-    if len(coords) != 4 and (len(coords) % 2 or len(coords) < 6):
-        raise ValueError(f"{len(coords)} coordinates: a box has 4, a polygon an even number ≥ 6")
-    return int(number), coords
 
 
 class _CocoDataset(AnnotationSet):

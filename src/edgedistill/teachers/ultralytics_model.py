@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from edgedistill.devices import resolve_device
-from edgedistill.ingest.store import file_sha256
+from edgedistill.media.store import file_sha256
 from edgedistill.masks import mask_to_rle
 from edgedistill.teachers.base import (
     FrameInput,

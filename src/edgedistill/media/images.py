@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from edgedistill.errors import EdgedistillError
-from edgedistill.ingest.video import fit_within
+from edgedistill.media.video import fit_within
 
 _EXIF_ORIENTATION = 0x0112
 _QUARTER_TURNS = {5, 6, 7, 8}

@@ -1,0 +1,1 @@
+"""Media every stage reads: video decoding, images, media files on disk, stored JPEG frames."""
