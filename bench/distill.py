@@ -101,7 +101,7 @@ def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
     edit_config(project, ontology=ONTOLOGY)
     ingest(project, [str(HIGHWAY / "valid" / "images")], IngestConfig(dedup=False))
     name, settings = CASES[case]
-    teacher = build_teacher(project.load_config(), name, settings)
+    teacher = build_teacher(project.config, name, settings)
     start = time.perf_counter()
     labelled = label_project(project, teacher)
     label_seconds = time.perf_counter() - start

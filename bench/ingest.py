@@ -24,7 +24,7 @@ import av
 from edgedistill.config import IngestConfig
 from edgedistill.ingest import ingest
 from edgedistill.ingest.dedup import NearDuplicateFilter
-from edgedistill.ingest.video import VideoReader
+from edgedistill.media.video import VideoReader
 from edgedistill.project import init_project
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -37,10 +37,11 @@ sys.path.insert(0, str(ROOT))
 
 from edgedistill.config import IngestConfig  # noqa: E402
 from edgedistill.ingest import ingest  # noqa: E402
-from edgedistill.label import LabelCache, label_project  # noqa: E402
+from edgedistill.label import label_project  # noqa: E402
 from edgedistill.project import Project, init_project  # noqa: E402
 from edgedistill.teachers import build_teacher  # noqa: E402
 from edgedistill.teachers.base import ALL_CLASSES  # noqa: E402
+from edgedistill.teachers.cache import LabelCache  # noqa: E402
 from tests.label_helpers import edit_config  # noqa: E402
 from tests.media import scene, write_image, write_video  # noqa: E402
 from tests.tiny_sam3 import save_tiny_sam3_video  # noqa: E402
@@ -73,7 +74,7 @@ def overhead(frames: int, runs: int) -> dict[str, object]:
             "max_det": 20,
         }
         edit_config(project, teachers={"ultralytics": settings})
-        teacher = build_teacher(project.load_config(), "ultralytics", {})
+        teacher = build_teacher(project.config, "ultralytics", {})
         with project.open_catalog() as catalog:
             inputs = list(
                 LabelCache(catalog).pending(teacher.fingerprint, (ALL_CLASSES,), project.root)
@@ -138,7 +139,7 @@ def throughput(frames: int) -> dict[str, object]:
                     edit_config(project, ontology=ontology)
                 else:
                     edit_config(project, ontology=_driving_ontology())
-                teacher = build_teacher(project.load_config(), "roboflow-sam3", {})
+                teacher = build_teacher(project.config, "roboflow-sam3", {})
                 start = time.perf_counter()
                 report = label_project(project, teacher)
                 seconds = time.perf_counter() - start
@@ -243,7 +244,7 @@ def encoder_passes(seconds: float, keyframe_interval: int) -> dict[str, object]:
         edit_config(project, teachers={"sam3": settings})
         runs = {}
         for mode in ("per_frame", "propagate"):
-            teacher = build_teacher(project.load_config(), "sam3", {"video": mode})
+            teacher = build_teacher(project.config, "sam3", {"video": mode})
             model = teacher.engine.model
             counter = PassCounter(model.detector_model if mode == "propagate" else model)
             start = time.perf_counter()
@@ -255,7 +256,7 @@ def encoder_passes(seconds: float, keyframe_interval: int) -> dict[str, object]:
                 "detector_passes_per_min": round(counter.detector * per_minute, 1),
                 "seconds_tiny_model": round(time.perf_counter() - start, 1),
             }
-        prompts = len(project.load_config().ontology.prompts)
+        prompts = len(project.config.ontology.prompts)
     ratio = {
         key: round(runs["propagate"][key] / runs["per_frame"][key], 3)
         for key in ("encoder_passes_per_min", "detector_passes_per_min")

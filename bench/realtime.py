@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edgedistill.config import HudConfig  # noqa: E402
-from edgedistill.hud import load_model, run_hud  # noqa: E402
-from edgedistill.hud.runner import MODEL_INPUT  # noqa: E402
+from edgedistill.hud import run_hud  # noqa: E402
 from edgedistill.hud.sources import open_source  # noqa: E402
+from edgedistill.student import PHONE_INPUT, open_detector  # noqa: E402
 
 CLIP = ROOT.parent / "shared" / "assets" / "videos" / "dashcam_highway_960x540.mp4"
 
@@ -40,18 +40,18 @@ def yolo11n_onnx(folder: Path) -> Path:
     model = YOLO("yolo11n.yaml")
     model.save(str(folder / "yolo11n.pt"))
     return Path(
-        YOLO(str(folder / "yolo11n.pt")).export(format="onnx", imgsz=MODEL_INPUT, verbose=False)
+        YOLO(str(folder / "yolo11n.pt")).export(format="onnx", imgsz=PHONE_INPUT, verbose=False)
     )
 
 
 def model_alone(model_path: Path, settings: HudConfig) -> float:
     """Median ms/frame of the student on the clip's frames, already decoded and resized."""
-    model = load_model(model_path)
+    model = open_detector(model_path)
     frames = [f.image for f in open_source(str(CLIP), settings.width, 15).frames]
     times = []
     for image in frames:
         start = time.perf_counter()
-        model.predict(image, imgsz=MODEL_INPUT, conf=settings.conf, verbose=False)
+        model.predict(image, imgsz=PHONE_INPUT, conf=settings.conf, verbose=False)
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times)
 

@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.realtime import yolo11n_onnx  # noqa: E402
 from bench.serve import FPS, measure, serving  # noqa: E402
-from edgedistill.hud.runner import MODEL_INPUT  # noqa: E402
+from edgedistill.student import PHONE_INPUT  # noqa: E402
 from tests.media import scene  # noqa: E402
 from tests.test_serve_abuse import png_bomb  # noqa: E402
 
@@ -218,7 +218,7 @@ def student(folder: Path) -> tuple[Path, str]:
 
     copy = folder / "yolo11n-coco.pt"
     copy.write_bytes(weights.read_bytes())
-    onnx = YOLO(str(copy)).export(format="onnx", imgsz=MODEL_INPUT, verbose=False)
+    onnx = YOLO(str(copy)).export(format="onnx", imgsz=PHONE_INPUT, verbose=False)
     return Path(onnx), "YOLO11n COCO-pretrained (shared assets) exported to ONNX at 480x640"
 
 

@@ -9,7 +9,7 @@ import yaml
 
 from edgedistill.config import IngestConfig
 from edgedistill.ingest import ingest
-from edgedistill.project import Project, init_project
+from edgedistill.project import Project, init_project, open_project
 from tests.media import write_image
 
 SMALL_ONTOLOGY = {
@@ -32,15 +32,17 @@ def project_with_frames(
         write_image(images / f"frame{seed:04d}.jpg", seed=seed, size=(96, 64))
     ingest(project, [str(images)], IngestConfig(dedup=False))
     if ontology is not None:
-        edit_config(project, ontology=ontology)
+        project = edit_config(project, ontology=ontology)
     return project
 
 
-def edit_config(project: Project, **sections: Any) -> None:
-    """Replace top-level config sections (comments are lost; fine for tests)."""
+def edit_config(project: Project, **sections: Any) -> Project:
+    """Replace top-level config sections (comments are lost; fine for tests); the project
+    as a command run now would open it."""
     data = yaml.safe_load(project.config_path.read_text())
     data.update(sections)
     project.config_path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return open_project(project.root)
 
 
 FAST_RETRIES = {"backoff": 0.01, "max_backoff": 0.05, "timeout": 2.0, "max_retries": 3}

@@ -15,6 +15,7 @@ from edgedistill.config import (
 from edgedistill.errors import ConfigError
 from edgedistill.ontology import Ontology
 from edgedistill.presets import available_presets, preset_text
+from edgedistill.teachers import check_teacher_sections
 
 # The 23 concepts of the user's Roboflow workflow, as prompts.
 WORKFLOW_CONCEPTS = [
@@ -46,7 +47,8 @@ WORKFLOW_CONCEPTS = [
 
 def config_error(text: str) -> str:
     with pytest.raises(ConfigError) as caught:
-        parse_config(text, source="edgedistill.yaml")
+        config = parse_config(text, source="edgedistill.yaml")
+        check_teacher_sections(config, "edgedistill.yaml")  # the backends' own settings
     message = str(caught.value)
     assert "\n" not in message
     return message

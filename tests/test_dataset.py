@@ -24,7 +24,7 @@ from tests.media import write_image, write_video
 def labelled_project(root: Path, videos: int = 4, images: int = 6) -> Project:
     """Several videos and loose images, labelled by the local Roboflow stand-in."""
     project = init_project(root / "project", "blank")
-    edit_config(project, ontology=SMALL_ONTOLOGY)
+    project = edit_config(project, ontology=SMALL_ONTOLOGY)
     media = root / "media"
     (media / "stills").mkdir(parents=True)
     for v in range(videos):
@@ -49,7 +49,7 @@ def write_scene(video: int, t: float):
 
 
 def label(project: Project) -> None:
-    teacher = build_teacher(project.load_config(), "roboflow-sam3", {})
+    teacher = build_teacher(project.config, "roboflow-sam3", {})
     try:
         assert not label_project(project, teacher).failures
     finally:
@@ -123,7 +123,7 @@ def test_yolo_seg_polygons(server, tmp_path) -> None:
 @pytest.mark.parametrize("masks", ["rle", "polygons"])
 def test_coco_output_loads_in_pycocotools(server, tmp_path, masks) -> None:
     project = labelled_project(tmp_path, videos=2, images=3)
-    edit_config(project, label={"output_format": masks})
+    project = edit_config(project, label={"output_format": masks})
     report = build_dataset(project, DatasetConfig(format="coco"))
     files = sorted((report.root / "annotations").glob("instances_*.json"))
     assert [f.name for f in files] == [f"instances_{s}.json" for s in sorted(report.images)]
@@ -141,10 +141,10 @@ def test_negatives_are_capped(server, tmp_path) -> None:
     project = labelled_project(tmp_path, videos=2, images=6)
     server.delay = 0
     # Labels above every score the stand-in gives: every frame has no objects but two.
-    edit_config(project, label={"confidence": 0.95})
+    project = edit_config(project, label={"confidence": 0.95})
     report = build_dataset(project)
     assert sum(report.images.values()) == 14  # nothing found anywhere: all frames are kept
-    edit_config(project, label={"confidence": 0.5})
+    project = edit_config(project, label={"confidence": 0.5})
     full = build_dataset(project, DatasetConfig(negatives=0.0))
     assert sum(full.negatives.values()) == 0
 
@@ -166,7 +166,7 @@ def test_same_inputs_reuse_the_version_and_user_files_stay_untouched(server, tmp
         if p.is_file()
     }
     assert before == after
-    edit_config(project, label={"confidence": 0.6})
+    project = edit_config(project, label={"confidence": 0.6})
     assert build_dataset(project).version != first.version
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from edgedistill.config import ProjectConfig
 from edgedistill.demo import make_demo_clip, pick_student, pick_teacher, sample_photos
-from edgedistill.ingest.video import VideoReader
+from edgedistill.media.video import VideoReader
 from edgedistill.weights import WEIGHTS_DIR_VARIABLE
 from tests.media import panning, write_video
 

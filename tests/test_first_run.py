@@ -64,8 +64,8 @@ def test_random_weights_only_when_a_yaml_is_asked_for(tmp_path: Path) -> None:
 def test_the_config_weights_dir_is_relative_to_the_project(project, tmp_path: Path) -> None:
     (project.root / "models").mkdir()
     (project.root / "models" / "yolo11n.pt").write_bytes(b"")
-    edit_config(project, weights_dir="models")
-    config = project.load_config()
+    project = edit_config(project, weights_dir="models")
+    config = project.config
     assert config.weights_dir == project.root / "models"
     assert resolve_weights("yolo11n.pt", [config.weights_dir]) == str(
         project.root / "models" / "yolo11n.pt"
@@ -98,7 +98,7 @@ def test_a_teacher_that_never_answered_does_not_hide_earlier_labels(
         "label", "-p", str(project.root), "--teacher", "ultralytics", "--weights", "yolo11n.yaml"
     )
     assert first.code == 0, first.err
-    edit_config(project, teachers={"roboflow-sam3": {**FAST_RETRIES, "max_retries": 0}})
+    project = edit_config(project, teachers={"roboflow-sam3": {**FAST_RETRIES, "max_retries": 0}})
     monkeypatch.setenv("ROBOFLOW_API_KEY", "x" * 20)
     monkeypatch.setenv("ROBOFLOW_API_URL", "http://127.0.0.1:9")  # nothing listens there
     failed = cli("label", "-p", str(project.root), "--teacher", "roboflow-sam3")

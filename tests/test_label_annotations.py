@@ -11,10 +11,11 @@ import yaml
 from edgedistill.config import IngestConfig
 from edgedistill.errors import EdgedistillError
 from edgedistill.ingest import ingest
-from edgedistill.label import LabelCache, label_project
+from edgedistill.label import label_project
 from edgedistill.project import Project, init_project
 from edgedistill.status import project_status
 from edgedistill.teachers import build_teacher
+from edgedistill.teachers.cache import LabelCache
 from tests.label_helpers import edit_config
 from tests.media import write_image
 
@@ -51,7 +52,7 @@ def yolo_dataset(root: Path) -> Path:
 
 
 def labelled(project: Project, annotations: Path):
-    teacher = build_teacher(project.load_config(), "annotations", {"annotations": annotations})
+    teacher = build_teacher(project.config, "annotations", {"annotations": annotations})
     return label_project(project, teacher)
 
 
@@ -67,7 +68,7 @@ def raw_by_source(project: Project) -> dict[str, list[dict]]:
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     project = init_project(tmp_path / "project", "blank")
-    edit_config(project, ontology=ONTOLOGY)
+    project = edit_config(project, ontology=ONTOLOGY)
     return project
 
 
@@ -86,8 +87,8 @@ def test_yolo_labels_scaled_to_the_stored_frames(project, tmp_path) -> None:
     assert raw["valid/images/empty.jpg"] == []  # in the dataset, no label file: a negative
     assert [d["label"] for d in raw["test/images/a.jpg"]] == ["pedestrian"]  # its own split's
     status = project_status(project)
-    assert status["per_class"] == {"car": 1, "person": 2, "bus": 0, "truck": 0}
-    assert status["label"]["unknown_labels"] == ["motorbike"]
+    assert status.per_class == {"car": 1, "person": 2, "bus": 0, "truck": 0}
+    assert status.label.unknown_labels == ["motorbike"]
 
 
 def test_frames_the_annotations_do_not_know_are_reported(project, tmp_path) -> None:
@@ -131,7 +132,7 @@ def test_coco_json(project, tmp_path) -> None:
     assert [d["label"] for d in raw] == ["bus", "Truck"]
     assert raw[0]["box"] == pytest.approx([10, 5, 40, 25])
     assert raw[0]["rle"]["size"] == [50, 100]
-    assert project_status(project)["per_class"] == {"car": 0, "person": 0, "bus": 1, "truck": 1}
+    assert project_status(project).per_class == {"car": 0, "person": 0, "bus": 1, "truck": 1}
 
 
 def test_labels_folder_finds_class_names_beside_it(project, tmp_path) -> None:
@@ -142,7 +143,7 @@ def test_labels_folder_finds_class_names_beside_it(project, tmp_path) -> None:
 
 
 def test_bad_annotation_paths(project, tmp_path) -> None:
-    config = project.load_config()
+    config = project.config
     with pytest.raises(EdgedistillError, match="needs --annotations"):
         build_teacher(config, "annotations", {})
     with pytest.raises(EdgedistillError, match="no such annotations file"):
@@ -161,7 +162,7 @@ def test_highway_dataset(project, assets: Path, cli) -> None:
         "classes": [{"name": n} for n in ("bus", "car", "person", "truck")]
         + [{"name": "motorcycle", "prompts": ["motorcycle", "motorbike"]}]
     }
-    edit_config(project, ontology=ontology)
+    project = edit_config(project, ontology=ontology)
     ingest(project, [str(highway / "test" / "images")], IngestConfig(dedup=False))
     result = cli(
         "label",
@@ -180,5 +181,5 @@ def test_highway_dataset(project, assets: Path, cli) -> None:
     assert frames == 251
     assert sum(len(json.loads(row[0])) for row in raw) == 539  # every human box of test/
     status = project_status(project)
-    assert status["labelled_frames"] == 251 and status["label"]["unknown_labels"] == []
-    assert sum(status["per_class"].values()) > 400
+    assert status.labelled_frames == 251 and status.label.unknown_labels == []
+    assert sum(status.per_class.values()) > 400

@@ -47,14 +47,14 @@ def server(monkeypatch):
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     project = project_with_frames(tmp_path, 6, SMALL_ONTOLOGY)
-    edit_config(
+    project = edit_config(
         project, teachers={"roboflow-sam3": FAST_RETRIES, "roboflow-workflow": FAST_RETRIES}
     )
     return project
 
 
 def run(project: Project, name: str = "roboflow-sam3", **overrides):
-    teacher = build_teacher(project.load_config(), name, overrides)
+    teacher = build_teacher(project.config, name, overrides)
     try:
         return label_project(project, teacher)
     finally:
@@ -127,7 +127,7 @@ def test_pipeline_takes_the_same_lock_and_a_dry_run_needs_none(server, project, 
     with project_label_lock(project):
         with pytest.raises(ProjectBusyError):
             run_pipeline(project, [str(tmp_path / "images")])
-        teacher = build_teacher(project.load_config(), "roboflow-sam3", {})
+        teacher = build_teacher(project.config, "roboflow-sam3", {})
         try:
             assert label_project(project, teacher, dry_run=True).frames_pending == 6
         finally:
@@ -211,7 +211,7 @@ def test_ctrl_c_stores_the_answers_in_flight(tmp_path: Path) -> None:
 
 
 def test_read_timeouts_are_resent_once_and_every_attempt_is_counted(server, project) -> None:
-    edit_config(project, teachers={"roboflow-sam3": {**FAST_RETRIES, "timeout": 0.3}})
+    project = edit_config(project, teachers={"roboflow-sam3": {**FAST_RETRIES, "timeout": 0.3}})
     server.plan = [Failure(0, delay=0.8)] * 2
     report = run(project, concurrency=1)
     time.sleep(0.6)
@@ -245,7 +245,7 @@ def test_non_finite_detections_are_dropped_and_counted(server, project, name) ->
         for (text,) in catalog.execute("SELECT detections FROM label_cache"):
             for detection in json.loads(text):
                 assert all(math.isfinite(v) for v in (detection["score"], *detection["box"]))
-    assert project_status(project)["labelled_frames"] == 6
+    assert project_status(project).labelled_frames == 6
 
 
 def test_non_finite_detections_in_an_old_cache_are_skipped(server, project, cli) -> None:
@@ -256,7 +256,7 @@ def test_non_finite_detections_in_an_old_cache_are_skipped(server, project, cli)
             '\'[{"label": "car", "score": NaN, "box": [1, 2, Infinity, 4]}]\' '
             "WHERE prompt = 'car'"
         )
-    assert project_status(project)["labelled_frames"] == 6
+    assert project_status(project).labelled_frames == 6
     assert cli("status", "-p", str(project.root)).code == 0
     assert cli("dataset", "-p", str(project.root)).code == 0
 
@@ -266,7 +266,7 @@ def test_non_finite_detections_in_an_old_cache_are_skipped(server, project, cli)
 
 def annotations_project(tmp_path: Path) -> Project:
     project = init_project(tmp_path / "project", "blank")
-    edit_config(project, ontology={"classes": [{"name": "car"}, {"name": "person"}]})
+    project = edit_config(project, ontology={"classes": [{"name": "car"}, {"name": "person"}]})
     return project
 
 
@@ -286,7 +286,7 @@ def test_malformed_yolo_lines_are_skipped_and_named(tmp_path, caplog) -> None:
     with caplog.at_level(logging.WARNING):
         report = run(project, "annotations", annotations=root / "data.yaml")
     assert report.frames_labelled == 3 and not report.failures
-    assert project_status(project)["per_class"] == {"car": 1, "person": 0}
+    assert project_status(project).per_class == {"car": 1, "person": 0}
     label_a = root / "labels" / "a.txt"
     for line in (1, 3, 4, 5):
         assert f"{label_a}:{line}: skipped" in caplog.text
@@ -320,7 +320,7 @@ def test_malformed_coco_entries_are_skipped_and_named(tmp_path, caplog) -> None:
     with caplog.at_level(logging.WARNING):
         report = run(project, "annotations", annotations=path)
     assert report.frames_labelled == 2 and len(report.failures) == 1  # b.jpg: width 0
-    assert project_status(project)["per_class"] == {"car": 1, "person": 0}
+    assert project_status(project).per_class == {"car": 1, "person": 0}
     assert f"{path}: annotations[1] skipped (no 'bbox')" in caplog.text
     assert f"{path}: annotations[2] skipped (no 'image_id')" in caplog.text
     assert f"{path}: annotations[3] skipped" in caplog.text
@@ -347,13 +347,11 @@ def test_data_yaml_path_never_scans_the_whole_disk(tmp_path) -> None:
     (root / "data.yaml").write_text(yaml.safe_dump({"path": "/", "train": ".", "names": ["car"]}))
     project = annotations_project(tmp_path)
     with pytest.raises(EdgedistillError, match="a whole file system"):
-        build_teacher(project.load_config(), "annotations", {"annotations": root / "data.yaml"})
+        build_teacher(project.config, "annotations", {"annotations": root / "data.yaml"})
     (root / "data.yaml").write_text(
         yaml.safe_dump({"path": "/", "train": "images", "names": ["car"]})
     )  # /images is not there: the data.yaml's own folder is used
-    teacher = build_teacher(
-        project.load_config(), "annotations", {"annotations": root / "data.yaml"}
-    )
+    teacher = build_teacher(project.config, "annotations", {"annotations": root / "data.yaml"})
     assert [str(p) for p, _ in teacher.dataset.images()] == [str(root / "images" / "a.jpg")]
 
 

@@ -37,7 +37,7 @@ def label(project: Path, url: str) -> subprocess.Popen[str]:
 
 def test_kill_9_and_resume_pays_only_for_calls_in_flight(tmp_path: Path) -> None:
     project = project_with_frames(tmp_path, FRAMES, SMALL_ONTOLOGY)
-    edit_config(project, teachers={"roboflow-sam3": {"backoff": 0.01}})
+    project = edit_config(project, teachers={"roboflow-sam3": {"backoff": 0.01}})
     with FakeRoboflow(key=KEY, delay=0.15) as server:
         first = label(project.root, server.url)
         deadline = time.monotonic() + 60

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from edgedistill.errors import EdgedistillError
-from edgedistill.label import LabelCache, label_project
+from edgedistill.label import label_project
 from edgedistill.project import Project
 from edgedistill.status import project_status
 from edgedistill.teachers import build_teacher
+from edgedistill.teachers.cache import LabelCache
 from tests.fake_roboflow import Failure, FakeRoboflow
 from tests.label_helpers import FAST_RETRIES, SMALL_ONTOLOGY, edit_config, project_with_frames
 
@@ -29,7 +30,7 @@ def server(monkeypatch):
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     project = project_with_frames(tmp_path, 6, SMALL_ONTOLOGY)
-    edit_config(
+    project = edit_config(
         project, teachers={"roboflow-sam3": FAST_RETRIES, "roboflow-workflow": FAST_RETRIES}
     )
     return project
@@ -37,7 +38,7 @@ def project(tmp_path: Path) -> Project:
 
 def run(project: Project, name: str = "roboflow-sam3", **kwargs):
     overrides = kwargs.pop("overrides", {})
-    teacher = build_teacher(project.load_config(), name, overrides)
+    teacher = build_teacher(project.config, name, overrides)
     try:
         return label_project(project, teacher, **kwargs)
     finally:
@@ -63,13 +64,13 @@ def test_every_frame_labelled_once_and_the_second_run_pays_nothing(server, proje
     assert (again.frames_pending, again.calls) == (0, 0)
     assert server.requests == requests
     status = project_status(project)
-    assert status["labelled_frames"] == 6
-    assert status["per_class"]["car"] + status["per_class"]["police car"] >= 6
+    assert status.labelled_frames == 6
+    assert status.per_class["car"] + status.per_class["police car"] >= 6
 
 
 def test_more_than_16_prompts_are_split_across_requests(server, tmp_path) -> None:
     project = project_with_frames(tmp_path, 2)  # the driving preset: 23 prompts
-    edit_config(project, teachers={"roboflow-sam3": FAST_RETRIES})
+    project = edit_config(project, teachers={"roboflow-sam3": FAST_RETRIES})
     server.keep_bodies = True
     report = run(project)
     assert report.calls == 4 and report.frames_labelled == 2
@@ -98,14 +99,14 @@ def test_429_with_retry_after_and_500s_are_retried(server, project) -> None:
 
 
 def test_slow_answers_time_out_and_are_retried(server, project) -> None:
-    edit_config(project, teachers={"roboflow-sam3": {**FAST_RETRIES, "timeout": 0.3}})
+    project = edit_config(project, teachers={"roboflow-sam3": {**FAST_RETRIES, "timeout": 0.3}})
     server.plan = [Failure(0, delay=1.0)]  # one answer comes too late
     report = run(project, overrides={"concurrency": 1})
     assert report.frames_labelled == 6 and not report.failures
 
 
 def test_persistent_errors_fail_those_frames_only_and_a_rerun_finishes(server, project) -> None:
-    edit_config(project, teachers={"roboflow-sam3": {**FAST_RETRIES, "max_retries": 1}})
+    project = edit_config(project, teachers={"roboflow-sam3": {**FAST_RETRIES, "max_retries": 1}})
     server.plan = [Failure(500)] * 2
     first = run(project, overrides={"concurrency": 1})
     assert first.frames_labelled == 5 and len(first.failures) == 1
@@ -135,7 +136,7 @@ def test_missing_key_is_one_sentence(server, project, monkeypatch) -> None:
 def test_unreachable_server_is_one_sentence(project, monkeypatch) -> None:
     monkeypatch.setenv("ROBOFLOW_API_KEY", KEY)
     monkeypatch.setenv("ROBOFLOW_API_URL", "http://127.0.0.1:9")  # nothing listens there
-    edit_config(project, teachers={"roboflow-sam3": {**FAST_RETRIES, "max_retries": 1}})
+    project = edit_config(project, teachers={"roboflow-sam3": {**FAST_RETRIES, "max_retries": 1}})
     with pytest.raises(EdgedistillError) as caught:
         run(project, overrides={"concurrency": 1})
     assert str(caught.value) == (
@@ -185,14 +186,14 @@ def test_workflow_backend_maps_class_names_onto_the_ontology(server, project) ->
     assert request["body"]["api_key"] == KEY and request["query"] == ""
     assert request["body"]["inputs"]["image"]["type"] == "base64"
     status = project_status(project)
-    assert status["label"]["unknown_labels"] == ["motorbike"]
-    assert status["per_class"]["car"] == 6 and status["per_class"]["person"] == 6
+    assert status.label.unknown_labels == ["motorbike"]
+    assert status.per_class["car"] == 6 and status.per_class["person"] == 6
 
 
 def test_workflow_polygon_points(server, project) -> None:
     server.mask_format = "polygon"
     run(project, "roboflow-workflow", overrides={"workspace": "acme", "workflow_id": "wf"})
-    assert project_status(project)["per_class"]["car"] == 6
+    assert project_status(project).per_class["car"] == 6
 
 
 def test_workflow_needs_its_ids(server, project) -> None:
@@ -237,15 +238,15 @@ def test_label_command_dry_run_and_status(server, project, cli) -> None:
 def test_new_thresholds_and_ontology_rederive_labels_without_calls(server, project) -> None:
     run(project)
     requests = server.requests
-    before = project_status(project)["per_class"]
-    edit_config(project, label={"confidence": 0.95})  # above the server's 0.9 scores
-    assert sum(project_status(project)["per_class"].values()) == 0
-    edit_config(
+    before = project_status(project).per_class
+    project = edit_config(project, label={"confidence": 0.95})  # above the server's 0.9 scores
+    assert sum(project_status(project).per_class.values()) == 0
+    project = edit_config(
         project,
         label={"confidence": 0.5, "nms": False},
         ontology={**SMALL_ONTOLOGY, "class_mapping": {"police car": "car"}},
     )
-    after = project_status(project)["per_class"]
+    after = project_status(project).per_class
     assert set(after) == {"car", "person"}
     assert after["car"] >= before["car"] + before["police car"]
     report = run(project)

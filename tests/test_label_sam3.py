@@ -23,8 +23,10 @@ def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def sam3(project, weights: Path, **settings):
-    edit_config(project, teachers={"sam3": {"weights": str(weights), "device": "cpu", **settings}})
-    return build_teacher(project.load_config(), "sam3", {})
+    project = edit_config(
+        project, teachers={"sam3": {"weights": str(weights), "device": "cpu", **settings}}
+    )
+    return build_teacher(project.config, "sam3", {})
 
 
 def test_labels_every_frame_with_masks_at_frame_size(tmp_path, weights) -> None:
@@ -42,7 +44,7 @@ def test_labels_every_frame_with_masks_at_frame_size(tmp_path, weights) -> None:
         assert rle_to_mask(detection["rle"]).shape == (64, 96)
         x1, y1, x2, y2 = detection["box"]
         assert 0 <= x1 <= x2 <= 96 and 0 <= y1 <= y2 <= 64
-    assert project_status(project)["labelled_frames"] == 3
+    assert project_status(project).labelled_frames == 3
     assert label_project(project, teacher).frames_pending == 0
 
 
@@ -78,7 +80,7 @@ def test_a_new_prompt_asks_only_for_that_prompt(tmp_path, weights) -> None:
     project = project_with_frames(tmp_path, 2, SMALL_ONTOLOGY)
     label_project(project, sam3(project, weights))
     bigger = {"classes": [*SMALL_ONTOLOGY["classes"], {"name": "bus"}]}
-    edit_config(project, ontology=bigger)
+    project = edit_config(project, ontology=bigger)
     teacher = sam3(project, weights)
     asked = []
     heads = teacher.engine.model.forward
@@ -90,13 +92,13 @@ def test_a_new_prompt_asks_only_for_that_prompt(tmp_path, weights) -> None:
 def test_missing_weights_say_where_to_get_them(tmp_path) -> None:
     project = project_with_frames(tmp_path, 1, SMALL_ONTOLOGY)
     with pytest.raises(EdgedistillError) as caught:
-        build_teacher(project.load_config(), "sam3", {})
+        build_teacher(project.config, "sam3", {})
     assert "facebook/sam3" in str(caught.value) and "--weights" in str(caught.value)
     with pytest.raises(EdgedistillError, match="no SAM3 weights there"):
-        build_teacher(project.load_config(), "sam3", {"weights": str(tmp_path)})
+        build_teacher(project.config, "sam3", {"weights": str(tmp_path)})
     (tmp_path / "config.json").write_text('{"model_type": "sam2"}')
     with pytest.raises(EdgedistillError, match="model_type 'sam2' is not SAM3"):
-        build_teacher(project.load_config(), "sam3", {"weights": str(tmp_path)})
+        build_teacher(project.config, "sam3", {"weights": str(tmp_path)})
 
 
 def test_lite_text_is_told_apart_by_its_config_and_runs_the_same_path(tmp_path) -> None:

@@ -72,7 +72,7 @@ def test_checkpoint_file_is_fingerprinted_by_its_bytes(tmp_path: Path) -> None:
 
 def test_set_up_problems_are_one_sentence(tmp_path: Path, monkeypatch) -> None:
     project = project_with_frames(tmp_path, 1, SMALL_ONTOLOGY)
-    config = project.load_config()
+    config = project.config
     with pytest.raises(EdgedistillError, match="no such checkpoint file"):
         build_teacher(config, "sam3", {"weights": str(tmp_path / "missing.pt")})
     broken = tmp_path / "sam3.pt"
@@ -109,8 +109,8 @@ def random_sam3_pt(path: Path) -> Path:
 def test_full_size_random_sam3_pt_labels_frames(tmp_path: Path) -> None:
     checkpoint = random_sam3_pt(tmp_path / "sam3.pt")
     project = project_with_frames(tmp_path, 2, SMALL_ONTOLOGY)
-    edit_config(project, teachers={"sam3": {"weights": str(checkpoint), "device": "cpu"}})
-    teacher = build_teacher(project.load_config(), "sam3", {"score_floor": 0.0})
+    project = edit_config(project, teachers={"sam3": {"weights": str(checkpoint), "device": "cpu"}})
+    teacher = build_teacher(project.config, "sam3", {"score_floor": 0.0})
     encoder = teacher.engine.predictor.get_im_features
     passes = []
     teacher.engine.predictor.get_im_features = lambda im: passes.append(1) or encoder(im)

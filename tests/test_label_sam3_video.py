@@ -49,14 +49,14 @@ def video_project(root: Path, videos: int = 1) -> Project:
         picture = (lambda offset: lambda t: scene(int(t / 0.5) + offset))(100 * index)
         write_video(clips / f"drive{index}.mp4", SECONDS, 10, picture, size=(96, 64))
     ingest(project, [str(clips)], IngestConfig(fps=2, dedup=False))
-    edit_config(project, ontology=SMALL_ONTOLOGY)
+    project = edit_config(project, ontology=SMALL_ONTOLOGY)
     return project
 
 
 def propagating(project: Project, weights: Path, **settings):
     sam3 = {"weights": str(weights), "device": "cpu", **TRACKING, **settings}
-    edit_config(project, teachers={"sam3": sam3}, label={"video": "propagate"})
-    return build_teacher(project.load_config(), "sam3", {})
+    project = edit_config(project, teachers={"sam3": sam3}, label={"video": "propagate"})
+    return build_teacher(project.config, "sam3", {})
 
 
 def cached(project: Project) -> dict[str, list[dict]]:
@@ -86,7 +86,9 @@ def test_tracks_keep_their_id_and_prompt_across_frames(tmp_path, weights) -> Non
     assert max(len(f) for f in frames_per_track.values()) > 1  # followed, not re-found
     assert all(len(p) == 1 for p in prompts_per_track.values())  # a track has one prompt
     assert label_project(project, propagating(project, weights)).frames_pending == 0
-    edit_config(project, label={"video": "propagate", "confidence": 0.0, "min_box_area": 0})
+    project = edit_config(
+        project, label={"video": "propagate", "confidence": 0.0, "min_box_area": 0}
+    )
     dataset = build_dataset(project)  # votes a class per track over the cached frames
     assert sum(dataset.images.values()) == sum(1 for found in frames.values() if found)
 
@@ -109,7 +111,7 @@ def test_detector_heads_run_on_keyframes_only(tmp_path, weights) -> None:
     model.detector_model.forward = count("detector", detector)
     label_project(project, teacher)
     keyframes = len(range(0, FRAMES, 3))
-    prompts = len(project.load_config().ontology.prompts)
+    prompts = len(project.config.ontology.prompts)
     assert calls == {"encoder": FRAMES, "detector": keyframes * prompts}
 
 
@@ -166,9 +168,9 @@ def test_each_video_and_each_gap_starts_a_new_run(tmp_path, weights) -> None:
 
 def test_fingerprint_separates_propagate_from_per_frame(tmp_path, weights) -> None:
     project = video_project(tmp_path)
-    edit_config(project, teachers={"sam3": {"weights": str(weights), "device": "cpu"}})
-    per_frame = build_teacher(project.load_config(), "sam3", {})
-    propagate = build_teacher(project.load_config(), "sam3", {"video": "propagate"})
+    project = edit_config(project, teachers={"sam3": {"weights": str(weights), "device": "cpu"}})
+    per_frame = build_teacher(project.config, "sam3", {})
+    propagate = build_teacher(project.config, "sam3", {"video": "propagate"})
     assert not per_frame.propagates and propagate.propagates
     assert per_frame.fingerprint != propagate.fingerprint
     other = propagating(project, weights, keyframe_interval=5)
@@ -180,11 +182,11 @@ def test_propagate_needs_the_video_model_and_a_tracking_teacher(tmp_path) -> Non
     image_only = save_tiny_sam3(tmp_path / "image-only")
     with pytest.raises(EdgedistillError, match="needs SAM3's video model"):
         propagating(project, image_only)
-    edit_config(project, label={"video": "propagate"})
+    project = edit_config(project, label={"video": "propagate"})
     with pytest.raises(EdgedistillError, match="roboflow-sam3 teacher cannot"):
-        build_teacher(project.load_config(), "roboflow-sam3", {})
+        build_teacher(project.config, "roboflow-sam3", {})
     with pytest.raises(EdgedistillError, match="--video must be one of"):
-        build_teacher(project.load_config(), "sam3", {"video": "sideways"})
+        build_teacher(project.config, "sam3", {"video": "sideways"})
 
 
 def calls_and_frames(catalog: Path) -> tuple[int, int]:
@@ -203,7 +205,7 @@ def label_cli(project: Path, weights: Path) -> subprocess.Popen[str]:
 
 def test_kill_9_and_resume_tracks_no_frame_twice(tmp_path, weights) -> None:
     project = video_project(tmp_path)
-    edit_config(project, teachers={"sam3": TRACKING})
+    project = edit_config(project, teachers={"sam3": TRACKING})
     first = label_cli(project.root, weights)
     deadline = time.monotonic() + 120
     while calls_and_frames(project.catalog_path)[1] < 4 and time.monotonic() < deadline:
@@ -221,4 +223,3 @@ def test_kill_9_and_resume_tracks_no_frame_twice(tmp_path, weights) -> None:
     assert calls_and_frames(project.catalog_path) == (FRAMES, FRAMES)
     runs = {d["track"].split("-")[0] for found in cached(project).values() for d in found}
     assert len(runs) == 2
-

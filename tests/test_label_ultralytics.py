@@ -16,13 +16,13 @@ from tests.label_helpers import edit_config, project_with_frames
 @pytest.mark.parametrize("model", ["yolo11n.yaml", "yolo11n-seg.yaml"])
 def test_random_weight_model_labels_every_frame(tmp_path, model) -> None:
     project = project_with_frames(tmp_path, 3)
-    edit_config(
+    project = edit_config(
         project,
         teachers={
             "ultralytics": {"weights": model, "imgsz": 64, "score_floor": 0.0, "device": "cpu"}
         },
     )
-    teacher = build_teacher(project.load_config(), "ultralytics", {})
+    teacher = build_teacher(project.config, "ultralytics", {})
     assert teacher.prompted is False and "person" in teacher.class_names
     report = label_project(project, teacher)
     assert (report.frames_labelled, report.failures) == (3, [])
@@ -33,7 +33,7 @@ def test_random_weight_model_labels_every_frame(tmp_path, model) -> None:
     assert detections and all(d["label"] in teacher.class_names for d in detections)
     if model.endswith("-seg.yaml"):
         assert all(rle_to_mask(d["rle"]).shape == (64, 96) for d in detections)
-    same = build_teacher(project.load_config(), "ultralytics", {})
+    same = build_teacher(project.config, "ultralytics", {})
     assert same.fingerprint == teacher.fingerprint  # seeded: reproducible random weights
     assert label_project(project, same).frames_pending == 0
 
@@ -41,8 +41,8 @@ def test_random_weight_model_labels_every_frame(tmp_path, model) -> None:
 def test_weights_that_cannot_load(tmp_path) -> None:
     project = project_with_frames(tmp_path, 1)
     with pytest.raises(EdgedistillError, match="needs --weights"):
-        build_teacher(project.load_config(), "ultralytics", {})
+        build_teacher(project.config, "ultralytics", {})
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"not a checkpoint")
     with pytest.raises(EdgedistillError, match="cannot load Ultralytics weights"):
-        build_teacher(project.load_config(), "ultralytics", {"weights": str(broken)})
+        build_teacher(project.config, "ultralytics", {"weights": str(broken)})

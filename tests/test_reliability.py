@@ -16,10 +16,10 @@ from edgedistill.config import IngestConfig
 from edgedistill.dataset import build_dataset
 from edgedistill.errors import EdgedistillError
 from edgedistill.ingest import ingest
-from edgedistill.ingest.store import FrameStore
 from edgedistill.label import label_project
-from edgedistill.label.cache import LabelCache
+from edgedistill.media.store import FrameStore
 from edgedistill.teachers import build_teacher
+from edgedistill.teachers.cache import LabelCache
 from edgedistill.train import train_student
 from tests.fake_roboflow import Failure
 from tests.label_helpers import FAST_RETRIES, SMALL_ONTOLOGY, edit_config, project_with_frames
@@ -115,9 +115,9 @@ def test_a_key_echoed_url_encoded_is_redacted(server, tmp_path, monkeypatch, key
     server.key = key
     monkeypatch.setenv("ROBOFLOW_API_KEY", key)
     project = project_with_frames(tmp_path, 2, SMALL_ONTOLOGY)
-    edit_config(project, teachers={"roboflow-sam3": FAST_RETRIES})
+    project = edit_config(project, teachers={"roboflow-sam3": FAST_RETRIES})
     server.plan = [Failure(422, echo=True)]
-    teacher = build_teacher(project.load_config(), "roboflow-sam3", {"concurrency": 1})
+    teacher = build_teacher(project.config, "roboflow-sam3", {"concurrency": 1})
     try:
         report = label_project(project, teacher)
     finally:
@@ -135,7 +135,7 @@ def test_a_key_echoed_url_encoded_is_redacted(server, tmp_path, monkeypatch, key
 def test_class_names_cannot_break_out_of_the_gallery_script(server, tmp_path) -> None:
     evil = "</script><script>alert(1)</script>"
     project = labelled_project(tmp_path, videos=1, images=2)
-    edit_config(project, ontology={**SMALL_ONTOLOGY, "class_mapping": {"car": evil}})
+    project = edit_config(project, ontology={**SMALL_ONTOLOGY, "class_mapping": {"car": evil}})
     page = build_dataset(project).gallery.read_text()
     assert "<script>alert(1)" not in page
     assert page.count("</script>") == 1

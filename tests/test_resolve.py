@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from edgedistill.config import LabelConfig
-from edgedistill.label import resolve
 from edgedistill.ontology import Ontology
 from edgedistill.teachers import RawDetection
+from edgedistill.teachers.resolve import resolve
 
 ONTOLOGY = Ontology.model_validate(
     {

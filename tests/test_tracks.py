@@ -8,9 +8,9 @@ import numpy as np
 
 from edgedistill.config import LabelConfig
 from edgedistill.dataset.tracks import relabel, vote_track_classes
-from edgedistill.label import resolve
 from edgedistill.ontology import Ontology
 from edgedistill.teachers.base import FrameInput, RawDetection
+from edgedistill.teachers.resolve import resolve
 from edgedistill.teachers.sam3_propagate import PropagationRules, propagate
 
 ONTOLOGY = Ontology.model_validate(

@@ -15,7 +15,7 @@ from edgedistill.evaluate import evaluate
 from edgedistill.pipeline import run_pipeline
 from edgedistill.project import init_project
 from edgedistill.status import project_status
-from edgedistill.train import latest_weights, train_student
+from edgedistill.train import train_student
 from tests.label_helpers import SMALL_ONTOLOGY, edit_config
 from tests.media import write_image, write_video
 from tests.test_dataset import label, labelled_project, write_scene
@@ -40,7 +40,7 @@ def test_train_then_eval_writes_weights_metrics_and_report(server, tmp_path) -> 
     dataset = build_dataset(project)
     run = train_student(project, TINY)
     assert run.status == "done" and run.weights.is_file()
-    assert latest_weights(project) == run.weights
+    assert project.latest_weights() == run.weights
     saved = json.loads((run.directory / "run.json").read_text())
     assert saved["dataset"] == dataset.version
     assert saved["teacher_fingerprint"] == dataset.fingerprint
@@ -97,7 +97,7 @@ def test_pipeline_runs_every_stage_and_then_reuses_them(server, tmp_path) -> Non
         )
     write_image(media / "still.jpg", seed=5, size=(160, 96))
     project = init_project(tmp_path / "project", "blank")
-    edit_config(
+    project = edit_config(
         project, ontology=SMALL_ONTOLOGY, ingest={"sources": ["../media"]}, train=TINY.model_dump()
     )
     stages: list[str] = []
@@ -110,9 +110,9 @@ def test_pipeline_runs_every_stage_and_then_reuses_them(server, tmp_path) -> Non
     assert again.dataset.reused and again.train.id == first.train.id
     assert again.evaluation.directory == first.evaluation.directory
     counts = project_status(project)
-    assert counts["datasets"] == 1 and counts["train_runs"]["done"] == 1
-    assert counts["student"] == str(first.train.weights)
-    assert counts["report"] == str(first.evaluation.html)
+    assert counts.datasets == 1 and counts.train_runs["done"] == 1
+    assert counts.student == str(first.train.weights)
+    assert counts.report == str(first.evaluation.html)
 
 
 def test_pipeline_needs_sources(tmp_path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgedistill.ingest.video import TimeSampler, VideoError, VideoReader, fit_within
+from edgedistill.media.video import TimeSampler, VideoError, VideoReader, fit_within
 from tests.media import truncate, write_video
 
 

@@ -25,12 +25,14 @@ import torch
 from ultralytics.data.augment import LetterBox
 from ultralytics.utils import nms, ops
 
+from edgedistill.app_model import NMS_IOU
 from edgedistill.config import HudConfig
 from edgedistill.cost import CostInputs, estimate_costs
-from edgedistill.export.app import NMS_IOU, export_app_model
+from edgedistill.export.app import export_app_model
 from edgedistill.hud.overlay import LeadTracker
-from edgedistill.hud.runner import MODEL_INPUT, load_model, new_tracker
+from edgedistill.hud.runner import new_tracker
 from edgedistill.hud.sources import open_source
+from edgedistill.student import PHONE_INPUT, open_detector
 
 ASSETS = Path(__file__).resolve().parents[1].parent / "shared" / "assets"
 CLIP = ASSETS / "videos" / "dashcam_highway_960x540.mp4"
@@ -75,11 +77,11 @@ def main() -> int:
 
 
 def letterbox_case(width: int, height: int) -> dict:
-    params = LetterBox(new_shape=MODEL_INPUT, auto=False).get_params(
+    params = LetterBox(new_shape=PHONE_INPUT, auto=False).get_params(
         {"img": np.zeros((height, width, 3), np.uint8)}
     )
     box = np.array([[100.0, 80.0, 300.0, 400.0]])
-    back = ops.scale_boxes(MODEL_INPUT, box.copy(), (height, width))[0]
+    back = ops.scale_boxes(PHONE_INPUT, box.copy(), (height, width))[0]
     return {
         "frame": [width, height],
         "resized": list(params["new_unpad"]),
@@ -91,9 +93,9 @@ def letterbox_case(width: int, height: int) -> dict:
 
 def run_student(weights: str, settings: HudConfig, limit: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        info = export_app_model(ASSETS / "weights" / weights, Path(tmp), settings, MODEL_INPUT)
+        info = export_app_model(ASSETS / "weights" / weights, Path(tmp), settings, PHONE_INPUT)
         onnx_path = Path(tmp) / "model.onnx"
-        model = load_model(onnx_path)
+        model = open_detector(onnx_path)
         session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
         source = open_source(str(CLIP), settings.width, settings.target_fps)
         tracker = new_tracker(settings, source.fps)
@@ -104,7 +106,7 @@ def run_student(weights: str, settings: HudConfig, limit: int) -> dict:
             if len(frames) >= limit:
                 break
             result = model.predict(
-                frame.image, imgsz=MODEL_INPUT, conf=settings.conf, verbose=False
+                frame.image, imgsz=PHONE_INPUT, conf=settings.conf, verbose=False
             )[0]
             tensor = model.predictor.preprocess([frame.image]).numpy()
             raw = session.run(None, {session.get_inputs()[0].name: tensor})[0]
@@ -160,7 +162,7 @@ def sparse_output(raw: np.ndarray, output_format: str) -> tuple[dict, np.ndarray
 def check_rebuilt(rebuilt: np.ndarray, result, shape: tuple[int, ...], conf: float) -> None:
     """The sparse, rounded tensor must give Ultralytics' own answer, or the file is no golden."""
     out = nms.non_max_suppression(torch.from_numpy(rebuilt), conf, NMS_IOU, max_det=300)[0]
-    out[:, :4] = ops.scale_boxes(MODEL_INPUT, out[:, :4], shape[:2])
+    out[:, :4] = ops.scale_boxes(PHONE_INPUT, out[:, :4], shape[:2])
     expected = result.boxes.data.numpy()
     if out.shape[0] != expected.shape[0] or not np.allclose(
         out.numpy()[:, :4], expected[:, :4], atol=0.05

@@ -355,7 +355,7 @@ class Catalog:
 
     # counts
 
-    def count(self, table: Literal["sources", "frames"], **where: Any) -> int:
+    def count(self, table: Literal["sources", "frames", "datasets"], **where: Any) -> int:
         clause = " AND ".join(f"{key} = ?" for key in where)
         query = f"SELECT COUNT(*) FROM {table}" + (f" WHERE {clause}" if clause else "")
         return self._db.execute(query, tuple(where.values())).fetchone()[0]

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from pydantic import BaseModel, ValidationError
 from rich.markup import escape
 
 from edgedistill import __version__, display
-from edgedistill.config import HudConfig, ProjectConfig, ServeConfig, describe_validation_error
+from edgedistill.config import ProjectConfig, override
 from edgedistill.devices import DEVICE_HELP, parse_device
 from edgedistill.display import err, out
 from edgedistill.errors import (
@@ -27,12 +25,17 @@ from edgedistill.errors import (
 from edgedistill.logs import configure_logging
 from edgedistill.presets import available_presets
 from edgedistill.project import Project, find_project, init_project
-from edgedistill.teachers import available_teachers, budget_credits, build_teacher
+from edgedistill.teachers import (
+    available_teachers,
+    budget_credits,
+    build_teacher,
+    check_teacher_sections,
+    with_teacher_flags,
+)
 from edgedistill.weights import resolve_weights
 
 # Each command imports its stage when it runs: `edgedistill --help` and `status` stay quick.
 
-SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
 app = typer.Typer(
     name="edgedistill",
@@ -96,16 +99,18 @@ def _root(
 
 
 def _project(directory: Path | None) -> Project:
-    """The project named after the command, else before it, else found from here."""
-    return find_project(directory or _given.project)
+    """The project named after the command, else before it, else found from here; its
+    config is loaded and checked once, here, and handed down."""
+    project = find_project(directory or _given.project)
+    check_teacher_sections(project.config, str(project.config_path))
+    return project
 
 
 def _optional_project(directory: Path | None) -> Project | None:
-    directory = directory or _given.project
     try:
-        return find_project(directory)
+        return _project(directory)
     except ProjectNotFoundError:
-        if directory is not None:
+        if (directory or _given.project) is not None:
             raise
         return None
 
@@ -168,7 +173,6 @@ def ingest_command(
     from edgedistill.display import IngestProgress, print_ingest_report
     from edgedistill.ingest import ingest
 
-    project = _project(project_dir)
     overrides = {
         "fps": fps,
         "max_side": max_side,
@@ -176,10 +180,10 @@ def ingest_command(
         "dedup_threshold": dedup_threshold,
         "jpeg_quality": jpeg_quality,
     }
-    settings = _with_overrides(project.load_config().ingest, overrides)
+    project = _project(project_dir).with_overrides("ingest", overrides)
     try:
         with IngestProgress() as progress:
-            report = ingest(project, sources, settings, on_progress=progress.update)
+            report = ingest(project, sources, on_progress=progress.update)
     except KeyboardInterrupt:
         raise Interrupted() from None
     print_ingest_report(report)
@@ -245,9 +249,7 @@ def label(
     from edgedistill.label import label_project
     from edgedistill.status import project_status
 
-    project = _project(project_dir)
-    config = project.load_config()
-    overrides = {
+    flags = {
         "weights": weights,
         "annotations": annotations,
         "workspace": workspace,
@@ -256,8 +258,10 @@ def label(
         "device": parse_device(device) if device else None,
         "video": video,
     }
-    budget = _budget(config, teacher, overrides, max_usd, max_credits)
-    model = build_teacher(config, teacher, overrides)
+    project = _project(project_dir)
+    project = project.with_config(with_teacher_flags(project.config, teacher, flags))
+    budget = _budget(project.config, teacher, max_usd, max_credits)
+    model = build_teacher(project.config, teacher)
     try:
         with LabelProgress() as progress:
             report = label_project(
@@ -275,14 +279,10 @@ def label(
 
 
 def _budget(
-    config: ProjectConfig,
-    teacher: str | None,
-    overrides: dict[str, object],
-    max_usd: float | None,
-    max_credits: float | None,
+    config: ProjectConfig, teacher: str | None, max_usd: float | None, max_credits: float | None
 ) -> float | None:
     """The labelling cap in credits, priced without building the teacher."""
-    credits, priced = budget_credits(config, teacher, overrides, max_usd, max_credits)
+    credits, priced = budget_credits(config, teacher, None, max_usd, max_credits)
     if not priced:
         name = teacher or config.label.teacher
         err.print(f"[yellow]note:[/] --max-usd has no effect: {name} is free per call")
@@ -320,7 +320,6 @@ def dataset(
     from edgedistill.dataset import build_dataset
     from edgedistill.display import print_dataset_report
 
-    project = _project(project_dir)
     overrides = {
         "format": format,
         "val": val,
@@ -329,8 +328,8 @@ def dataset(
         "negatives": negatives,
         "group_folders": group_folders,
     }
-    settings = _with_overrides(project.load_config().dataset, overrides)
-    print_dataset_report(build_dataset(project, settings, teacher))
+    project = _project(project_dir).with_overrides("dataset", overrides)
+    print_dataset_report(build_dataset(project, teacher=teacher))
 
 
 @app.command()
@@ -367,8 +366,6 @@ def train(
     from edgedistill.display import print_train_run
     from edgedistill.train import train_student
 
-    project = _project(project_dir)
-    config = project.load_config()
     overrides = {
         "model": model,
         "epochs": epochs,
@@ -377,8 +374,8 @@ def train(
         "patience": patience,
         "device": device,
     }
-    settings = _with_overrides(config.train, overrides)
-    run = train_student(project, settings, dataset_version, resume, [config.weights_dir])
+    project = _project(project_dir).with_overrides("train", overrides)
+    run = train_student(project, dataset=dataset_version, resume=resume)
     print_train_run(run)
 
 
@@ -467,13 +464,14 @@ def export_app(
     ] = None,
 ) -> None:
     """Export the student for the Expo app: ONNX and model.json (names, sizes, HUD settings)."""
-    from edgedistill.export.app import APP_MODEL_DIR, export_app_model
+    from edgedistill.app_model import APP_MODEL_DIR
+    from edgedistill.export.app import export_app_model
 
     out_dir = out_dir or APP_MODEL_DIR
     size = _parse_size(imgsz)
     project = _optional_project(project_dir)
     weights_path = _model_path(project, weights)
-    hud = project.load_config().hud if project else HudConfig()
+    hud = project.config.hud if project else ProjectConfig().hud
     folder = parity_frames or (project.root / "frames" if project else None)
     frames = sorted(folder.rglob("*.jpg"))[:20] if folder and folder.is_dir() else []
     if parity_frames and not frames:
@@ -498,14 +496,12 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 def _model_path(project: Project | None, given: str | None) -> Path:
     """``given`` found by the weights rule, else the project's newest student."""
-    from edgedistill.train import latest_weights
-
     if given is not None:
-        search = [project.load_config().weights_dir] if project else []
+        search = [project.config.weights_dir] if project else []
         return Path(resolve_weights(given, search))
     if project is None:
         raise UsageError("name the student (a .pt or .onnx file), or run inside a project")
-    return latest_weights(project)
+    return project.latest_weights()
 
 
 @app.command(name="run")
@@ -539,8 +535,8 @@ def run_command(
     if output is not None:
         _check_video_output(output)
     project = _optional_project(project_dir)
-    settings = project.load_config().hud if project else HudConfig()
-    settings = _with_overrides(settings, {"target_fps": fps})
+    config = project.config if project else ProjectConfig()
+    settings = override(config, "hud", {"target_fps": fps}).hud
     found = _model_path(project, model)
     try:
         stats = run_hud(source, found, settings, output, show, realtime)
@@ -595,7 +591,7 @@ def serve(
     from edgedistill.serve.transport import server_config
 
     project = _optional_project(project_dir)
-    settings = project.load_config().serve if project else ServeConfig()
+    settings = project.config.serve if project else ProjectConfig().serve
     found = _model_path(project, model)
     if not api_keys(settings):
         raise UsageError(
@@ -696,7 +692,8 @@ def pipeline(
 
     project = _project(project_dir)
     teacher_overrides = {"weights": weights, "annotations": annotations}
-    budget = _budget(project.load_config(), teacher, teacher_overrides, max_usd, None)
+    flagged = with_teacher_flags(project.config, teacher, teacher_overrides)
+    budget = _budget(flagged, teacher, max_usd, None)
     try:
         result = run_pipeline(
             project,
@@ -721,11 +718,11 @@ def status(
     from edgedistill.display import print_status
     from edgedistill.status import project_status
 
-    counts = project_status(_project(project_dir))
+    found = project_status(_project(project_dir))
     if as_json:
-        print(json.dumps(counts, indent=2))
+        print(found.to_json())
         return
-    print_status(counts)
+    print_status(found)
 
 
 @app.command()
@@ -745,15 +742,6 @@ def demo(
     from edgedistill.demo import run_demo
 
     run_demo(directory, video, epochs)
-
-
-def _with_overrides(settings: SettingsT, overrides: dict[str, object]) -> SettingsT:
-    """Config section with the flags that were given applied, validated as in the file."""
-    given = {key: value for key, value in overrides.items() if value is not None}
-    try:
-        return type(settings).model_validate({**settings.model_dump(), **given})
-    except ValidationError as exc:
-        raise UsageError(describe_validation_error(exc, given)) from None
 
 
 def _plain_metavars() -> None:

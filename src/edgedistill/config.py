@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from edgedistill.devices import parse_device
-from edgedistill.errors import ConfigError, EdgedistillError, UsageError
+from edgedistill.errors import ConfigError, UsageError
 from edgedistill.ontology import Ontology
 
 
@@ -236,26 +236,29 @@ def parse_config(text: str, source: str = "config") -> ProjectConfig:
         config = ProjectConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{source}: {describe_validation_error(exc, data)}") from None
-    _check_teacher_sections(config, source)
     return config
 
 
-def _check_teacher_sections(config: ProjectConfig, source: str) -> None:
-    from edgedistill.teachers import teacher_class
+def override(config: ProjectConfig, section: str, values: dict[str, Any]) -> ProjectConfig:
+    """The config with command-line ``values`` (``None``: not given) applied to ``section``
+    (``train``, ``label``, … or ``teachers.<name>``), validated as the file is.
 
+    The one way settings change after loading; a bad value is a one-sentence UsageError.
+    Backend settings (``teachers.<name>``) are validated when the teacher is built.
+    """
+    given = {key: value for key, value in values.items() if value is not None}
+    if not given:
+        return config
+    if section.startswith("teachers."):
+        name = section.removeprefix("teachers.")
+        teachers = {**config.teachers, name: {**config.teacher_settings(name), **given}}
+        return config.model_copy(update={"teachers": teachers})
+    current = getattr(config, section)
     try:
-        teacher_class(config.label.teacher)
-    except EdgedistillError as exc:
-        raise ConfigError(f"{source}: label.teacher: {exc}") from None
-    for name, values in config.teachers.items():
-        try:
-            settings_model = teacher_class(name).Settings
-            settings_model.model_validate(values or {})
-        except EdgedistillError as exc:
-            raise ConfigError(f"{source}: teachers.{name}: {exc}") from None
-        except ValidationError as exc:
-            problem = describe_validation_error(exc, values, settings_model, ("teachers", name))
-            raise ConfigError(f"{source}: {problem}") from None
+        updated = type(current).model_validate({**current.model_dump(), **given})
+    except ValidationError as exc:
+        raise UsageError(describe_validation_error(exc, given)) from None
+    return config.model_copy(update={section: updated})
 
 
 def describe_validation_error(

@@ -30,7 +30,7 @@ from edgedistill.export import export_student
 from edgedistill.hud import run_hud
 from edgedistill.media.store import file_sha256
 from edgedistill.pipeline import run_pipeline
-from edgedistill.project import Project, init_project
+from edgedistill.project import CONFIG_NAME, Project, init_project, open_project
 from edgedistill.teachers import budget_credits
 from edgedistill.teachers.roboflow_api import API_KEY_VARIABLE
 from edgedistill.weights import WEIGHTS_DIR_VARIABLE, WeightsNotFoundError, resolve_weights
@@ -179,7 +179,7 @@ def run_demo(directory: Path, video: Path | None, epochs: int = EPOCHS) -> Path:
     workspace = directory.resolve() / _workspace_name(video)
     project = _demo_project(workspace / "project", video)
     out.print(f"Footage: {video}\nProject: {project.root}")
-    config = project.load_config()
+    config = project.config
     teacher, student = pick_teacher(config), pick_student(config)
     out.print(f"Teacher: {teacher.note}\nStudent: {student.note}")
     budget, _ = budget_credits(config, teacher.name, teacher.settings, DEMO_BUDGET_USD)
@@ -221,21 +221,21 @@ def _workspace_name(video: Path) -> str:
 
 def _demo_project(root: Path, video: Path) -> Project:
     """The clip's own project: the driving ontology, sampling a short clip densely."""
-    if (root / "edgedistill.yaml").exists():
-        return Project(root)
+    if (root / CONFIG_NAME).exists():
+        return open_project(root)
     project = init_project(root, "driving")
     data = yaml.safe_load(project.config_path.read_text())
     data["ingest"].update(fps=INGEST_FPS, sources=[str(video)])
     header = "# The demo's project (edgedistill demo): the driving preset, sampling densely.\n"
     project.config_path.write_text(header + yaml.safe_dump(data, sort_keys=False))
-    return project
+    return open_project(root)
 
 
 def _export(project: Project, weights: Path) -> Path:
     """The student as ONNX with its parity check and card; reused when the weights match."""
     out.rule("[bold]export")
     stamp = {"weights": file_sha256(weights)}
-    onnx = project.root / "exports" / weights.parent.parent.name / f"{weights.stem}.onnx"
+    onnx = project.exports_dir / weights.parent.parent.name / f"{weights.stem}.onnx"
     if _fresh(onnx, stamp):
         out.print(f"ONNX already exported from these weights: {onnx}")
         return onnx
@@ -251,7 +251,7 @@ def _export(project: Project, weights: Path) -> Path:
 def _hud(project: Project, video: Path, onnx: Path, output: Path) -> Path:
     """The HUD video of the student on the clip; reused when model, clip and HUD match."""
     out.rule("[bold]run")
-    settings = project.load_config().hud
+    settings = project.config.hud
     stamp = {
         "model": file_sha256(onnx),
         "video": str(video),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 
 from rich.console import Console
 from rich.markup import escape
@@ -17,8 +17,9 @@ if TYPE_CHECKING:  # the stages are imported by the commands that run them
     from edgedistill.export import ExportReport
     from edgedistill.hud import RunStats
     from edgedistill.ingest import IngestReport
-    from edgedistill.media.files import MediaFile
     from edgedistill.label import LabelReport
+    from edgedistill.media.files import MediaFile
+    from edgedistill.status import LabelStatus, ProjectStatus
     from edgedistill.train import TrainRun
 
 # soft_wrap: a message stays one line in logs and pipes, whatever the width.
@@ -138,43 +139,46 @@ def _merge_result(previous: str | None, status: str) -> str:
     return "failed" if "failed" in (previous, status) else "ingested"
 
 
-def print_status(counts: dict[str, Any], labels_only: bool = False) -> None:
-    table = Table(title=f"project {counts['project']}", title_justify="left", show_header=False)
+def print_status(status: ProjectStatus, labels_only: bool = False) -> None:
+    table = Table(title=f"project {status.project}", title_justify="left", show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
     if not labels_only:
-        ontology = counts["ontology"]
-        kinds = counts["sources_by_kind"]
-        table.add_row("ontology", f"{ontology['classes']} classes, {ontology['prompts']} prompts")
         table.add_row(
-            "sources", f"{counts['sources']} ({kinds['video']} videos, {kinds['image']} images)"
+            "ontology", f"{status.ontology_classes} classes, {status.ontology_prompts} prompts"
         )
-        if counts["sources_incomplete"]:
-            table.add_row("  incomplete", f"[yellow]{counts['sources_incomplete']}[/]")
-        table.add_row("frames", f"{counts['frames']} ({counts['frames_bytes'] / 1e6:.1f} MB)")
-    label = counts["label"]
-    if label is not None:
-        table.add_row("labels", f"{label['teacher']} ({label['fingerprint']})")
-        table.add_row("  labelled frames", f"{counts['labelled_frames']} of {counts['frames']}")
-        if label["credits"]:
-            table.add_row("  spent", f"{label['calls']} calls, {label['credits']:.4f} credits")
-        for name, count in counts["per_class"].items():
-            table.add_row(f"  {escape(name)}", str(count))
-        if label["unknown_labels"]:
-            unknown = ", ".join(label["unknown_labels"])
-            table.add_row("  [yellow]not in ontology[/]", escape(unknown))
+        table.add_row(
+            "sources",
+            f"{status.sources} ({status.sources_video} videos, {status.sources_image} images)",
+        )
+        if status.sources_incomplete:
+            table.add_row("  incomplete", f"[yellow]{status.sources_incomplete}[/]")
+        table.add_row("frames", f"{status.frames} ({status.frames_bytes / 1e6:.1f} MB)")
+    if status.label is not None:
+        _label_rows(table, status, status.label)
     if not labels_only:
-        table.add_row("datasets", str(counts["datasets"]))
-        runs = counts["train_runs"]
+        table.add_row("datasets", str(status.datasets))
+        runs = status.train_runs
         line = f"{runs['done']} done, {runs['failed']} failed"
         if runs["interrupted"]:
             line += f", {runs['interrupted']} interrupted (train --resume goes on)"
         table.add_row("training runs", line)
-        if counts["student"]:
-            table.add_row("student", escape(counts["student"]))
-        if counts["report"]:
-            table.add_row("report", escape(counts["report"]))
+        if status.student:
+            table.add_row("student", escape(status.student))
+        if status.report:
+            table.add_row("report", escape(status.report))
     out.print(table)
+
+
+def _label_rows(table: Table, status: ProjectStatus, label: LabelStatus) -> None:
+    table.add_row("labels", f"{label.teacher} ({label.fingerprint})")
+    table.add_row("  labelled frames", f"{status.labelled_frames} of {status.frames}")
+    if label.credits:
+        table.add_row("  spent", f"{label.calls} calls, {label.credits:.4f} credits")
+    for name, count in status.per_class.items():
+        table.add_row(f"  {escape(name)}", str(count))
+    if label.unknown_labels:
+        table.add_row("  [yellow]not in ontology[/]", escape(", ".join(label.unknown_labels)))
 
 
 def print_label_report(report: LabelReport) -> None:

@@ -39,7 +39,6 @@ def thumbnail(image: np.ndarray) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-
 def captioned(image: np.ndarray, text: str) -> np.ndarray:
     """``text`` in a bar above the image, so that a pair reads without its caption."""
     bar = np.full((24, image.shape[1], 3), 32, dtype=np.uint8)

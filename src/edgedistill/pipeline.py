@@ -12,15 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgedistill.config import TrainConfig
+from edgedistill.config import override
 from edgedistill.dataset import DatasetReport, build_dataset
 from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate import EvalReport, evaluate
-from edgedistill.evaluate.stage import reports_of
 from edgedistill.ingest import IngestReport, ingest
 from edgedistill.label import LabelReport, label_project
-from edgedistill.project import Project
-from edgedistill.teachers import build_teacher, teacher_settings
+from edgedistill.project import FinishedRun, Project
+from edgedistill.teachers import build_teacher, teacher_settings, with_teacher_flags
 from edgedistill.train import TrainRun, train_student
 
 
@@ -43,17 +42,18 @@ def run_pipeline(
     announce: Callable[[str, object], None] = lambda stage, result: None,
 ) -> PipelineResult:
     """Run every stage in order; ``announce(stage, result)`` after each one."""
-    config = project.load_config()
+    config = project.config
     sources = list(sources) or [str(_from_project(project, s)) for s in config.ingest.sources]
     if not sources:
         raise EdgedistillError(
             "nothing to ingest: list sources under 'ingest.sources' in "
             "edgedistill.yaml or pass them to `edgedistill pipeline`"
         )
-    teacher_settings(config, teacher, teacher_options or {})  # a bad teacher fails before ingest
+    config = with_teacher_flags(config, teacher, teacher_options)
+    teacher_settings(config, teacher)  # a bad teacher fails before ingest
     ingested = ingest(project, sources, config.ingest)
     announce("ingest", ingested)
-    model = build_teacher(config, teacher, teacher_options or {})
+    model = build_teacher(config, teacher)
     try:
         labelled = label_project(project, model, max_credits=max_credits)
     finally:
@@ -61,9 +61,10 @@ def run_pipeline(
     announce("label", labelled)
     dataset = build_dataset(project)
     announce("dataset", dataset)
-    settings = TrainConfig.model_validate({**config.train.model_dump(), **(train_overrides or {})})
-    run = _finished_run(project, dataset.version, settings.model_dump_json())
-    run = run or train_student(project, settings, dataset.version, search=[config.weights_dir])
+    settings = override(config, "train", train_overrides or {}).train
+    finished = project.finished_runs(dataset.version, settings.model_dump_json())
+    run = _as_train_run(finished[0]) if finished else None
+    run = run or train_student(project, settings, dataset.version)
     announce("train", run)
     evaluation = _finished_evaluation(project, run) or evaluate(project, run.weights)
     announce("eval", evaluation)
@@ -75,20 +76,12 @@ def _from_project(project: Project, source: str) -> Path:
     return path if path.is_absolute() else project.root / path
 
 
-def _finished_run(project: Project, dataset: str, settings: str) -> TrainRun | None:
-    with project.open_catalog() as catalog:
-        row = catalog.execute(
-            "SELECT id, model, directory, weights FROM train_runs WHERE dataset = ? AND "
-            "settings = ? AND status = 'done' ORDER BY finished_at DESC LIMIT 1",
-            (dataset, settings),
-        ).fetchone()
-    if row is None or not row[3] or not Path(row[3]).is_file():
-        return None
-    return TrainRun(row[0], dataset, row[1], Path(row[2]), Path(row[3]), "done", {})
+def _as_train_run(run: FinishedRun) -> TrainRun:
+    return TrainRun(run.id, run.dataset, run.model, run.directory, run.weights, "done", {})
 
 
 def _finished_evaluation(project: Project, run: TrainRun) -> EvalReport | None:
-    for folder, metrics in reports_of(project, run.weights):
+    for folder, metrics in project.reports_of(run.weights):
         if (folder / "report.html").exists():
             return EvalReport(folder, metrics)
     return None

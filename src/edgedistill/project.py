@@ -1,33 +1,73 @@
-"""A project directory: config file, catalog and stored frames.
+"""A project directory, its validated config, and where every artifact lives.
 
 ::
 
     my-project/
-      edgedistill.yaml   the validated config (ontology, stage settings)
-      catalog.db         SQLite catalog (WAL): sources, frames, later labels and runs
-      frames/ab/ab….jpg  frames as JPEG, named by the SHA-256 of their bytes
+      edgedistill.yaml        the validated config (ontology, stage settings)
+      catalog.db              SQLite catalog (WAL): sources, frames, labels, datasets, runs
+      frames/ab/ab….jpg       frames as JPEG, named by the SHA-256 of their bytes
+      datasets/<fmt>-<ver>/   datasets written by `edgedistill dataset`
+      runs/train/<id>/        training runs (Ultralytics' weights and run.json)
+      reports/<stamp>-<id>/   evaluations (metrics.json, report.md, report.html)
+      exports/<id>/           exported students and their model cards
+
+Stages ask the project for these paths and for the newest dataset, weights and
+reports; none of them spells a folder name or queries for them itself.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from edgedistill.catalog import Catalog
-from edgedistill.config import ProjectConfig, load_config, parse_config
+from edgedistill.config import ProjectConfig, load_config, override, parse_config
 from edgedistill.errors import EdgedistillError, ProjectNotFoundError
 from edgedistill.presets import preset_text
 
 CONFIG_NAME = "edgedistill.yaml"
 CATALOG_NAME = "catalog.db"
 FRAMES_DIR = "frames"
+DATASETS_DIR = "datasets"
+RUNS_DIR = Path("runs") / "train"
+REPORTS_DIR = "reports"
+EXPORTS_DIR = "exports"
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    """A dataset the catalog knows: its version, format, folder and teacher."""
+
+    version: str
+    format: str
+    root: Path
+    fingerprint: str
+
+    @property
+    def data_yaml(self) -> Path:
+        return self.root / "data.yaml"
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """A training run that finished, with its weights still on disk."""
+
+    id: str
+    dataset: str
+    model: str
+    directory: Path
+    weights: Path
 
 
 @dataclass(frozen=True)
 class Project:
-    """Paths of one project; open the config and catalog through it."""
+    """One project: its root folder and its config, loaded and validated once."""
 
     root: Path
+    config: ProjectConfig
 
     @property
     def config_path(self) -> Path:
@@ -41,22 +81,113 @@ class Project:
     def frames_dir(self) -> Path:
         return self.root / FRAMES_DIR
 
-    def load_config(self) -> ProjectConfig:
-        return load_config(self.config_path)
+    @property
+    def datasets_dir(self) -> Path:
+        return self.root / DATASETS_DIR
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / RUNS_DIR
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.root / REPORTS_DIR
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.root / EXPORTS_DIR
+
+    def with_overrides(self, section: str, values: dict[str, Any]) -> Project:
+        """This project with command-line values applied to a config section
+        (see :func:`~edgedistill.config.override`)."""
+        return self.with_config(override(self.config, section, values))
+
+    def with_config(self, config: ProjectConfig) -> Project:
+        """This project with ``config`` (made from its own by overrides) handed down."""
+        return replace(self, config=config)
 
     def open_catalog(self) -> Catalog:
         return Catalog(self.catalog_path)
 
+    def dataset(self, version: str | None = None) -> DatasetRecord:
+        """The dataset ``version``, else the newest; one sentence when there is none."""
+        query = "SELECT version, format, path, fingerprint FROM datasets"
+        with self.open_catalog() as catalog:
+            row = catalog.execute(
+                query + (" WHERE version = ?" if version else " ORDER BY created_at DESC LIMIT 1"),
+                (version,) if version else (),
+            ).fetchone()
+        if row is None:
+            if version:
+                raise EdgedistillError(
+                    f"no dataset {version} in this project; see `edgedistill status`"
+                )
+            raise EdgedistillError(
+                "no dataset in this project yet; run `edgedistill dataset` first"
+            )
+        return DatasetRecord(row[0], row[1], Path(row[2]), row[3])
+
+    def finished_runs(
+        self, dataset: str | None = None, settings: str | None = None
+    ) -> list[FinishedRun]:
+        """Finished training runs whose weights exist, newest first; optionally only those
+        on ``dataset`` with exactly these ``settings`` (JSON)."""
+        query = (
+            "SELECT id, dataset, model, directory, weights FROM train_runs WHERE status = 'done'"
+        )
+        params: list[str] = []
+        for column, value in (("dataset", dataset), ("settings", settings)):
+            if value is not None:
+                query += f" AND {column} = ?"
+                params.append(value)
+        with self.open_catalog() as catalog:
+            rows = catalog.execute(query + " ORDER BY finished_at DESC", params).fetchall()
+        return [
+            FinishedRun(row[0], row[1], row[2], Path(row[3]), Path(row[4]))
+            for row in rows
+            if row[4] and Path(row[4]).is_file()
+        ]
+
+    def latest_weights(self) -> Path:
+        """Best weights of the most recent finished run."""
+        runs = self.finished_runs()
+        if not runs:
+            raise EdgedistillError(
+                "no trained student in this project; run `edgedistill train` first"
+            )
+        return runs[0].weights
+
+    def run_of(self, weights: Path) -> FinishedRun | None:
+        """The run that trained ``weights`` (None for weights from elsewhere)."""
+        with self.open_catalog() as catalog:
+            row = catalog.execute(
+                "SELECT id, dataset, model, directory FROM train_runs WHERE weights = ?",
+                (str(weights),),
+            ).fetchone()
+        return FinishedRun(row[0], row[1], row[2], Path(row[3]), weights) if row else None
+
+    def reports_of(self, weights: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+        """``(folder, metrics)`` of each evaluation of these weights, newest first."""
+        for path in sorted(self.reports_dir.glob("*/metrics.json"), reverse=True):
+            metrics = json.loads(path.read_text())
+            if metrics.get("weights") == str(weights):
+                yield path.parent, metrics
+
+    def newest_report(self) -> Path | None:
+        """The newest ``report.html``, of any student."""
+        reports = sorted(self.reports_dir.glob("*/report.html"))
+        return reports[-1] if reports else None
+
 
 def init_project(root: Path, preset: str = "driving") -> Project:
     """Create a project at ``root`` (made if missing) from a preset config."""
-    project = Project(root.resolve())
-    if project.config_path.exists():
-        raise EdgedistillError(f"{project.root} is already an edgedistill project")
+    root = root.resolve()
+    if (root / CONFIG_NAME).exists():
+        raise EdgedistillError(f"{root} is already an edgedistill project")
     if root.exists() and not root.is_dir():
         raise EdgedistillError(f"{root} exists and is not a directory")
     text = preset_text(preset)
-    parse_config(text, source=f"preset '{preset}'")
+    project = Project(root, parse_config(text, source=f"preset '{preset}'"))
     try:
         project.frames_dir.mkdir(parents=True, exist_ok=True)
         project.config_path.write_text(text, encoding="utf-8")
@@ -66,20 +197,25 @@ def init_project(root: Path, preset: str = "driving") -> Project:
     return project
 
 
+def open_project(root: Path) -> Project:
+    """The project at ``root``, its config loaded and validated."""
+    return Project(root, load_config(root / CONFIG_NAME))
+
+
 def find_project(path: Path | None = None) -> Project:
     """The project at ``path``; without one, the current directory or its nearest parent."""
     if path is not None:
-        project = Project(path.resolve())
-        if not project.config_path.is_file():
+        root = path.resolve()
+        if not (root / CONFIG_NAME).is_file():
             raise ProjectNotFoundError(
                 f"{path} is not an edgedistill project (no {CONFIG_NAME}); "
                 f"create one with: edgedistill init {path}"
             )
-        return project
+        return open_project(root)
     here = Path.cwd().resolve()
     for candidate in (here, *here.parents):
         if (candidate / CONFIG_NAME).is_file():
-            return Project(candidate)
+            return open_project(candidate)
     raise ProjectNotFoundError(
         f"no edgedistill project in {here} or its parents; "
         "pass -p/--project DIR or create one with: edgedistill init DIR"

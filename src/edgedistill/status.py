@@ -1,79 +1,111 @@
-"""Counts per pipeline stage, for ``edgedistill status``."""
+"""What each pipeline stage has produced so far, for ``edgedistill status``."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from dataclasses import asdict, dataclass, field
 
 from edgedistill.catalog import Catalog
 from edgedistill.config import ProjectConfig
-from edgedistill.evaluate.stage import REPORTS_DIR
 from edgedistill.label.summary import summarize
-from edgedistill.teachers.cache import LabelCache
 from edgedistill.project import Project
+from edgedistill.teachers.cache import LabelCache
+
+RUN_STATUSES = ("done", "failed", "interrupted", "running")
 
 
-def project_status(project: Project) -> dict[str, Any]:
-    """Counts of what each stage has produced so far; each stage adds its keys."""
-    config = project.load_config()
-    with project.open_catalog() as catalog:
-        return {
-            "project": str(project.root),
-            "ontology": {
-                "classes": len(config.ontology.classes),
-                "prompts": len(config.ontology.prompts),
-            },
-            **_ingest_status(catalog),
-            **_label_status(catalog, config),
-            **_student_status(catalog, project),
+@dataclass(frozen=True)
+class LabelStatus:
+    """The labels of the current teacher, derived with the current ontology."""
+
+    teacher: str
+    fingerprint: str
+    calls: int
+    credits: float
+    objects: int
+    unknown_labels: list[str]
+
+
+@dataclass(frozen=True)
+class ProjectStatus:
+    """Counts of every stage's output; ``to_json()`` is what ``status --json`` prints."""
+
+    project: str
+    ontology_classes: int
+    ontology_prompts: int
+    sources_video: int = 0
+    sources_image: int = 0
+    sources_incomplete: int = 0
+    frames: int = 0
+    frames_bytes: int = 0
+    labelled_frames: int = 0
+    per_class: dict[str, int] = field(default_factory=dict)
+    label: LabelStatus | None = None
+    datasets: int = 0
+    train_runs: dict[str, int] = field(default_factory=dict)
+    student: str | None = None
+    report: str | None = None
+
+    @property
+    def sources(self) -> int:
+        return self.sources_video + self.sources_image
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["ontology"] = {
+            "classes": data.pop("ontology_classes"),
+            "prompts": data.pop("ontology_prompts"),
         }
+        data["sources"] = self.sources
+        data["sources_by_kind"] = {
+            "video": data.pop("sources_video"),
+            "image": data.pop("sources_image"),
+        }
+        return json.dumps(data, indent=2)
 
 
-def _ingest_status(catalog: Catalog) -> dict[str, Any]:
-    return {
-        "sources": catalog.count("sources"),
-        "sources_by_kind": {
-            "video": catalog.count("sources", kind="video"),
-            "image": catalog.count("sources", kind="image"),
-        },
-        "sources_incomplete": catalog.count("sources") - catalog.count("sources", status="done"),
-        "frames": catalog.count("frames"),
-        "frames_bytes": catalog.frame_bytes(),
-    }
+def project_status(project: Project) -> ProjectStatus:
+    """Counts of what each stage has produced so far."""
+    config = project.config
+    newest = project.newest_report()
+    with project.open_catalog() as catalog:
+        runs = dict(catalog.execute("SELECT status, COUNT(*) FROM train_runs GROUP BY status"))
+        finished = project.finished_runs()
+        labelled, per_class, label = _label_status(catalog, config)
+        return ProjectStatus(
+            project=str(project.root),
+            ontology_classes=len(config.ontology.classes),
+            ontology_prompts=len(config.ontology.prompts),
+            sources_video=catalog.count("sources", kind="video"),
+            sources_image=catalog.count("sources", kind="image"),
+            sources_incomplete=catalog.count("sources") - catalog.count("sources", status="done"),
+            frames=catalog.count("frames"),
+            frames_bytes=catalog.frame_bytes(),
+            labelled_frames=labelled,
+            per_class=per_class,
+            label=label,
+            datasets=catalog.count("datasets"),
+            train_runs={status: runs.get(status, 0) for status in RUN_STATUSES},
+            student=str(finished[0].weights) if finished else None,
+            report=str(newest) if newest else None,
+        )
 
 
-def _label_status(catalog: Catalog, config: ProjectConfig) -> dict[str, Any]:
-    """Labels of the most recently used teacher, derived with the current ontology."""
+def _label_status(
+    catalog: Catalog, config: ProjectConfig
+) -> tuple[int, dict[str, int], LabelStatus | None]:
+    """Labelled frames and objects per class of the most recently used teacher."""
     cache = LabelCache(catalog)
     last = cache.last_teacher()
     if last is None:
-        return {"labelled_frames": 0, "per_class": {}, "label": None}
+        return 0, {}, None
     summary = summarize(cache, config, *last)
-    return {
-        "labelled_frames": summary.labelled_frames,
-        "per_class": dict(summary.per_class),
-        "label": {
-            "teacher": summary.teacher,
-            "fingerprint": summary.fingerprint,
-            "calls": summary.calls,
-            "credits": round(summary.credits, 6),
-            "objects": sum(summary.per_class.values()),
-            "unknown_labels": sorted(summary.unknown_labels),
-        },
-    }
-
-
-def _student_status(catalog: Catalog, project: Project) -> dict[str, Any]:
-    """Datasets written, training runs, and the newest student and report."""
-    runs = dict(catalog.execute("SELECT status, COUNT(*) FROM train_runs GROUP BY status"))
-    student = catalog.execute(
-        "SELECT weights FROM train_runs WHERE status = 'done' ORDER BY finished_at DESC LIMIT 1"
-    ).fetchone()
-    reports = sorted((project.root / REPORTS_DIR).glob("*/report.html"))
-    return {
-        "datasets": catalog.execute("SELECT COUNT(*) FROM datasets").fetchone()[0],
-        "train_runs": {
-            status: runs.get(status, 0) for status in ("done", "failed", "interrupted", "running")
-        },
-        "student": student[0] if student else None,
-        "report": str(reports[-1]) if reports else None,
-    }
+    label = LabelStatus(
+        teacher=summary.teacher,
+        fingerprint=summary.fingerprint,
+        calls=summary.calls,
+        credits=round(summary.credits, 6),
+        objects=sum(summary.per_class.values()),
+        unknown_labels=sorted(summary.unknown_labels),
+    )
+    return summary.labelled_frames, dict(summary.per_class), label

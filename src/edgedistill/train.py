@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,32 +16,12 @@ from typing import Any
 
 from edgedistill.catalog import Catalog, now
 from edgedistill.config import TrainConfig
-from edgedistill.devices import resolve_device
 from edgedistill.errors import EdgedistillError, Interrupted
-from edgedistill.teachers.cache import TeacherRecord
-from edgedistill.project import Project
-from edgedistill.weights import WEIGHTS_DIR_VARIABLE, is_architecture, resolve_weights
+from edgedistill.project import DatasetRecord, Project
+from edgedistill.student import load_student, pick_device
+from edgedistill.weights import resolve_weights
 
 log = logging.getLogger(__name__)
-
-RUNS_DIR = Path("runs") / "train"
-PRETRAINED_HINT = (
-    f"pretrained weights train far better: put yolo11n.pt in a folder named by "
-    f"{WEIGHTS_DIR_VARIABLE}, run once with internet so that Ultralytics downloads it, or "
-    "download it from github.com/ultralytics/assets/releases and pass its path"
-)
-
-
-@dataclass(frozen=True)
-class DatasetRecord:
-    version: str
-    format: str
-    root: Path
-    fingerprint: str
-
-    @property
-    def data_yaml(self) -> Path:
-        return self.root / "data.yaml"
 
 
 @dataclass(frozen=True)
@@ -56,54 +35,27 @@ class TrainRun:
     metrics: dict[str, float]
 
 
-def latest_dataset(catalog: Catalog, version: str | None = None) -> DatasetRecord:
-    query = "SELECT version, format, path, fingerprint FROM datasets"
-    row = catalog.execute(
-        query + (" WHERE version = ?" if version else " ORDER BY created_at DESC LIMIT 1"),
-        (version,) if version else (),
-    ).fetchone()
-    if row is None:
-        if version:
-            raise EdgedistillError(
-                f"no dataset {version} in this project; see `edgedistill status`"
-            )
-        raise EdgedistillError("no dataset in this project yet; run `edgedistill dataset` first")
-    return DatasetRecord(row[0], row[1], Path(row[2]), row[3])
-
-
-def latest_weights(project: Project) -> Path:
-    """Best weights of the most recent finished run."""
-    with project.open_catalog() as catalog:
-        rows = catalog.execute(
-            "SELECT weights FROM train_runs WHERE status = 'done' ORDER BY finished_at DESC"
-        ).fetchall()
-    for row in rows:
-        if row[0] and Path(row[0]).is_file():
-            return Path(row[0])
-    raise EdgedistillError("no trained student in this project; run `edgedistill train` first")
-
-
 def train_student(
     project: Project,
-    settings: TrainConfig,
+    settings: TrainConfig | None = None,
     dataset: str | None = None,
     resume: bool = False,
-    search: Sequence[Path | None] = (),
 ) -> TrainRun:
     """Train (or resume) a student; the run is recorded whether it finishes or fails.
 
-    ``search`` adds folders where ``settings.model`` is looked for by name (the
-    config's ``weights_dir``).
+    ``settings`` default to the project's ``train`` section; the model is found by the
+    weights rule, the config's ``weights_dir`` included.
     """
+    settings = settings or project.config.train
     with project.open_catalog() as catalog:
         if resume:
             return _resume(project, catalog)
-        record = latest_dataset(catalog, dataset)
+        record = project.dataset(dataset)
         _check_compatible(settings.model, record)
-        weights = resolve_weights(settings.model, search)
+        weights = resolve_weights(settings.model, [project.config.weights_dir])
         model = load_student(weights)
         run_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{Path(settings.model).stem}"
-        directory = project.root / RUNS_DIR / run_id
+        directory = project.runs_dir / run_id
         device = pick_device(settings.device)
         catalog.execute(
             "INSERT INTO train_runs (id, dataset, model, settings, directory, status, started_at) "
@@ -173,7 +125,7 @@ def _resume(project: Project, catalog: Catalog) -> TrainRun:
             f"run {run_id} cannot be resumed: {last} holds no training state and there is "
             "no best.pt; the run is marked failed, start a new one with `edgedistill train`"
         )
-    data = latest_dataset(catalog, dataset).data_yaml
+    data = project.dataset(dataset).data_yaml
     catalog.execute(
         "UPDATE train_runs SET status = 'running', error = NULL WHERE id = ?", (run_id,)
     )
@@ -267,45 +219,3 @@ def _check_compatible(model: str, record: DatasetRecord) -> None:
             f"{model} is a segmentation model; build the dataset with "
             "`edgedistill dataset --format yolo-seg`"
         )
-
-
-def load_student(model: str, search: Sequence[Path | None] = ()) -> Any:
-    """An Ultralytics model from weights (found by the weights rule, ``search`` adding
-    folders) or from a YAML (random init, with a warning)."""
-    from ultralytics import YOLO
-
-    if is_architecture(model):
-        log.warning("building %s with random weights; %s", model, PRETRAINED_HINT)
-    path = resolve_weights(model, search)
-    try:
-        return YOLO(path)
-    except Exception as exc:  # a failed download or an unreadable checkpoint
-        raise EdgedistillError(
-            f"cannot load the student '{model}' ({type(exc).__name__}); without internet use a "
-            f"local .pt or a model YAML such as yolo11n.yaml; {PRETRAINED_HINT}"
-        ) from None
-
-
-def provenance_caveats(teacher: TeacherRecord | None, student_model: str | None) -> list[str]:
-    """What a reader of a report or model card must know first: a teacher that only
-    stands in for SAM3, and a student trained from random weights."""
-    caveats = []
-    if teacher is not None and teacher.caveat:
-        caveats.append(f"Teacher: {teacher.caveat}.")
-    if student_model is not None and is_architecture(student_model):
-        caveats.append(
-            f"Student: trained from random weights ({student_model}), so it has learnt little; "
-            f"{PRETRAINED_HINT}."
-        )
-    return caveats
-
-
-def pick_device(device: str) -> str:
-    """``auto``: the first CUDA GPU, else the CPU (with a loud warning)."""
-    resolved = resolve_device(device)
-    if device == "auto" and resolved == "cpu":
-        log.warning(
-            "no CUDA GPU: training on the CPU is slow (minutes per epoch for real datasets); "
-            "use a GPU machine for real training"
-        )
-    return resolved

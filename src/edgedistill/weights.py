@@ -112,6 +112,5 @@ def _where_to_put(name: str, folders: Sequence[Path], downloadable: bool = False
     )
     return (
         f"{name}: not found (searched {searched}); put it in the folder named by "
-        f"{WEIGHTS_DIR_VARIABLE} or by weights_dir in edgedistill.yaml, or pass its path"
-        + download
+        f"{WEIGHTS_DIR_VARIABLE} or by weights_dir in edgedistill.yaml, or pass its path" + download
     )

@@ -9,9 +9,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal, Protocol
 
 import numpy as np
 import supervision as sv
+import yaml
+
+from edgedistill.masks import rle_to_polygons
+from edgedistill.media.store import link_image
+
+Split = Literal["train", "val", "test"]
+SPLITS: tuple[Split, ...] = ("train", "val", "test")
 
 
 def parse_line(line: str) -> tuple[int, list[float]]:
@@ -33,7 +41,9 @@ def parse_line(line: str) -> tuple[int, list[float]]:
     return int(number), coords
 
 
-def pixel_box(coords: Sequence[float], width: int, height: int) -> tuple[float, float, float, float]:
+def pixel_box(
+    coords: Sequence[float], width: int, height: int
+) -> tuple[float, float, float, float]:
     """``x1, y1, x2, y2`` in pixels of a box, or of a polygon's extent."""
     if len(coords) == 4:
         cx, cy, w, h = coords
@@ -83,3 +93,60 @@ def polygon_line(class_id: int, polygon: Sequence[float], width: int, height: in
     """The label line of a pixel polygon, clipped to the image."""
     normalised = [v / (width if k % 2 == 0 else height) for k, v in enumerate(polygon)]
     return f"{class_id} " + " ".join(f"{min(max(v, 0.0), 1.0):.6f}" for v in normalised)
+
+
+class FrameRef(Protocol):
+    id: str
+    path: Path
+    width: int
+    height: int
+
+
+class YoloWriter:
+    """``images/{split}/{id}.jpg`` + ``labels/{split}/{id}.txt`` and a ``data.yaml``."""
+
+    def __init__(self, root: Path, names: list[str], segments: bool) -> None:
+        self.root, self.names, self.segments = root, names, segments
+        self._splits: set[str] = set()
+
+    def add(self, split: str, frame: FrameRef, detections: sv.Detections) -> None:
+        self._splits.add(split)
+        link_image(frame.path, self.root / "images" / split / f"{frame.id}.jpg")
+        lines = [self._line(frame, detections, i) for i in range(len(detections))]
+        label = self.root / "labels" / split / f"{frame.id}.txt"
+        label.parent.mkdir(parents=True, exist_ok=True)
+        label.write_text("".join(f"{line}\n" for line in lines))
+
+    def _line(self, frame: FrameRef, detections: sv.Detections, i: int) -> str:
+        cls = int(detections.class_id[i])
+        w, h = frame.width, frame.height
+        if not self.segments:
+            return box_line(cls, detections.xyxy[i], w, h)
+        x1, y1, x2, y2 = np.clip(detections.xyxy[i], 0, [w, h, w, h])
+        polygon = _largest_polygon(detections.data["rle"][i]) or [x1, y1, x2, y1, x2, y2, x1, y2]
+        return polygon_line(cls, polygon, w, h)
+
+    def close(self, fallback_val: bool) -> Path:
+        """Write ``data.yaml``; without a val split, validation uses train (said loudly)."""
+        splits = {s: f"images/{s}" for s in SPLITS if s in self._splits}
+        first = next(iter(splits.values()), "images/train")
+        if "val" not in splits and fallback_val:
+            splits["val"] = splits.get("train", first)
+        # Ultralytics requires a train entry even for a validation-only dataset.
+        splits = {"train": splits.get("train", first), **splits}
+        data = {"path": str(self.root), **splits, "names": dict(enumerate(self.names))}
+        path = self.root / "data.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        return path
+
+
+def _largest_polygon(rle: dict | None) -> list[float] | None:
+    if not rle:
+        return None
+    polygons = rle_to_polygons(rle)
+    return max(polygons, key=_polygon_area) if polygons else None
+
+
+def _polygon_area(flat: list[float]) -> float:
+    x, y = np.asarray(flat[0::2]), np.asarray(flat[1::2])
+    return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))

@@ -13,16 +13,15 @@ from typing import Any
 from edgedistill.catalog import Catalog, now
 from edgedistill.config import DatasetConfig, ProjectConfig
 from edgedistill.dataset.gallery import Gallery
-from edgedistill.dataset.split import SPLITS, Split, assign_splits, unit_score
+from edgedistill.dataset.split import assign_splits, unit_score
 from edgedistill.dataset.tracks import TrackVotingCache, vote_track_classes
-from edgedistill.dataset.writers import CocoWriter, YoloWriter
+from edgedistill.dataset.writers import CocoWriter
 from edgedistill.errors import NO_FRAMES, EdgedistillError
-from edgedistill.teachers.cache import LabelCache
-from edgedistill.teachers.resolve import resolve
-from edgedistill.teachers.cache import cache_keys
 from edgedistill.project import Project
+from edgedistill.teachers.cache import LabelCache, cache_keys
+from edgedistill.teachers.resolve import resolve
+from edgedistill.yolo_format import SPLITS, Split, YoloWriter
 
-DATASETS_DIR = "datasets"
 _COMPLETE = ".complete"
 
 
@@ -79,7 +78,7 @@ def build_dataset(
 
     The same inputs give the same version, and a finished version is reused.
     """
-    config = project.load_config()
+    config = project.config
     settings = settings or config.dataset
     with project.open_catalog() as catalog:
         if catalog.count("frames") == 0:
@@ -99,7 +98,7 @@ def build_dataset(
         )
         selected = _with_negatives(frames, objects, splits, settings)
         version = _version(config, settings, fingerprint, selected, splits, frames)
-        root = project.root / DATASETS_DIR / f"{settings.format}-{version}"
+        root = project.datasets_dir / f"{settings.format}-{version}"
         report = DatasetReport(
             version, settings.format, root, None, name, fingerprint, config.ontology.student_names
         )

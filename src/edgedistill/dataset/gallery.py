@@ -12,6 +12,7 @@ import supervision as sv
 
 from edgedistill.drawing import annotate, thumbnail
 
+
 class Gallery:
     """Collects annotated thumbnails, then writes one self-contained HTML page."""
 

@@ -19,9 +19,9 @@ import supervision as sv
 
 from edgedistill.catalog import Catalog
 from edgedistill.config import LabelConfig
-from edgedistill.teachers.cache import LabelCache
 from edgedistill.ontology import Ontology, OntologyClass
 from edgedistill.teachers.base import RawDetection
+from edgedistill.teachers.cache import LabelCache
 
 Frames = Iterable[tuple[str, list[RawDetection]]]
 
@@ -45,9 +45,7 @@ def vote_track_classes(frames: Frames, ontology: Ontology, settings: LabelConfig
 def relabel(raw: list[RawDetection], prompts: dict[str, str]) -> list[RawDetection]:
     """A frame's detections with each tracked one carrying its track's voted prompt."""
     return [
-        RawDetection(prompts[d.track], d.score, d.box, d.rle, d.track)
-        if d.track in prompts
-        else d
+        RawDetection(prompts[d.track], d.score, d.box, d.rle, d.track) if d.track in prompts else d
         for d in raw
     ]
 

@@ -16,16 +16,16 @@ import supervision as sv
 import yaml
 
 from edgedistill.config import LabelConfig
-from edgedistill.dataset.writers import YoloWriter
 from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate.coco import coco_map
-from edgedistill.teachers.cache import LabelCache
-from edgedistill.teachers.resolve import resolve
-from edgedistill.teachers.cache import cache_keys
+from edgedistill.evaluate.validation import validate
 from edgedistill.ontology import Ontology
 from edgedistill.project import Project
 from edgedistill.teachers.annotations import AnnotationSet, load_annotations
 from edgedistill.teachers.base import FrameInput
+from edgedistill.teachers.cache import LabelCache, cache_keys
+from edgedistill.teachers.resolve import resolve
+from edgedistill.yolo_format import YoloWriter
 
 # Human labels are taken as they are: no threshold, no NMS, no minimum size.
 _AS_GIVEN = LabelConfig(confidence=0.0, nms="none", min_box_area=0.0)
@@ -61,9 +61,7 @@ def against_human_labels(
     directory: Path,
     fingerprint: str,
 ) -> dict[str, Any]:
-    from edgedistill.evaluate.stage import validate
-
-    config = project.load_config()
+    config = project.config
     annotations, images = human.annotations, human.images
     names = config.ontology.student_names
     writer = YoloWriter(directory / "dataset", names, segments=False)

@@ -10,8 +10,7 @@ import cv2
 import numpy as np
 
 from edgedistill.logs import ultralytics_silenced
-
-SPEED_SIZE = (480, 640)  # height, width of a landscape 480p frame
+from edgedistill.student import PHONE_INPUT, load_yolo
 
 
 def measure_speed(
@@ -20,7 +19,7 @@ def measure_speed(
     """ms/frame at 480p on this machine, PyTorch and ONNX Runtime, pre/post-processing included."""
     frame = _speed_frame(record)
     speed: dict[str, Any] = {
-        "input": f"{SPEED_SIZE[1]}x{SPEED_SIZE[0]}",
+        "input": f"{PHONE_INPUT[1]}x{PHONE_INPUT[0]}",
         "device": device,
         "runs": runs,
     }
@@ -28,14 +27,12 @@ def measure_speed(
     try:
         with ultralytics_silenced():  # it prints a path we are about to move
             onnx_path = Path(
-                model.export(format="onnx", imgsz=SPEED_SIZE, device="cpu", verbose=False)
+                model.export(format="onnx", imgsz=PHONE_INPUT, device="cpu", verbose=False)
             )
     except Exception as exc:  # exporter dependencies missing or the export failed
         speed["onnxruntime"] = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
         return speed
-    from ultralytics import YOLO
-
-    onnx_model = YOLO(str(onnx_path), task=model.task)
+    onnx_model = load_yolo(onnx_path, task=model.task)
     speed["onnxruntime"] = _time(onnx_model, frame, "cpu", runs)
     speed["onnxruntime"]["file_mb"] = round(onnx_path.stat().st_size / 1e6, 2)
     target = directory / onnx_path.name
@@ -47,17 +44,17 @@ def measure_speed(
 
 def _speed_frame(record: Any) -> np.ndarray:
     images = sorted((record.root / "images").rglob("*.jpg"))
-    image = cv2.imread(str(images[0])) if images else np.zeros((*SPEED_SIZE, 3), np.uint8)
-    return cv2.resize(image, SPEED_SIZE[::-1], interpolation=cv2.INTER_AREA)
+    image = cv2.imread(str(images[0])) if images else np.zeros((*PHONE_INPUT, 3), np.uint8)
+    return cv2.resize(image, PHONE_INPUT[::-1], interpolation=cv2.INTER_AREA)
 
 
 def _time(model: Any, frame: np.ndarray, device: str, runs: int) -> dict[str, float]:
     for _ in range(3):
-        model.predict(frame, imgsz=SPEED_SIZE, device=device, verbose=False)
+        model.predict(frame, imgsz=PHONE_INPUT, device=device, verbose=False)
     stages = {"preprocess": [], "inference": [], "postprocess": []}
     start = time.perf_counter()
     for _ in range(runs):
-        result = model.predict(frame, imgsz=SPEED_SIZE, device=device, verbose=False)[0]
+        result = model.predict(frame, imgsz=PHONE_INPUT, device=device, verbose=False)[0]
         for stage in stages:
             stages[stage].append(result.speed[stage])
     total_ms = (time.perf_counter() - start) * 1000 / runs

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,21 +23,12 @@ from edgedistill.drawing import annotate, captioned, thumbnail
 from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate.human import HumanLabels, against_human_labels, check_ground_truth
 from edgedistill.evaluate.report import write_reports
-from edgedistill.evaluate.speed import SPEED_SIZE, measure_speed
+from edgedistill.evaluate.speed import measure_speed
+from edgedistill.evaluate.validation import validate
+from edgedistill.project import DatasetRecord, Project
+from edgedistill.student import PHONE_INPUT, load_student, pick_device, provenance_caveats
 from edgedistill.teachers.cache import LabelCache, TeacherRecord
-from edgedistill.logs import ultralytics_silenced
-from edgedistill.project import Project
 from edgedistill.yolo_format import read_labels
-from edgedistill.train import (
-    DatasetRecord,
-    latest_dataset,
-    latest_weights,
-    load_student,
-    pick_device,
-    provenance_caveats,
-)
-
-REPORTS_DIR = "reports"
 
 
 @dataclass
@@ -64,19 +54,17 @@ def evaluate(
     Inputs are checked before anything runs, and the report folder appears only
     once it is complete: a failure leaves no half-written report behind.
     """
-    weights = Path(weights) if weights else latest_weights(project)
+    weights = Path(weights) if weights else project.latest_weights()
     if not weights.is_file():
         raise EdgedistillError(f"{weights}: no such weights file")
     human = check_ground_truth(gt) if gt is not None else None
-    config = project.load_config()
+    config = project.config
+    run = project.run_of(weights)
+    record = project.dataset(run.dataset if run else None)
     with project.open_catalog() as catalog:
-        row = catalog.execute(
-            "SELECT dataset, model FROM train_runs WHERE weights = ?", (str(weights),)
-        ).fetchone()
-        record = latest_dataset(catalog, row[0] if row else None)
         teacher = LabelCache(catalog).about(record.fingerprint)
     stamp = f"{datetime.now(UTC):%Y%m%d-%H%M%S}"
-    final = project.root / REPORTS_DIR / f"{stamp}-{weights.parent.parent.name}"
+    final = project.reports_dir / f"{stamp}-{weights.parent.parent.name}"
     work = final.with_name(f".{final.name}.partial")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -85,7 +73,7 @@ def evaluate(
             project, config, weights, record, human, speed, device, speed_runs, work
         )
         metrics["teacher_description"] = teacher.description if teacher else record.fingerprint
-        metrics["caveats"] = _caveats(teacher, row[1] if row else None, metrics)
+        metrics["caveats"] = _caveats(teacher, run.model if run else None, metrics)
         (work / "metrics.json").write_text(json.dumps(metrics, indent=2))
         write_reports(work, metrics, samples)
         work.rename(final)
@@ -129,11 +117,9 @@ def _measure(
         metrics["vs_human"] = against_human_labels(
             project, model, human, imgsz, device, directory / "vs_human", record.fingerprint
         )
-    metrics["model"] = model_facts(model, weights, imgsz, SPEED_SIZE)
+    metrics["model"] = model_facts(model, weights, imgsz, PHONE_INPUT)
     if speed:
-        metrics["speed"] = measure_speed(
-            model, weights, record, device, speed_runs, directory
-        )
+        metrics["speed"] = measure_speed(model, weights, record, device, speed_runs, directory)
     shown = split if held_out else "train"  # without a val folder, val is the train folder
     samples = side_by_side(model, record, shown, imgsz, device, directory)
     return metrics, samples
@@ -150,63 +136,13 @@ def _caveats(
     teacher: TeacherRecord | None, student_model: str | None, metrics: dict[str, Any]
 ) -> list[str]:
     """Stand-ins, random weights, and scoring on the training frames, said up front."""
-    caveats = provenance_caveats(teacher, student_model)
+    caveats = provenance_caveats(teacher.caveat if teacher else None, student_model)
     if not metrics["held_out"]:
         caveats.append(
             "Scored on the training frames: no source could be held out, so these figures "
             "are optimistic. Add more videos or images."
         )
     return caveats
-
-
-def reports_of(project: Project, weights: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
-    """``(folder, metrics)`` of each evaluation of these weights, newest first."""
-    for path in sorted((project.root / REPORTS_DIR).glob("*/metrics.json"), reverse=True):
-        metrics = json.loads(path.read_text())
-        if metrics.get("weights") == str(weights):
-            yield path.parent, metrics
-
-
-def validate(
-    model: Any, data: Path, split: str, imgsz: int, device: str, directory: Path
-) -> dict[str, Any]:
-    """Ultralytics' validator on one split: overall and per-class figures, confusions."""
-    with ultralytics_silenced():  # its table and paths repeat what the report says
-        results = model.val(
-            data=str(data),
-            split=split,
-            imgsz=imgsz,
-            batch=8,
-            device=device,
-            plots=True,
-            project=str(directory.parent),
-            name=directory.name,
-            exist_ok=True,
-            verbose=False,
-        )
-    box = results.box
-    names = results.names
-    per_class = {}
-    for i, class_index in enumerate(box.ap_class_index):
-        per_class[names[int(class_index)]] = {
-            "precision": float(box.p[i]),
-            "recall": float(box.r[i]),
-            "ap50": float(box.ap50[i]),
-            "ap50_95": float(box.ap[i]),
-        }
-    matrix = results.confusion_matrix.matrix
-    return {
-        "map50": float(box.map50),
-        "map50_95": float(box.map),
-        "precision": float(box.mp),
-        "recall": float(box.mr),
-        "per_class": per_class,
-        "confusion_matrix": {
-            "labels": [*names.values(), "background"],
-            "rows_predicted_columns_true": matrix.astype(int).tolist(),
-        },
-        "plots": sorted(str(p.relative_to(directory.parent)) for p in directory.glob("*.png")),
-    }
 
 
 def sibling_confusions(result: dict[str, Any], ontology: Any) -> list[dict[str, Any]]:

@@ -8,52 +8,26 @@ a model fetched over the air from ``edgedistill serve``'s ``GET /model`` can be 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
+from edgedistill.app_model import MANIFEST, MODEL_FILE, NMS_IOU, AppModel
 from edgedistill.config import HudConfig
 from edgedistill.errors import EdgedistillError
 from edgedistill.export.formats import get_format
-
-APP_MODEL_DIR = Path("app") / "public" / "model"  # served at /model/ by the web build
-MODEL_FILE = "model.onnx"
-NMS_IOU = 0.7  # Ultralytics' predict() default, which `edgedistill run` and serve use
-
-
-@dataclass(frozen=True)
-class AppModel:
-    """What ``model.json`` says, and where it was written."""
-
-    version: str
-    names: list[str]
-    input_size: tuple[int, int]  # height, width
-    output_format: str
-    output_shape: list[int]
-    conf: float
-    iou: float
-    files: dict[str, dict[str, object]]
-    hud: dict[str, object]
-    licence: str
-    parity: str
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from edgedistill.export.parity import check_parity
+from edgedistill.media.store import file_sha256
+from edgedistill.student import PHONE_INPUT, load_yolo
 
 
 def export_app_model(
     weights: Path,
     out_dir: Path,
     hud: HudConfig,
-    imgsz: tuple[int, int] = (480, 640),
+    imgsz: tuple[int, int] = PHONE_INPUT,
     parity_frames: list[Path] | None = None,
 ) -> AppModel:
     """Exports ``weights`` to ONNX and writes it with ``model.json`` into ``out_dir``.
@@ -66,7 +40,7 @@ def export_app_model(
         # Ultralytics writes the export beside the weights, which may be read-only.
         local = Path(tmp) / weights.name
         shutil.copyfile(weights, local)
-        model = _load(local)
+        model = load_yolo(local, task="detect")
         get_format("onnx")  # says which package is missing, if one is
         # nms=False keeps YOLO26's NMS-free head: [1, 300, 6], nothing to suppress on the phone.
         end2end = {"nms": False} if getattr(model.model, "end2end", False) else {}
@@ -79,7 +53,7 @@ def export_app_model(
         shutil.copyfile(onnx_path, target)
     names = [str(n) for n in model.names.values()]
     shape = onnx_output_shape(target)
-    checksum = sha256(target)
+    checksum = file_sha256(target)
     info = AppModel(
         version=checksum[:12],
         names=names,
@@ -93,7 +67,7 @@ def export_app_model(
         licence="AGPL-3.0 (Ultralytics YOLO weights and code)",
         parity=parity,
     )
-    (out_dir / "model.json").write_text(json.dumps(asdict(info), indent=2) + "\n")
+    (out_dir / MANIFEST).write_text(json.dumps(asdict(info), indent=2) + "\n")
     return info
 
 
@@ -103,12 +77,13 @@ def _parity(
     """The parity line, or one sentence and no files when the ONNX file disagrees."""
     if not frames:
         return "not checked (no frames given)"
-    from ultralytics import YOLO
-
-    from edgedistill.export.parity import check_parity
-
     result = check_parity(
-        "onnx (app)", _load(weights), YOLO(str(onnx_path), task="detect"), frames, imgsz, conf
+        "onnx (app)",
+        load_yolo(weights, task="detect"),
+        load_yolo(onnx_path, task="detect"),
+        frames,
+        imgsz,
+        conf,
     )
     if not result.ok:
         raise EdgedistillError(f"the app model is not written: {result.line()}")
@@ -120,25 +95,3 @@ def onnx_output_shape(path: Path) -> list[int]:
 
     output = onnx.load(str(path), load_external_data=False).graph.output[0]
     return [d.dim_value for d in output.type.tensor_type.shape.dim]
-
-
-def read_app_model(directory: Path) -> dict[str, object]:
-    """``model.json`` of an app model directory; a missing or broken one is one sentence."""
-    path = directory / "model.json"
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise EdgedistillError(f"{path}: no app model here; run `edgedistill export-app`") from None
-    except json.JSONDecodeError:
-        raise EdgedistillError(f"{path}: not valid JSON") from None
-
-
-def _load(weights: Path):
-    from ultralytics import YOLO
-
-    try:
-        return YOLO(str(weights), task="detect")
-    except Exception as exc:  # an unreadable or foreign file
-        raise EdgedistillError(
-            f"{weights}: not a model Ultralytics can load ({type(exc).__name__})"
-        ) from None

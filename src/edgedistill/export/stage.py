@@ -9,17 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from edgedistill.errors import EdgedistillError
-from edgedistill.evaluate.stage import reports_of
 from edgedistill.export.card import write_model_card
 from edgedistill.export.formats import ExportOptions, get_format
 from edgedistill.export.parity import FLOAT, INT8, Parity, Tolerance, check_parity
-from edgedistill.teachers.cache import LabelCache
 from edgedistill.logs import ultralytics_silenced
 from edgedistill.project import Project
-from edgedistill.train import latest_dataset, latest_weights, load_student, provenance_caveats
-
-EXPORTS_DIR = "exports"
-PHONE_INPUT = (480, 640)  # height, width: a landscape 480p frame
+from edgedistill.student import PHONE_INPUT, load_student, load_yolo, provenance_caveats
+from edgedistill.teachers.cache import LabelCache
 
 
 @dataclass
@@ -46,17 +42,15 @@ def export_student(
     parity_frames: int = 20,
 ) -> ExportReport:
     chosen = [get_format(name) for name in dict.fromkeys(formats)]  # checks dependencies first
-    weights = Path(weights) if weights else latest_weights(project)
+    weights = Path(weights) if weights else project.latest_weights()
     if not weights.is_file():
         raise EdgedistillError(f"{weights}: no such weights file")
+    run = project.run_of(weights)
+    record = project.dataset(run.dataset if run else None)
     with project.open_catalog() as catalog:
-        row = catalog.execute(
-            "SELECT id, dataset, model FROM train_runs WHERE weights = ?", (str(weights),)
-        ).fetchone()
-        record = latest_dataset(catalog, row[1] if row else None)
         teacher = LabelCache(catalog).about(record.fingerprint)
-    name = row[0] if row else weights.stem
-    report = ExportReport(project.root / EXPORTS_DIR / name)
+    name = run.id if run else weights.stem
+    report = ExportReport(project.exports_dir / name)
     report.directory.mkdir(parents=True, exist_ok=True)
     options = ExportOptions(imgsz, conf, iou, int8, record.data_yaml)
     frames = _held_out_frames(record.root, parity_frames)
@@ -82,7 +76,7 @@ def export_student(
             )
         else:
             report.skipped_parity.append(fmt.name)
-    config = project.load_config()
+    config = project.config
     report.card = write_model_card(
         report.directory,
         config,
@@ -91,7 +85,9 @@ def export_student(
             "teacher": teacher.description if teacher else record.fingerprint.split(":")[0],
             "teacher_backend": record.fingerprint.split(":")[0],
             "fingerprint": record.fingerprint,
-            "caveats": provenance_caveats(teacher, row[2] if row else None),
+            "caveats": provenance_caveats(
+                teacher.caveat if teacher else None, run.model if run else None
+            ),
             "dataset": record.version,
             "split": _split_line(record.root),
             "conf": conf,
@@ -113,9 +109,7 @@ def _parity(
     conf: float,
     tolerance: Tolerance,
 ) -> Parity:
-    from ultralytics import YOLO
-
-    exported = YOLO(str(target), task=reference.task)
+    exported = load_yolo(target, task=reference.task)
     return check_parity(name, reference, exported, frames, imgsz, conf, tolerance)
 
 
@@ -137,7 +131,7 @@ def _split_line(root: Path) -> str:
 
 
 def _last_metrics(project: Project, weights: Path) -> dict[str, Any] | None:
-    newest = next(reports_of(project, weights), None)
+    newest = next(project.reports_of(weights), None)
     return newest[1]["vs_teacher"] if newest else None
 
 

@@ -1,5 +1,5 @@
 """The driver HUD: student, tracker, lane ahead, distance and time to collision."""
 
-from edgedistill.hud.runner import VIDEO_SUFFIXES, RunStats, load_model, run_hud
+from edgedistill.hud.runner import VIDEO_SUFFIXES, RunStats, run_hud
 
-__all__ = ["VIDEO_SUFFIXES", "RunStats", "load_model", "run_hud"]
+__all__ = ["VIDEO_SUFFIXES", "RunStats", "run_hud"]

@@ -18,8 +18,8 @@ from edgedistill.config import HudConfig
 from edgedistill.errors import EdgedistillError
 from edgedistill.hud.overlay import LeadTracker, draw_hud
 from edgedistill.hud.sources import open_source
+from edgedistill.student import PHONE_INPUT, open_detector
 
-MODEL_INPUT = (480, 640)  # height, width
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
 """What ``--output`` may be: containers that hold the H.264 the HUD writes."""
 
@@ -45,25 +45,6 @@ class RunStats:
         return {stage: round(float(np.median(v)), 2) for stage, v in self.stage_ms.items() if v}
 
 
-def load_model(path: Path) -> Any:
-    """A ``.pt`` or ``.onnx`` student (ONNX through ONNX Runtime)."""
-    if not path.is_file():
-        raise EdgedistillError(f"{path}: no such model file")
-    if path.suffix not in (".pt", ".onnx"):
-        raise EdgedistillError(f"{path}: expected a .pt or .onnx student")
-    from ultralytics import YOLO
-
-    try:
-        model = YOLO(str(path), task="detect")
-        # ONNX files load lazily: one warm-up frame proves the file and warms the runtime.
-        model.predict(np.zeros((*MODEL_INPUT, 3), dtype=np.uint8), imgsz=MODEL_INPUT, verbose=False)
-    except Exception as exc:  # an unreadable or foreign file
-        raise EdgedistillError(
-            f"{path}: not a model Ultralytics can load ({type(exc).__name__})"
-        ) from None
-    return model
-
-
 def new_tracker(settings: HudConfig, frame_rate: float) -> ByteTrackTracker:
     """The HUD's ByteTrack; the app's TypeScript tracker mirrors these settings."""
     return ByteTrackTracker(
@@ -83,7 +64,7 @@ def run_hud(
 ) -> RunStats:
     if show and not os.environ.get("DISPLAY") and os.name != "nt":
         raise EdgedistillError("--show needs a display; use --output FILE.mp4 instead")
-    model = load_model(model_path)
+    model = open_detector(model_path)
     frames = open_source(source, settings.width, settings.target_fps)
     names = list(model.names.values())
     rate = min(frames.fps, settings.target_fps) if realtime else frames.fps
@@ -135,7 +116,7 @@ def _process(
     stats: RunStats,
 ) -> np.ndarray:
     began = time.perf_counter()
-    result = model.predict(frame.image, imgsz=MODEL_INPUT, conf=settings.conf, verbose=False)[0]
+    result = model.predict(frame.image, imgsz=PHONE_INPUT, conf=settings.conf, verbose=False)[0]
     inferred = time.perf_counter()
     detections = tracker.update(sv.Detections.from_ultralytics(result))
     if detections.tracker_id is not None:

@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 
 from edgedistill.errors import EdgedistillError
-from edgedistill.media.images import load_image
 from edgedistill.media.files import media_kind
+from edgedistill.media.images import load_image
 from edgedistill.media.video import VideoError, VideoReader, fit_within
 
 

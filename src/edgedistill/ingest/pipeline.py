@@ -13,8 +13,8 @@ from edgedistill.catalog import Catalog, Frame
 from edgedistill.config import IngestConfig
 from edgedistill.errors import EdgedistillError, environment_problem
 from edgedistill.ingest.dedup import NearDuplicateFilter
-from edgedistill.media.images import load_image
 from edgedistill.media.files import MediaFile, SourceProblem, expand_sources
+from edgedistill.media.images import load_image
 from edgedistill.media.store import FrameStore, content_id, encode_jpeg, file_sha256
 from edgedistill.media.video import VideoReader
 from edgedistill.project import FRAMES_DIR, Project
@@ -61,14 +61,16 @@ class IngestReport:
 def ingest(
     project: Project,
     arguments: Sequence[str],
-    settings: IngestConfig,
+    settings: IngestConfig | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> IngestReport:
     """Ingest every video and image named by ``arguments`` into ``project``.
 
     A file that fails is reported and the others go on; frames stored before a
-    failure or an interruption stay, and a second run adds nothing new.
+    failure or an interruption stay, and a second run adds nothing new. ``settings``
+    default to the project's ``ingest`` section.
     """
+    settings = settings or project.config.ingest
     files, problems = expand_sources(arguments)
     own = [f for f in files if f.path.resolve().is_relative_to(project.root)]
     problems += [SourceProblem(str(f.path), "is inside the project itself") for f in own]

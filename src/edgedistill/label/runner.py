@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 import cv2
 
 from edgedistill.errors import NO_FRAMES, EdgedistillError
-from edgedistill.teachers.cache import LabelCache, cache_keys
 from edgedistill.label.lock import project_label_lock
 from edgedistill.project import Project
 from edgedistill.teachers.base import (
@@ -18,6 +17,7 @@ from edgedistill.teachers.base import (
     Teacher,
     TeacherResult,
 )
+from edgedistill.teachers.cache import LabelCache, cache_keys
 
 ProgressCallback = Callable[[int, int], None]
 """Called as ``(frames answered, frames pending)``."""
@@ -71,7 +71,7 @@ def label_project(
     A real run holds the project's label lock (:mod:`edgedistill.label.lock`), so
     that a second run refuses instead of paying for the same calls again.
     """
-    config = project.load_config()
+    config = project.config
     prompts = cache_keys(config.ontology.prompts, teacher.prompted)
     if not prompts:
         raise EdgedistillError(

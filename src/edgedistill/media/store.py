@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -54,3 +55,14 @@ class FrameStore:
             Path(temporary).unlink(missing_ok=True)
             raise
         return path
+
+
+def link_image(source: Path, target: Path) -> None:
+    """``target`` as a hard link to ``source`` (a copy across file systems); kept if present."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        return
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)

@@ -36,12 +36,13 @@ from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from trackers import ByteTrackTracker
 
+from edgedistill.app_model import MANIFEST, MODEL_FILE
 from edgedistill.config import ServeConfig
 from edgedistill.serve.detector import BadImage, Detector, ImageTooLarge
 from edgedistill.serve.fetch import FetchError, fetch_image
 from edgedistill.serve.limits import AuthThrottle, BodyLimit, KeyConnections, Keys, client_address
 from edgedistill.serve.metrics import Metrics
-from edgedistill.serve.model_route import MODEL_FILE, add_model_routes
+from edgedistill.serve.model_route import add_model_routes
 
 log = logging.getLogger("edgedistill.serve")
 
@@ -83,7 +84,7 @@ def create_app(model_path: Path, settings: ServeConfig) -> Any:
         log.info("%s: %d %s", address, status, message)
         return _error(status, message)
 
-    if (model_path.parent / "model.json").is_file() and model_path.name == MODEL_FILE:
+    if (model_path.parent / MANIFEST).is_file() and model_path.name == MODEL_FILE:
         add_model_routes(app, model_path.parent, keys.accepts)
 
     @app.get("/health")

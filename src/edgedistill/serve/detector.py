@@ -21,8 +21,7 @@ import supervision as sv
 from PIL import Image
 from trackers import ByteTrackTracker
 
-from edgedistill.hud import load_model
-from edgedistill.hud.runner import MODEL_INPUT
+from edgedistill.student import PHONE_INPUT, open_detector
 
 
 class BadImage(ValueError):
@@ -47,7 +46,7 @@ class Detector:
     def __init__(
         self, model_path: Path, conf: float, max_pixels: int = 5_000_000, decoders: int = 2
     ) -> None:
-        self.model = load_model(model_path)
+        self.model = open_detector(model_path)
         self.names: list[str] = list(self.model.names.values())
         self.conf = conf
         self.max_pixels = max_pixels
@@ -60,7 +59,7 @@ class Detector:
             image = decode_jpeg(data)
         with self._lock:
             start = time.perf_counter()
-            result = self.model.predict(image, imgsz=MODEL_INPUT, conf=self.conf, verbose=False)[0]
+            result = self.model.predict(image, imgsz=PHONE_INPUT, conf=self.conf, verbose=False)[0]
             model_ms = (time.perf_counter() - start) * 1000
         detections = sv.Detections.from_ultralytics(result)
         if tracker is not None:

@@ -9,7 +9,6 @@ is served from elsewhere, and the key, not the origin, is what is checked.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 
-from edgedistill.export.app import MODEL_FILE
+from edgedistill.app_model import MODEL_FILE, read_app_model
 
 ANY_ORIGIN = {"Access-Control-Allow-Origin": "*"}
 
@@ -25,7 +24,7 @@ ANY_ORIGIN = {"Access-Control-Allow-Origin": "*"}
 def add_model_routes(
     app: FastAPI, directory: Path, authorised: Callable[[str | None], bool]
 ) -> None:
-    model = json.loads((directory / "model.json").read_text())
+    model = read_app_model(directory)
     onnx = model["files"]["onnx"]
 
     @app.get("/model")

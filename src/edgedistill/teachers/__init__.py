@@ -15,7 +15,13 @@ from edgedistill.teachers.base import (
     register_teacher,
     teacher_class,
 )
-from edgedistill.teachers.factory import budget_credits, build_teacher, teacher_settings
+from edgedistill.teachers.factory import (
+    budget_credits,
+    build_teacher,
+    check_teacher_sections,
+    teacher_settings,
+    with_teacher_flags,
+)
 
 __all__ = [
     "ALL_CLASSES",
@@ -29,7 +35,9 @@ __all__ = [
     "available_teachers",
     "budget_credits",
     "build_teacher",
+    "check_teacher_sections",
     "register_teacher",
     "teacher_class",
     "teacher_settings",
+    "with_teacher_flags",
 ]

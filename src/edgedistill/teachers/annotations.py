@@ -19,9 +19,8 @@ from typing import Any
 
 import yaml
 
-from edgedistill.media.files import IMAGE_EXTENSIONS
 from edgedistill.masks import polygons_to_rle, rle_to_box
-from edgedistill.yolo_format import parse_line, pixel_box, pixel_polygon
+from edgedistill.media.files import IMAGE_EXTENSIONS
 from edgedistill.teachers.base import (
     FrameInput,
     RawDetection,
@@ -31,6 +30,7 @@ from edgedistill.teachers.base import (
     TeacherSettings,
     register_teacher,
 )
+from edgedistill.yolo_format import parse_line, pixel_box, pixel_polygon
 
 log = logging.getLogger(__name__)
 

@@ -1,37 +1,70 @@
-"""Build a teacher from the project config and command-line overrides."""
+"""Teachers from the project config: the settings checked, the backend built, the budget priced."""
 
 from __future__ import annotations
 
+import typing
+from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from edgedistill.config import ProjectConfig, describe_validation_error
-from edgedistill.errors import ConfigError
+from edgedistill.config import LabelConfig, ProjectConfig, describe_validation_error, override
+from edgedistill.errors import ConfigError, EdgedistillError, UsageError
 from edgedistill.teachers.base import Teacher, TeacherSettings, teacher_class
 from edgedistill.weights import is_bare_name, resolve_weights
 
-VIDEO_MODES = ("per_frame", "propagate")
+VIDEO_MODES = typing.get_args(LabelConfig.model_fields["video"].annotation)
+
+
+def check_teacher_sections(config: ProjectConfig, source: str = "config") -> None:
+    """``label.teacher`` names a backend and each ``teachers.<name>`` section is valid for
+    its backend; ``source`` names the file in the one-sentence ConfigError."""
+    try:
+        teacher_class(config.label.teacher)
+    except EdgedistillError as exc:
+        raise ConfigError(f"{source}: label.teacher: {exc}") from None
+    for name, values in config.teachers.items():
+        try:
+            settings_model: type[BaseModel] = teacher_class(name).Settings
+            settings_model.model_validate(values or {})
+        except EdgedistillError as exc:
+            raise ConfigError(f"{source}: teachers.{name}: {exc}") from None
+        except ValidationError as exc:
+            problem = describe_validation_error(exc, values, settings_model, ("teachers", name))
+            raise ConfigError(f"{source}: {problem}") from None
+
+
+def with_teacher_flags(
+    config: ProjectConfig, name: str | None, flags: Mapping[str, Any] | None
+) -> ProjectConfig:
+    """The config with a teacher's command-line flags applied through
+    :func:`~edgedistill.config.override`: ``video`` to ``label.video``, the rest to
+    ``teachers.<name>`` (where the backend refuses a flag it has no use for)."""
+    flags = dict(flags or {})
+    video = flags.pop("video", None)
+    if video is not None and video not in VIDEO_MODES:
+        raise UsageError(f"--video must be one of {', '.join(VIDEO_MODES)} (got {video!r})")
+    config = override(config, "label", {"video": video})
+    return override(config, f"teachers.{teacher_class(name or config.label.teacher).name}", flags)
 
 
 def teacher_settings(
-    config: ProjectConfig, name: str | None, overrides: dict[str, Any]
+    config: ProjectConfig, name: str | None = None, flags: Mapping[str, Any] | None = None
 ) -> tuple[type[Teacher], TeacherSettings]:
     """The backend ``name`` (default: ``label.teacher``) and its validated settings.
 
-    Config values, then flags; flags that the backend has no use for are ignored and
-    ``None`` means not given. ``label.video`` (flag ``video``) reaches teachers that
-    track videos. A ``weights`` setting given by name alone is found by
+    Settings come from ``teachers.<name>`` with ``flags`` applied (see
+    :func:`with_teacher_flags`); ``label.video`` reaches teachers that track videos. A
+    ``weights`` setting given by name alone is found by
     :func:`~edgedistill.weights.resolve_weights`; a path is left to the backend, whose
     message says how to get its weights. Nothing is loaded.
     """
+    config = with_teacher_flags(config, name, flags)
     cls = teacher_class(name or config.label.teacher)
-    fields = cls.Settings.model_fields
-    given = {k: v for k, v in overrides.items() if v is not None and k in fields}
-    _apply_video_mode(cls, overrides.get("video") or config.label.video, given)
-    values = {**config.teacher_settings(cls.name), **given}
+    values = config.teacher_settings(cls.name)
+    _apply_video_mode(cls, config.label.video, values)
     weights = values.get("weights")
-    if weights is not None and "weights" in fields and is_bare_name(weights):
+    if weights is not None and "weights" in cls.Settings.model_fields and is_bare_name(weights):
         values["weights"] = resolve_weights(weights, [config.weights_dir])
     try:
         return cls, cls.Settings.model_validate(values)
@@ -40,12 +73,10 @@ def teacher_settings(
         raise ConfigError(problem) from None
 
 
-def _apply_video_mode(cls: type[Teacher], video: str, given: dict[str, Any]) -> None:
+def _apply_video_mode(cls: type[Teacher], video: str, values: dict[str, object]) -> None:
     """``label.video`` (not ``teachers.<name>``) goes to a backend that can track."""
-    if video not in VIDEO_MODES:
-        raise ConfigError(f"--video must be one of {', '.join(VIDEO_MODES)} (got {video!r})")
     if "video" in cls.Settings.model_fields:
-        given["video"] = video
+        values["video"] = video
     elif video != "per_frame":
         raise ConfigError(
             f"label.video: '{video}' tracks objects through videos, which the {cls.name} "
@@ -53,16 +84,18 @@ def _apply_video_mode(cls: type[Teacher], video: str, given: dict[str, Any]) -> 
         )
 
 
-def build_teacher(config: ProjectConfig, name: str | None, overrides: dict[str, Any]) -> Teacher:
-    """The teacher ``name`` with config settings and flags applied, ready to label."""
-    cls, settings = teacher_settings(config, name, overrides)
+def build_teacher(
+    config: ProjectConfig, name: str | None = None, flags: Mapping[str, Any] | None = None
+) -> Teacher:
+    """The teacher ``name`` with its settings and ``flags`` applied, ready to label."""
+    cls, settings = teacher_settings(config, name, flags)
     return cls(settings)
 
 
 def budget_credits(
     config: ProjectConfig,
     name: str | None,
-    overrides: dict[str, Any],
+    flags: Mapping[str, Any] | None,
     max_usd: float | None,
     max_credits: float | None = None,
 ) -> tuple[float | None, bool]:
@@ -71,7 +104,7 @@ def budget_credits(
     caps = [] if max_credits is None else [max_credits]
     priced = True
     if max_usd is not None:
-        cls, settings = teacher_settings(config, name, overrides)
+        cls, settings = teacher_settings(config, name, flags)
         credits = cls.credits_for_usd(settings, max_usd)
         priced = credits is not None
         if credits is not None:

@@ -15,8 +15,9 @@ from typing import Any
 import yaml
 
 from edgedistill.devices import resolve_device
-from edgedistill.media.store import file_sha256
 from edgedistill.masks import mask_to_rle
+from edgedistill.media.store import file_sha256
+from edgedistill.student import ModelLoadError, load_yolo
 from edgedistill.teachers.base import (
     FrameInput,
     RawDetection,
@@ -127,18 +128,17 @@ def _detections(result: Any) -> list[RawDetection]:
 def _load(weights: str, random_init: bool) -> Any:
     try:
         import torch
-        from ultralytics import YOLO
     except ImportError as exc:
         raise TeacherError(f"the ultralytics teacher needs ultralytics and torch ({exc})") from None
     if random_init:
         log.warning("building %s with random weights: its labels are meaningless", weights)
         torch.manual_seed(0)
     try:
-        model = YOLO(weights)
-    except Exception as exc:  # Ultralytics raises many kinds for a bad or missing file
+        model = load_yolo(weights)
+    except ModelLoadError as exc:
         raise TeacherError(
-            f"cannot load Ultralytics weights '{weights}' ({type(exc).__name__}: {exc}); "
-            "pass a local .pt path, or run once with internet so Ultralytics can download it"
+            f"cannot load Ultralytics weights ({exc}); pass a local .pt path, or run once "
+            "with internet so Ultralytics can download it"
         ) from None
     if random_init:
         _name_coco_classes(model)

@@ -1,0 +1,48 @@
+"""The student as the Expo app loads it: ``model.json`` beside ``model.onnx``.
+
+``edgedistill export-app`` writes it, ``edgedistill serve`` offers it over the air
+(``GET /model``), and the app's TypeScript HUD reads it: class names, input size, output
+format (``end2end`` for YOLO26's ``[1, 300, 6]``, ``yolo`` for YOLO11's ``[1, 4+nc, N]``),
+thresholds, the HUD settings and each file's SHA-256.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgedistill.errors import EdgedistillError
+
+APP_MODEL_DIR = Path("app") / "public" / "model"  # served at /model/ by the web build
+MODEL_FILE = "model.onnx"
+MANIFEST = "model.json"
+NMS_IOU = 0.7  # Ultralytics' predict() default, which `edgedistill run` and serve use
+
+
+@dataclass(frozen=True)
+class AppModel:
+    """What ``model.json`` says, and where it was written."""
+
+    version: str
+    names: list[str]
+    input_size: tuple[int, int]  # height, width
+    output_format: str
+    output_shape: list[int]
+    conf: float
+    iou: float
+    files: dict[str, dict[str, object]]
+    hud: dict[str, object]
+    licence: str
+    parity: str
+
+
+def read_app_model(directory: Path) -> dict[str, object]:
+    """``model.json`` of an app model directory; a missing or broken one is one sentence."""
+    path = directory / MANIFEST
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise EdgedistillError(f"{path}: no app model here; run `edgedistill export-app`") from None
+    except json.JSONDecodeError:
+        raise EdgedistillError(f"{path}: not valid JSON") from None
