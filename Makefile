@@ -71,6 +71,8 @@ bench: setup
 
 lint: setup
 	$(BIN)/ruff check src tests bench tools
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) demo bench/results .pytest_cache $(APP)/node_modules $(APP)/dist $(APP)/public

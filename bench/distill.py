@@ -119,10 +119,12 @@ def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
     run = train_student(project, student)
     train_seconds = time.perf_counter() - start
     report = evaluate(project, run.weights, gt=HIGHWAY / "data.yaml", device=args.device)
-    human = report.metrics["vs_human"]
+    metrics = report.metrics
+    human = metrics.vs_human
+    assert human is not None  # evaluate() was given the human labels
     return {
         "case": case,
-        "teacher": report.metrics["teacher_description"],
+        "teacher": metrics.teacher_description,
         "frames_labelled": labelled.frames_labelled,
         "split": {k: int(v) for k, v in dataset.images.items()},
         "objects": {k: dict(v) for k, v in dataset.instances.items()},
@@ -130,9 +132,9 @@ def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
         "label_seconds": round(label_seconds, 1),
         "train_seconds": round(train_seconds, 1),
         "seconds_per_epoch": round(train_seconds / args.epochs, 1),
-        "vs_teacher": {k: report.metrics["vs_teacher"][k] for k in ("map50", "map50_95")},
-        "vs_human": {k: human[k] for k in ("map50", "map50_95", "per_class", "images")},
-        "speed": report.metrics.get("speed"),
+        "vs_teacher": metrics.vs_teacher.model_dump(include={"map50", "map50_95"}),
+        "vs_human": human.model_dump(include={"map50", "map50_95", "per_class", "images"}),
+        "speed": metrics.speed.model_dump(exclude_none=True) if metrics.speed else None,
         "report": str(report.html),
     }
 

@@ -43,7 +43,7 @@ def test_onnx_export_passes_parity_and_carries_metadata(project, tmp_path) -> No
     assert parity.matched == parity.reference_boxes and parity.min_iou >= 0.9
     assert parity.line().startswith("parity: onnx on 4 held-out frames:")
     onnx_file = report.directory / "student.onnx"
-    assert onnx_file.is_file() and report.files[0]["format"] == "onnx"
+    assert onnx_file.is_file() and report.files[0].format == "onnx"
     metadata = {p.key: p.value for p in onnx.load(str(onnx_file)).metadata_props}
     assert metadata["conf"] == "0.25" and metadata["iou"] == "0.45"
     assert "imgsz" in metadata and "names" in metadata
@@ -97,7 +97,7 @@ def test_coreml_export_embeds_nms(project, tmp_path) -> None:
     weights = confident_student(tmp_path / "student.pt")
     report = export_student(project, ["coreml"], weights, conf=0.25)
     assert (report.directory / "student.mlpackage").is_dir()
-    assert report.skipped_parity == ["coreml"] and "NMS embedded" in report.files[0]["note"]
+    assert report.skipped_parity == ["coreml"] and "NMS embedded" in report.files[0].note
 
 
 def test_export_prints_no_stale_paths_of_ultralytics(project, tmp_path, capfd) -> None:

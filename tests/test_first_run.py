@@ -236,25 +236,31 @@ def test_each_warning_once(capsys) -> None:
 
 def test_reports_say_what_was_scored_and_why_a_table_is_empty(tmp_path: Path) -> None:
     from edgedistill.evaluate.report import write_reports
+    from edgedistill.metrics import EvalMetrics
 
+    no_scores = {"precision": 0.0, "recall": 0.0, "per_class": {}, "plots": []}
+    matrix = {"labels": ["car", "background"], "rows_predicted_columns_true": [[0, 0], [0, 0]]}
     metrics = {
         "weights": "/runs/x/weights/best.pt",
+        "imgsz": 640,
+        "created_at": "2026-11-22T00:00:00Z",
         "dataset": "abc",
         "teacher": "ultralytics:0123",
         "teacher_description": "Ultralytics model (yolo11n-coco.pt) at 832 px",
         "split": "val",
         "held_out": False,
         "caveats": ["Teacher: a closed-vocabulary detector stands in for SAM3."],
-        "vs_teacher": {"map50": 0.0, "map50_95": 0.0, "per_class": {}, "plots": []},
+        "vs_teacher": {"map50": 0.0, "map50_95": 0.0, **no_scores, "confusion_matrix": matrix},
         "model": {
-            "parameters": 2.6e6,
+            "parameters": 2_600_000,
+            "train_imgsz": 640,
             "gflops": 4.9,
             "gflops_input": "640x480",
             "weights_mb": 5.5,
             "classes": ["car"],
         },
     }
-    write_reports(tmp_path, metrics, ["sample_a.jpg"])
+    write_reports(tmp_path, EvalMetrics.model_validate(metrics), ["sample_a.jpg"])
     page = (tmp_path / "report.html").read_text()
     text = (tmp_path / "report.md").read_text()
     for shown in (page, text):

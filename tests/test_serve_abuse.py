@@ -357,3 +357,12 @@ def test_short_keys_are_warned_about_without_showing_them(student, caplog) -> No
     with caplog.at_level(logging.WARNING, logger="edgedistill.serve"):
         create_app(student, ServeConfig(api_keys=["abc123"]))
     assert "shorter than 16 characters" in caplog.text and "abc123" not in caplog.text
+
+
+def test_rate_window_counts_the_last_second_only() -> None:
+    from edgedistill.serve.limits import RateWindow
+
+    window = RateWindow(per_second=3)
+    assert not any(window.hit(t) for t in (0.0, 0.1, 0.2))
+    assert window.hit(0.3)  # a fourth within one second
+    assert not window.hit(1.25)  # the first three have left the window

@@ -239,7 +239,7 @@ class Catalog:
         ).fetchone()
         return row[0] if row else None
 
-    def begin_source(
+    def begin_source(  # noqa: PLR0913 — keyword-only, one per column of the sources row
         self,
         *,
         content_hash: str,

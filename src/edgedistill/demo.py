@@ -29,6 +29,7 @@ from edgedistill.errors import EdgedistillError
 from edgedistill.export import export_student
 from edgedistill.hud import run_hud
 from edgedistill.media.store import file_sha256
+from edgedistill.metrics import EvalMetrics
 from edgedistill.pipeline import run_pipeline
 from edgedistill.project import CONFIG_NAME, Project, init_project, open_project
 from edgedistill.teachers import budget_credits
@@ -243,7 +244,7 @@ def _export(project: Project, weights: Path) -> Path:
     print_export_report(report)
     if not report.ok:
         raise EdgedistillError("the ONNX export does not match the student; see the parity line")
-    onnx = report.directory / report.files[0]["file"]
+    onnx = report.directory / report.files[0].file
     _stamp(onnx, stamp)
     return onnx
 
@@ -280,9 +281,7 @@ def _stamp(output: Path, inputs: dict[str, Any]) -> None:
     _stamp_path(output).write_text(json.dumps(inputs, sort_keys=True))
 
 
-def _closing(
-    metrics: dict[str, Any], teacher: ModelChoice, student: ModelChoice, hud: Path
-) -> None:
+def _closing(metrics: EvalMetrics, teacher: ModelChoice, student: ModelChoice, hud: Path) -> None:
     """What the demo did, and — where it had to — what it stood in for, said last."""
     out.print(
         "\n[bold]What this demo did:[/] sampled the clip and dropped near-duplicate frames, "
@@ -293,7 +292,7 @@ def _closing(
         "Next: `edgedistill serve` streams from a phone's browser, `edgedistill cost` prices "
         "a minute of streaming."
     )
-    caveats = metrics.get("caveats") or []
+    caveats = metrics.caveats
     if caveats or teacher.stand_in or student.stand_in:
         err.print("\n[bold yellow]Read before trusting these figures:[/]")
         for caveat in caveats:

@@ -248,26 +248,27 @@ def print_train_run(run: TrainRun) -> None:
 
 def print_eval_report(report: EvalReport) -> None:
     metrics = report.metrics
-    teacher = metrics["vs_teacher"]
+    teacher = metrics.vs_teacher
     out.print(
-        f"student vs teacher ({metrics['split']}): mAP50 {teacher['map50']:.3f}, "
-        f"mAP50-95 {teacher['map50_95']:.3f}"
+        f"student vs teacher ({metrics.split}): mAP50 {teacher.map50:.3f}, "
+        f"mAP50-95 {teacher.map50_95:.3f}"
     )
-    human = metrics.get("vs_human")
-    if human:
+    human = metrics.vs_human
+    if human is not None:
         out.print(
-            f"student vs human labels: mAP50 {human['map50']:.3f}, mAP50-95 {human['map50_95']:.3f}"
+            f"student vs human labels: mAP50 {human.map50:.3f}, mAP50-95 {human.map50_95:.3f}"
         )
-        if human.get("teacher"):
+        if human.teacher is not None:
             out.print(
-                f"teacher vs human labels: mAP50 {human['teacher']['map50']:.3f}, "
-                f"mAP50-95 {human['teacher']['map50_95']:.3f}"
+                f"teacher vs human labels: mAP50 {human.teacher.map50:.3f}, "
+                f"mAP50-95 {human.teacher.map50_95:.3f}"
             )
-    for backend, timing in (metrics.get("speed") or {}).items():
-        if isinstance(timing, dict) and "total_ms" in timing:
+    speed = metrics.speed
+    for backend, timing in (speed.backends() if speed else {}).items():
+        if timing.total_ms is not None and timing.fps is not None:
             out.print(
-                f"speed {backend} at 640x480: {timing['total_ms']:.1f} ms/frame "
-                f"({timing['fps']:.1f} fps)"
+                f"speed {backend} at {speed.input}: {timing.total_ms:.1f} ms/frame "
+                f"({timing.fps:.1f} fps)"
             )
     out.print(f"Report: {report.html}")
 
@@ -287,7 +288,7 @@ def print_stage(stage: str, result: object) -> None:
 
 def print_export_report(report: ExportReport) -> None:
     for file in report.files:
-        out.print(f"{file['format']}: {report.directory / file['file']} ({file['mb']} MB)")
+        out.print(f"{file.format}: {report.directory / file.file} ({file.mb} MB)")
     for parity in report.parity:
         style = "green" if parity.ok else "bold red"
         out.print(f"[{style}]{escape(parity.line())}[/]")

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import supervision as sv
 from pycocotools import mask as coco_mask
 
 Rle = dict[str, Any]
@@ -49,6 +48,8 @@ def polygons_to_rle(polygons: Sequence[Sequence[float]], height: int, width: int
 
 def rle_to_polygons(rle: Rle, min_points: int = 3) -> list[list[float]]:
     """Outer contours of a mask as flat ``[x1, y1, …]`` polygons (for YOLO-seg and COCO)."""
+    import supervision as sv  # with SciPy behind it: loaded when a mask is first traced
+
     polygons = sv.mask_to_polygons(rle_to_mask(rle))
     return [p.astype(float).ravel().tolist() for p in polygons if len(p) >= min_points]
 

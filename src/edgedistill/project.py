@@ -17,15 +17,17 @@ reports; none of them spells a folder name or queries for them itself.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from edgedistill.catalog import Catalog
 from edgedistill.config import ProjectConfig, load_config, override, parse_config
 from edgedistill.errors import EdgedistillError, ProjectNotFoundError
+from edgedistill.metrics import EvalMetrics
 from edgedistill.presets import preset_text
 
 CONFIG_NAME = "edgedistill.yaml"
@@ -166,11 +168,15 @@ class Project:
             ).fetchone()
         return FinishedRun(row[0], row[1], row[2], Path(row[3]), weights) if row else None
 
-    def reports_of(self, weights: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
-        """``(folder, metrics)`` of each evaluation of these weights, newest first."""
+    def reports_of(self, weights: Path) -> Iterator[tuple[Path, EvalMetrics]]:
+        """``(folder, metrics)`` of each evaluation of these weights, newest first; reports
+        written by an older version that no longer reads are passed over."""
         for path in sorted(self.reports_dir.glob("*/metrics.json"), reverse=True):
-            metrics = json.loads(path.read_text())
-            if metrics.get("weights") == str(weights):
+            try:
+                metrics = EvalMetrics.read(path)
+            except ValidationError:
+                continue
+            if metrics.weights == str(weights):
                 yield path.parent, metrics
 
     def newest_report(self) -> Path | None:

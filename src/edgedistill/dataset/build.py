@@ -107,18 +107,8 @@ def build_dataset(
             _load_counts(report)
             report.reused = True
         else:
-            _write(
-                report,
-                config,
-                settings,
-                cache,
-                catalog,
-                prompts,
-                prompted,
-                frames,
-                splits,
-                selected,
-            )
+            chosen = _Selection(frames, splits, selected)
+            _write(report, config, settings, cache, prompts, prompted, chosen)
         _record(catalog, report)  # the latest dataset is what `train` uses by default
         report.data_yaml = root / "data.yaml" if (root / "data.yaml").is_file() else None
         report.gallery = root / "gallery.html" if (root / "gallery.html").is_file() else None
@@ -208,18 +198,25 @@ def _version(
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
 
 
+@dataclass(frozen=True)
+class _Selection:
+    """The frames that go into the dataset, and the split of each frame's source."""
+
+    frames: dict[str, _Frame]
+    splits: dict[str, Split]
+    selected: set[str]
+
+
 def _write(
     report: DatasetReport,
     config: ProjectConfig,
     settings: DatasetConfig,
     cache: LabelCache,
-    catalog: Catalog,
     prompts: tuple[str, ...],
     prompted: bool,
-    frames: dict[str, _Frame],
-    splits: dict[str, Split],
-    selected: set[str],
+    chosen: _Selection,
 ) -> None:
+    frames, splits, selected = chosen.frames, chosen.splits, chosen.selected
     root = report.root
     if root.exists():
         shutil.rmtree(root)  # an unfinished earlier attempt at this version

@@ -19,6 +19,7 @@ from edgedistill.config import LabelConfig
 from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate.coco import coco_map
 from edgedistill.evaluate.validation import validate
+from edgedistill.metrics import CocoScores, HumanComparison
 from edgedistill.ontology import Ontology
 from edgedistill.project import Project
 from edgedistill.teachers.annotations import AnnotationSet, load_annotations
@@ -60,7 +61,7 @@ def against_human_labels(
     device: str,
     directory: Path,
     fingerprint: str,
-) -> dict[str, Any]:
+) -> HumanComparison:
     config = project.config
     annotations, images = human.annotations, human.images
     names = config.ontology.student_names
@@ -75,12 +76,13 @@ def against_human_labels(
         truth[path.name.lower()] = (frame, resolution.detections)
     data = writer.close(fallback_val=True)
     result = validate(model, data, "test", imgsz, device, directory)
-    result["images"] = len(images)
-    result["unknown_labels"] = sorted(unknown)
-    result["teacher"] = _teacher_vs_human(
-        project, config.ontology, config.label, fingerprint, truth, names
+    teacher = _teacher_vs_human(project, config.ontology, config.label, fingerprint, truth, names)
+    return HumanComparison(
+        **result.model_dump(),
+        images=len(images),
+        unknown_labels=sorted(unknown),
+        teacher=teacher,
     )
-    return result
 
 
 def _held_out_images(gt: Path, annotations: AnnotationSet) -> list[tuple[Path, Any]]:
@@ -126,7 +128,7 @@ def _teacher_vs_human(
     fingerprint: str,
     truth: dict[str, Any],
     names: list[str],
-) -> dict[str, Any] | None:
+) -> CocoScores | None:
     """COCO mAP of the teacher's labels on the ingested frames of the same images."""
     pairs = []
     with project.open_catalog() as catalog:
@@ -159,4 +161,4 @@ def _teacher_vs_human(
                 xyxy=teacher.xyxy * scale, confidence=teacher.confidence, class_id=teacher.class_id
             )
         )
-    return {"images": len(pairs), **coco_map(sizes, truths, predictions, names)}
+    return CocoScores(images=len(pairs), **coco_map(sizes, truths, predictions, names))

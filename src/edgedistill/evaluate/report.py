@@ -1,32 +1,167 @@
-"""``report.md`` and ``report.html`` from ``metrics.json``: tables, plots, sample frames."""
+"""``report.md`` and ``report.html`` from one evaluation: the report is built once as a list
+of blocks (headings, paragraphs, tables, images), then rendered to each format."""
 
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import matplotlib
+
+from edgedistill.metrics import Comparison, EvalMetrics, Speed
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-
-def write_reports(directory: Path, metrics: dict[str, Any], samples: list[str]) -> None:
-    bars = _per_class_bars(directory, metrics["vs_teacher"]["per_class"])
-    sections = _sections(metrics, bars, samples)
-    (directory / "report.md").write_text(_markdown(metrics, sections), encoding="utf-8")
-    (directory / "report.html").write_text(_html(metrics, sections), encoding="utf-8")
+SAMPLE_CAPTION = "teacher's labels (left), student's detections (right)"
 
 
-def _per_class_bars(directory: Path, per_class: dict[str, dict[str, float]]) -> str | None:
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    caveat: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+
+
+@dataclass(frozen=True)
+class Images:
+    paths: list[str]
+    caption: str | None = None  # a caption under each image (sample pairs)
+
+
+Block = Heading | Paragraph | Table | Images
+
+
+def write_reports(directory: Path, metrics: EvalMetrics, samples: list[str]) -> None:
+    """Write both formats of the report into ``directory`` (plots are already there)."""
+    bars = _per_class_bars(directory, metrics.vs_teacher)
+    blocks = report_blocks(metrics, bars, samples)
+    (directory / "report.md").write_text(to_markdown(blocks), encoding="utf-8")
+    (directory / "report.html").write_text(to_html(blocks), encoding="utf-8")
+
+
+def report_blocks(metrics: EvalMetrics, bars: str | None, samples: list[str]) -> list[Block]:
+    """What the report says, in order, in no particular format."""
+    teacher = metrics.vs_teacher
+    blocks: list[Block] = [
+        Heading(f"Student report — {Path(metrics.weights).name}", level=1),
+        *(Paragraph(caveat, caveat=True) for caveat in metrics.caveats),
+        Paragraph(f"Weights {metrics.weights}. {_teacher_line(metrics)} {_model_line(metrics)}."),
+        Heading("Accuracy"),
+        Table(["comparison", "mAP50", "mAP50-95", "on"], _summary_rows(metrics)),
+        Heading("Per class (student vs teacher)"),
+        _per_class_table(teacher) if teacher.per_class else Paragraph(_empty_per_class(metrics)),
+    ]
+    if teacher.sibling_confusions:
+        rows = [[c.true, c.predicted, str(c.count)] for c in teacher.sibling_confusions]
+        blocks += [
+            Heading("Confusions between related classes"),
+            Table(["true", "predicted as", "count"], rows),
+        ]
+    if metrics.speed is not None:
+        blocks += [
+            Heading(f"Speed at {metrics.speed.input} on {metrics.speed.device}"),
+            Table(["backend", "model ms", "end-to-end ms", "fps"], _speed_rows(metrics.speed)),
+        ]
+    blocks += [
+        Heading("Student vs teacher"),
+        Images(([bars] if bars else []) + _key_plots(teacher.plots)),
+    ]
+    if metrics.vs_human is not None and _key_plots(metrics.vs_human.plots):
+        blocks += [Heading("Student vs human labels"), Images(_key_plots(metrics.vs_human.plots))]
+    if samples:
+        seen = "Held-out frames" if metrics.held_out else "Training frames"
+        blocks += [
+            Heading(f"{seen}: teacher (left) and student (right)"),
+            Images(samples, caption=SAMPLE_CAPTION),
+        ]
+    return blocks
+
+
+def to_markdown(blocks: list[Block]) -> str:
+    lines: list[str] = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            lines += ["#" * block.level + " " + block.text, ""]
+        elif isinstance(block, Paragraph):
+            lines += [f"> **Caveat.** {block.text}" if block.caveat else block.text, ""]
+        elif isinstance(block, Table):
+            lines += [
+                "| " + " | ".join(block.header) + " |",
+                "|" + " --- |" * len(block.header),
+                *("| " + " | ".join(row) + " |" for row in block.rows),
+                "",
+            ]
+        elif block.caption:
+            for path in block.paths:
+                lines += [f"![{block.caption}]({path})", "", f"*{block.caption}*", ""]
+        else:
+            lines += [*(f"![{path}]({path})" for path in block.paths), ""]
+    return "\n".join(lines)
+
+
+def to_html(blocks: list[Block]) -> str:
+    parts = [_html_block(block) for block in blocks]
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Student report"
+        f"</title><style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>\n"
+    )
+
+
+def _html_block(block: Block) -> str:
+    e = html.escape
+    if isinstance(block, Heading):
+        return f"<h{block.level}>{e(block.text)}</h{block.level}>"
+    if isinstance(block, Paragraph):
+        if block.caveat:
+            return f'<p class="caveat"><b>Caveat.</b> {e(block.text)}</p>'
+        return f"<p>{e(block.text)}</p>"
+    if isinstance(block, Table):
+        head = "".join(f"<th>{e(h)}</th>" for h in block.header)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in block.rows
+        )
+        return f"<table><tr>{head}</tr>{body}</table>"
+    if block.caption:
+        return "".join(
+            f'<figure><img class="wide" src="{e(p)}" alt="{e(block.caption)}">'
+            f"<figcaption>{e(Path(p).stem)}: {e(block.caption)}</figcaption></figure>"
+            for p in block.paths
+        )
+    return "".join(f'<img src="{e(p)}" alt="{e(p)}">' for p in block.paths)
+
+
+_STYLE = (
+    "body{font:14px system-ui,sans-serif;margin:2em;max-width:1200px}"
+    "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;"
+    "padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
+    "img{max-width:48%;margin:4px;border:1px solid #ddd}img.wide{max-width:100%}"
+    "figure{margin:0 0 1em}figcaption{color:#444}"
+    ".caveat{background:#fff3cd;border:2px solid #d39e00;padding:.6em 1em;font-size:15px}"
+)
+
+
+def _per_class_bars(directory: Path, comparison: Comparison) -> str | None:
+    per_class = comparison.per_class
     if not per_class:
         return None
     names = list(per_class)
     figure, axis = plt.subplots(figsize=(max(5, 0.6 * len(names) + 2), 3.5))
     x = range(len(names))
-    axis.bar([i - 0.2 for i in x], [per_class[n]["ap50"] for n in names], 0.4, label="AP50")
-    axis.bar([i + 0.2 for i in x], [per_class[n]["ap50_95"] for n in names], 0.4, label="AP50-95")
+    axis.bar([i - 0.2 for i in x], [per_class[n].ap50 for n in names], 0.4, label="AP50")
+    axis.bar([i + 0.2 for i in x], [per_class[n].ap50_95 for n in names], 0.4, label="AP50-95")
     axis.set_xticks(list(x), names, rotation=30, ha="right")
     axis.set_ylim(0, 1)
     axis.set_title("student vs teacher, per class")
@@ -37,28 +172,12 @@ def _per_class_bars(directory: Path, per_class: dict[str, dict[str, float]]) -> 
     return "per_class.png"
 
 
-def _sections(metrics: dict[str, Any], bars: str | None, samples: list[str]) -> dict[str, Any]:
-    teacher = metrics["vs_teacher"]
-    return {
-        "summary": _summary_rows(metrics),
-        "per_class": [
-            [
-                name,
-                f"{v['precision']:.3f}",
-                f"{v['recall']:.3f}",
-                f"{v['ap50']:.3f}",
-                f"{v['ap50_95']:.3f}",
-            ]
-            for name, v in teacher["per_class"].items()
-        ],
-        "confusions": [
-            [c["true"], c["predicted"], str(c["count"])]
-            for c in teacher.get("sibling_confusions", [])
-        ],
-        "images": ([bars] if bars else []) + _key_plots(teacher["plots"]),
-        "human_images": _key_plots(metrics.get("vs_human", {}).get("plots", [])),
-        "samples": samples,
-    }
+def _per_class_table(comparison: Comparison) -> Table:
+    rows = [
+        [name, f"{v.precision:.3f}", f"{v.recall:.3f}", f"{v.ap50:.3f}", f"{v.ap50_95:.3f}"]
+        for name, v in comparison.per_class.items()
+    ]
+    return Table(["class", "precision", "recall", "AP50", "AP50-95"], rows)
 
 
 def _key_plots(plots: list[str]) -> list[str]:
@@ -67,207 +186,77 @@ def _key_plots(plots: list[str]) -> list[str]:
     return [p for p in plots if p.endswith(wanted)]
 
 
-def _scored_on(metrics: dict[str, Any]) -> str:
-    if metrics.get("held_out", True):
-        return f"held-out {metrics['split']} split of dataset {metrics['dataset']}"
-    return f"the training frames of dataset {metrics['dataset']} (nothing could be held out)"
+def _scored_on(metrics: EvalMetrics) -> str:
+    if metrics.held_out:
+        return f"held-out {metrics.split} split of dataset {metrics.dataset}"
+    return f"the training frames of dataset {metrics.dataset} (nothing could be held out)"
 
 
-def _summary_rows(metrics: dict[str, Any]) -> list[list[str]]:
-    teacher = metrics["vs_teacher"]
+def _summary_rows(metrics: EvalMetrics) -> list[list[str]]:
+    teacher = metrics.vs_teacher
     rows = [
         [
             "student vs teacher labels",
-            f"{teacher['map50']:.3f}",
-            f"{teacher['map50_95']:.3f}",
+            f"{teacher.map50:.3f}",
+            f"{teacher.map50_95:.3f}",
             _scored_on(metrics),
         ]
     ]
-    human = metrics.get("vs_human")
-    if human:
+    human = metrics.vs_human
+    if human is not None:
         rows.append(
             [
                 "student vs human labels",
-                f"{human['map50']:.3f}",
-                f"{human['map50_95']:.3f}",
-                f"{human['images']} images",
+                f"{human.map50:.3f}",
+                f"{human.map50_95:.3f}",
+                f"{human.images} images",
             ]
         )
-        if human.get("teacher"):
-            t = human["teacher"]
+        if human.teacher is not None:
             rows.append(
                 [
                     "teacher vs human labels",
-                    f"{t['map50']:.3f}",
-                    f"{t['map50_95']:.3f}",
-                    f"{t['images']} images (COCOeval)",
+                    f"{human.teacher.map50:.3f}",
+                    f"{human.teacher.map50_95:.3f}",
+                    f"{human.teacher.images} images (COCOeval)",
                 ]
             )
     return rows
 
 
-def _speed_rows(metrics: dict[str, Any]) -> list[list[str]]:
-    speed = metrics.get("speed") or {}
+def _speed_rows(speed: Speed) -> list[list[str]]:
     rows = []
-    for backend in ("pytorch", "onnxruntime"):
-        timing = speed.get(backend)
-        if timing and "total_ms" in timing:
+    for backend, timing in speed.backends().items():
+        if timing.total_ms is not None:
             rows.append(
                 [
                     backend,
-                    f"{timing['inference_ms']:.1f}",
-                    f"{timing['total_ms']:.1f}",
-                    f"{timing['fps']:.1f}",
+                    f"{timing.inference_ms:.1f}",
+                    f"{timing.total_ms:.1f}",
+                    f"{timing.fps:.1f}",
                 ]
             )
-        elif timing:
-            rows.append([backend, "—", "—", timing.get("error", "failed")])
+        else:
+            rows.append([backend, "—", "—", timing.error or "failed"])
     return rows
 
 
-def _model_line(metrics: dict[str, Any]) -> str:
-    m = metrics["model"]
-    at = f" at {m['gflops_input']}" if "gflops_input" in m else ""
+def _model_line(metrics: EvalMetrics) -> str:
+    m = metrics.model
     return (
-        f"{m['parameters'] / 1e6:.2f} M parameters, {m['gflops']} GFLOPs{at}, "
-        f"{m['weights_mb']} MB weights, {len(m['classes'])} classes"
+        f"{m.parameters / 1e6:.2f} M parameters, {m.gflops} GFLOPs at {m.gflops_input}, "
+        f"{m.weights_mb} MB weights, {len(m.classes)} classes"
     )
 
 
-def _teacher_line(metrics: dict[str, Any]) -> str:
-    described = metrics.get("teacher_description") or metrics["teacher"]
-    return f"Labels by {described} (teacher fingerprint {metrics['teacher']})."
+def _teacher_line(metrics: EvalMetrics) -> str:
+    described = metrics.teacher_description or metrics.teacher
+    return f"Labels by {described} (teacher fingerprint {metrics.teacher})."
 
 
-def _empty_per_class(metrics: dict[str, Any]) -> str:
+def _empty_per_class(metrics: EvalMetrics) -> str:
     return (
-        f"No class has a teacher label in the {metrics['split']} split, so there is nothing "
+        f"No class has a teacher label in the {metrics.split} split, so there is nothing "
         "to score per class: the teacher found no objects of the ontology's classes in these "
         "frames."
-    )
-
-
-SAMPLE_CAPTION = "teacher's labels (left), student's detections (right)"
-
-
-def _markdown(metrics: dict[str, Any], s: dict[str, Any]) -> str:
-    lines = [
-        f"# Student report — {Path(metrics['weights']).name}",
-        "",
-        *(f"> **Caveat.** {caveat}\n" for caveat in metrics.get("caveats", [])),
-        f"Weights `{metrics['weights']}`. {_teacher_line(metrics)}",
-        "",
-        "## Accuracy",
-        "",
-        *_md_table(["comparison", "mAP50", "mAP50-95", "on"], s["summary"]),
-        "",
-        "## Per class (student vs teacher)",
-        "",
-        *(
-            _md_table(["class", "precision", "recall", "AP50", "AP50-95"], s["per_class"])
-            if s["per_class"]
-            else [_empty_per_class(metrics)]
-        ),
-        "",
-    ]
-    if s["confusions"]:
-        lines += [
-            "## Confusions between related classes",
-            "",
-            *_md_table(["true", "predicted as", "count"], s["confusions"]),
-            "",
-        ]
-    speed = metrics.get("speed")
-    if speed:
-        lines += [
-            f"## Speed at {speed['input']} on {speed['device']}",
-            "",
-            *_md_table(["backend", "model ms", "end-to-end ms", "fps"], _speed_rows(metrics)),
-            "",
-        ]
-    lines += ["## Model", "", _model_line(metrics), "", "## Student vs teacher", ""]
-    lines += [f"![{p}]({p})" for p in s["images"]]
-    if s["human_images"]:
-        lines += ["", "## Student vs human labels", ""]
-        lines += [f"![{p}]({p})" for p in s["human_images"]]
-    lines += ["", f"## {_samples_heading(metrics)}: teacher (left) and student (right)", ""]
-    lines += [f"![{SAMPLE_CAPTION}]({p})\n\n*{SAMPLE_CAPTION}*\n" for p in s["samples"]]
-    return "\n".join(lines) + "\n"
-
-
-def _samples_heading(metrics: dict[str, Any]) -> str:
-    return "Held-out frames" if metrics.get("held_out", True) else "Training frames"
-
-
-def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return [
-        "| " + " | ".join(header) + " |",
-        "|" + " --- |" * len(header),
-        *("| " + " | ".join(row) + " |" for row in rows),
-    ]
-
-
-def _html(metrics: dict[str, Any], s: dict[str, Any]) -> str:
-    def table(header: list[str], rows: list[list[str]]) -> str:
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
-        )
-        return f"<table><tr>{head}</tr>{body}</table>"
-
-    speed = metrics.get("speed")
-    per_class = (
-        table(["class", "precision", "recall", "AP50", "AP50-95"], s["per_class"])
-        if s["per_class"]
-        else f"<p>{html.escape(_empty_per_class(metrics))}</p>"
-    )
-    parts = [
-        f"<h1>Student report — {html.escape(Path(metrics['weights']).name)}</h1>",
-        *(
-            f'<p class="caveat"><b>Caveat.</b> {html.escape(caveat)}</p>'
-            for caveat in metrics.get("caveats", [])
-        ),
-        f"<p>{html.escape(_teacher_line(metrics))} {html.escape(_model_line(metrics))}.</p>",
-        "<h2>Accuracy</h2>",
-        table(["comparison", "mAP50", "mAP50-95", "on"], s["summary"]),
-        "<h2>Per class (student vs teacher)</h2>",
-        per_class,
-    ]
-    if s["confusions"]:
-        parts += [
-            "<h2>Confusions between related classes</h2>",
-            table(["true", "predicted as", "count"], s["confusions"]),
-        ]
-    if speed:
-        parts += [
-            f"<h2>Speed at {html.escape(speed['input'])} on {html.escape(speed['device'])}</h2>",
-            table(["backend", "model ms", "end-to-end ms", "fps"], _speed_rows(metrics)),
-        ]
-
-    def images(paths: list[str]) -> str:
-        return "".join(f'<img src="{html.escape(p)}" alt="{html.escape(p)}">' for p in paths)
-
-    parts += ["<h2>Student vs teacher</h2>", images(s["images"])]
-    if s["human_images"]:
-        parts += ["<h2>Student vs human labels</h2>", images(s["human_images"])]
-    if s["samples"]:
-        parts += [
-            f"<h2>{_samples_heading(metrics)}: teacher (left) and student (right)</h2>",
-            "".join(
-                f'<figure><img class="wide" src="{html.escape(p)}" alt="{SAMPLE_CAPTION}">'
-                f"<figcaption>{html.escape(Path(p).stem)}: {SAMPLE_CAPTION}</figcaption></figure>"
-                for p in s["samples"]
-            ),
-        ]
-    style = (
-        "body{font:14px system-ui,sans-serif;margin:2em;max-width:1200px}"
-        "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;"
-        "padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
-        "img{max-width:48%;margin:4px;border:1px solid #ddd}img.wide{max-width:100%}"
-        "figure{margin:0 0 1em}figcaption{color:#444}"
-        ".caveat{background:#fff3cd;border:2px solid #d39e00;padding:.6em 1em;font-size:15px}"
-    )
-    return (
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Student report"
-        f"</title><style>{style}</style></head><body>{''.join(parts)}</body></html>\n"
     )

@@ -10,48 +10,51 @@ import cv2
 import numpy as np
 
 from edgedistill.logs import ultralytics_silenced
+from edgedistill.metrics import Speed, Timing
+from edgedistill.project import DatasetRecord
 from edgedistill.student import PHONE_INPUT, load_yolo
 
 
 def measure_speed(
-    model: Any, weights: Path, record: Any, device: str, runs: int, directory: Path
-) -> dict[str, Any]:
+    model: Any, weights: Path, record: DatasetRecord, device: str, runs: int, directory: Path
+) -> Speed:
     """ms/frame at 480p on this machine, PyTorch and ONNX Runtime, pre/post-processing included."""
     frame = _speed_frame(record)
-    speed: dict[str, Any] = {
-        "input": f"{PHONE_INPUT[1]}x{PHONE_INPUT[0]}",
-        "device": device,
-        "runs": runs,
-    }
-    speed["pytorch"] = _time(model, frame, device, runs)
+    pytorch = _time(model, frame, device, runs)
+    input_size = f"{PHONE_INPUT[1]}x{PHONE_INPUT[0]}"
     try:
         with ultralytics_silenced():  # it prints a path we are about to move
             onnx_path = Path(
                 model.export(format="onnx", imgsz=PHONE_INPUT, device="cpu", verbose=False)
             )
     except Exception as exc:  # exporter dependencies missing or the export failed
-        speed["onnxruntime"] = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
-        return speed
+        failed = Timing(error=f"{type(exc).__name__}: {exc}".splitlines()[0])
+        return Speed(
+            input=input_size, device=device, runs=runs, pytorch=pytorch, onnxruntime=failed
+        )
     onnx_model = load_yolo(onnx_path, task=model.task)
-    speed["onnxruntime"] = _time(onnx_model, frame, "cpu", runs)
-    speed["onnxruntime"]["file_mb"] = round(onnx_path.stat().st_size / 1e6, 2)
+    onnx = _time(onnx_model, frame, "cpu", runs)
     target = directory / onnx_path.name
+    size_mb = round(onnx_path.stat().st_size / 1e6, 2)
     if onnx_path != target:
         onnx_path.replace(target)
-    speed["onnxruntime"]["file"] = target.name  # relative to the report folder
-    return speed
+    # The file is named relative to the report folder, so that the folder can move.
+    onnx = onnx.model_copy(update={"file": target.name, "file_mb": size_mb})
+    return Speed(input=input_size, device=device, runs=runs, pytorch=pytorch, onnxruntime=onnx)
 
 
-def _speed_frame(record: Any) -> np.ndarray:
+def _speed_frame(record: DatasetRecord) -> np.ndarray:
     images = sorted((record.root / "images").rglob("*.jpg"))
-    image = cv2.imread(str(images[0])) if images else np.zeros((*PHONE_INPUT, 3), np.uint8)
+    image = cv2.imread(str(images[0])) if images else None
+    if image is None:
+        image = np.zeros((*PHONE_INPUT, 3), np.uint8)
     return cv2.resize(image, PHONE_INPUT[::-1], interpolation=cv2.INTER_AREA)
 
 
-def _time(model: Any, frame: np.ndarray, device: str, runs: int) -> dict[str, float]:
+def _time(model: Any, frame: np.ndarray, device: str, runs: int) -> Timing:
     for _ in range(3):
         model.predict(frame, imgsz=PHONE_INPUT, device=device, verbose=False)
-    stages = {"preprocess": [], "inference": [], "postprocess": []}
+    stages: dict[str, list[float]] = {"preprocess": [], "inference": [], "postprocess": []}
     start = time.perf_counter()
     for _ in range(runs):
         result = model.predict(frame, imgsz=PHONE_INPUT, device=device, verbose=False)[0]
@@ -59,4 +62,4 @@ def _time(model: Any, frame: np.ndarray, device: str, runs: int) -> dict[str, fl
             stages[stage].append(result.speed[stage])
     total_ms = (time.perf_counter() - start) * 1000 / runs
     timings = {f"{k}_ms": round(float(np.median(v)), 2) for k, v in stages.items()}
-    return {**timings, "total_ms": round(total_ms, 2), "fps": round(1000 / total_ms, 1)}
+    return Timing(**timings, total_ms=round(total_ms, 2), fps=round(1000 / total_ms, 1))

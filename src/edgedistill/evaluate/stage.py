@@ -7,9 +7,8 @@ confusion matrix); teacher-vs-human accuracy from pycocotools' COCOeval.
 
 from __future__ import annotations
 
-import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,14 @@ import cv2
 import numpy as np
 
 from edgedistill.catalog import now
-from edgedistill.config import ProjectConfig
 from edgedistill.drawing import annotate, captioned, thumbnail
 from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate.human import HumanLabels, against_human_labels, check_ground_truth
 from edgedistill.evaluate.report import write_reports
 from edgedistill.evaluate.speed import measure_speed
 from edgedistill.evaluate.validation import validate
+from edgedistill.metrics import Comparison, EvalMetrics, ModelFacts, RelatedConfusion
+from edgedistill.ontology import Ontology
 from edgedistill.project import DatasetRecord, Project
 from edgedistill.student import PHONE_INPUT, load_student, pick_device, provenance_caveats
 from edgedistill.teachers.cache import LabelCache, TeacherRecord
@@ -34,11 +34,23 @@ from edgedistill.yolo_format import read_labels
 @dataclass
 class EvalReport:
     directory: Path
-    metrics: dict[str, Any] = field(default_factory=dict)
+    metrics: EvalMetrics
 
     @property
     def html(self) -> Path:
         return self.directory / "report.html"
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One evaluation: the loaded student, what it is scored on, where figures go."""
+
+    weights: Path
+    model: Any
+    record: DatasetRecord
+    device: str
+    imgsz: int
+    directory: Path
 
 
 def evaluate(
@@ -58,9 +70,8 @@ def evaluate(
     if not weights.is_file():
         raise EdgedistillError(f"{weights}: no such weights file")
     human = check_ground_truth(gt) if gt is not None else None
-    config = project.config
-    run = project.run_of(weights)
-    record = project.dataset(run.dataset if run else None)
+    trained = project.run_of(weights)
+    record = project.dataset(trained.dataset if trained else None)
     with project.open_catalog() as catalog:
         teacher = LabelCache(catalog).about(record.fingerprint)
     stamp = f"{datetime.now(UTC):%Y%m%d-%H%M%S}"
@@ -69,12 +80,18 @@ def evaluate(
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
-        metrics, samples = _measure(
-            project, config, weights, record, human, speed, device, speed_runs, work
+        model = load_student(str(weights))
+        imgsz = int(model.ckpt.get("train_args", {}).get("imgsz", 640)) if model.ckpt else 640
+        run = _Run(weights, model, record, pick_device(device), imgsz, work)
+        metrics = _measure(project, run, human, speed_runs if speed else 0).model_copy(
+            update={
+                "teacher_description": teacher.description if teacher else record.fingerprint,
+            }
         )
-        metrics["teacher_description"] = teacher.description if teacher else record.fingerprint
-        metrics["caveats"] = _caveats(teacher, run.model if run else None, metrics)
-        (work / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        caveats = _caveats(teacher, trained.model if trained else None, metrics.held_out)
+        metrics = metrics.model_copy(update={"caveats": caveats})
+        samples = side_by_side(run, "train" if not metrics.held_out else metrics.split)
+        (work / "metrics.json").write_text(metrics.to_json())
         write_reports(work, metrics, samples)
         work.rename(final)
     finally:
@@ -83,46 +100,44 @@ def evaluate(
 
 
 def _measure(
-    project: Project,
-    config: ProjectConfig,
-    weights: Path,
-    record: DatasetRecord,
-    human: HumanLabels | None,
-    speed: bool,
-    device: str,
-    speed_runs: int,
-    directory: Path,
-) -> tuple[dict[str, Any], list[str]]:
-    """Every figure of the report, with plots and sample frames written to ``directory``."""
-    device = pick_device(device)
-    model = load_student(str(weights))
-    split, held_out = _scored_split(record.root)
-    imgsz = int(model.ckpt.get("train_args", {}).get("imgsz", 640)) if model.ckpt else 640
-    metrics: dict[str, Any] = {
-        "weights": str(weights),
-        "dataset": record.version,
-        "teacher": record.fingerprint,
-        "split": split,
-        "held_out": held_out,
-        "imgsz": imgsz,
-        "created_at": now(),
-    }
-    metrics["vs_teacher"] = validate(
-        model, record.data_yaml, split, imgsz, device, directory / "vs_teacher"
+    project: Project, run: _Run, human: HumanLabels | None, speed_runs: int
+) -> EvalMetrics:
+    """Every figure of the report, with plots written to the run's folder; no speed
+    figures when ``speed_runs`` is 0."""
+    split, held_out = _scored_split(run.record.root)
+    vs_teacher = validate(
+        run.model, run.record.data_yaml, split, run.imgsz, run.device, run.directory / "vs_teacher"
     )
-    metrics["vs_teacher"]["sibling_confusions"] = sibling_confusions(
-        metrics["vs_teacher"], config.ontology
-    )
+    related = sibling_confusions(vs_teacher, project.config.ontology)
+    vs_human = None
     if human is not None:
-        metrics["vs_human"] = against_human_labels(
-            project, model, human, imgsz, device, directory / "vs_human", record.fingerprint
+        vs_human = against_human_labels(
+            project,
+            run.model,
+            human,
+            run.imgsz,
+            run.device,
+            run.directory / "vs_human",
+            run.record.fingerprint,
         )
-    metrics["model"] = model_facts(model, weights, imgsz, PHONE_INPUT)
-    if speed:
-        metrics["speed"] = measure_speed(model, weights, record, device, speed_runs, directory)
-    shown = split if held_out else "train"  # without a val folder, val is the train folder
-    samples = side_by_side(model, record, shown, imgsz, device, directory)
-    return metrics, samples
+    speed = None
+    if speed_runs:
+        speed = measure_speed(
+            run.model, run.weights, run.record, run.device, speed_runs, run.directory
+        )
+    return EvalMetrics(
+        weights=str(run.weights),
+        dataset=run.record.version,
+        teacher=run.record.fingerprint,
+        split=split,
+        held_out=held_out,
+        imgsz=run.imgsz,
+        created_at=now(),
+        vs_teacher=vs_teacher.model_copy(update={"sibling_confusions": related}),
+        vs_human=vs_human,
+        model=model_facts(run.model, run.weights, run.imgsz, PHONE_INPUT),
+        speed=speed,
+    )
 
 
 def _scored_split(root: Path) -> tuple[str, bool]:
@@ -132,12 +147,10 @@ def _scored_split(root: Path) -> tuple[str, bool]:
     return "val", (root / "images" / "val").is_dir()
 
 
-def _caveats(
-    teacher: TeacherRecord | None, student_model: str | None, metrics: dict[str, Any]
-) -> list[str]:
+def _caveats(teacher: TeacherRecord | None, student_model: str | None, held_out: bool) -> list[str]:
     """Stand-ins, random weights, and scoring on the training frames, said up front."""
     caveats = provenance_caveats(teacher.caveat if teacher else None, student_model)
-    if not metrics["held_out"]:
+    if not held_out:
         caveats.append(
             "Scored on the training frames: no source could be held out, so these figures "
             "are optimistic. Add more videos or images."
@@ -145,10 +158,10 @@ def _caveats(
     return caveats
 
 
-def sibling_confusions(result: dict[str, Any], ontology: Any) -> list[dict[str, Any]]:
+def sibling_confusions(result: Comparison, ontology: Ontology) -> list[RelatedConfusion]:
     """Confusions between related classes (a class and its parent, or two children of one)."""
-    labels = result["confusion_matrix"]["labels"][:-1]
-    matrix = result["confusion_matrix"]["rows_predicted_columns_true"]
+    labels = result.confusion_matrix.labels[:-1]
+    matrix = result.confusion_matrix.rows_predicted_columns_true
     related = []
     for true_index, true_name in enumerate(labels):
         for predicted_index, predicted_name in enumerate(labels):
@@ -156,11 +169,13 @@ def sibling_confusions(result: dict[str, Any], ontology: Any) -> list[dict[str, 
             if true_index == predicted_index or not count:
                 continue
             if _related(ontology, true_name, predicted_name):
-                related.append({"true": true_name, "predicted": predicted_name, "count": count})
-    return sorted(related, key=lambda c: -c["count"])
+                related.append(
+                    RelatedConfusion(true=true_name, predicted=predicted_name, count=count)
+                )
+    return sorted(related, key=lambda c: -c.count)
 
 
-def _related(ontology: Any, a: str, b: str) -> bool:
+def _related(ontology: Ontology, a: str, b: str) -> bool:
     classes = {ontology.output_name(c.name): c for c in ontology.classes}
     if a not in classes or b not in classes:
         return False
@@ -172,39 +187,37 @@ def _related(ontology: Any, a: str, b: str) -> bool:
     )
 
 
-def model_facts(
-    model: Any, weights: Path, imgsz: int, flops_size: tuple[int, int]
-) -> dict[str, Any]:
+def model_facts(model: Any, weights: Path, imgsz: int, flops_size: tuple[int, int]) -> ModelFacts:
     """Parameters, size, classes, and GFLOPs at ``flops_size`` (height, width): the input
     the speed is measured at."""
     from ultralytics.utils.torch_utils import get_flops, get_num_params
 
-    return {
-        "parameters": int(get_num_params(model.model)),
-        "gflops": round(float(get_flops(model.model, list(flops_size))), 2),
-        "gflops_input": f"{flops_size[1]}x{flops_size[0]}",
-        "train_imgsz": imgsz,
-        "weights_mb": round(weights.stat().st_size / 1e6, 2),
-        "classes": list(model.names.values()),
-    }
+    return ModelFacts(
+        parameters=int(get_num_params(model.model)),
+        gflops=round(float(get_flops(model.model, list(flops_size))), 2),
+        gflops_input=f"{flops_size[1]}x{flops_size[0]}",
+        train_imgsz=imgsz,
+        weights_mb=round(weights.stat().st_size / 1e6, 2),
+        classes=list(model.names.values()),
+    )
 
 
-def side_by_side(
-    model: Any, record: Any, split: str, imgsz: int, device: str, directory: Path, count: int = 4
-) -> list[str]:
+def side_by_side(run: _Run, split: str, count: int = 4) -> list[str]:
     """A few held-out frames: the teacher's labels on the left, the student's on the right."""
-    names = list(model.names.values())
-    images = sorted((record.root / "images" / split).glob("*.jpg"))[:count]
+    names = list(run.model.names.values())
+    images = sorted((run.record.root / "images" / split).glob("*.jpg"))[:count]
     written = []
     for image_path in images:
         image = cv2.imread(str(image_path))
-        label = record.root / "labels" / split / f"{image_path.stem}.txt"
+        if image is None:  # a frame removed since the dataset was written
+            continue
+        label = run.record.root / "labels" / split / f"{image_path.stem}.txt"
         teacher = read_labels(label, image.shape[1], image.shape[0])
-        student = _student_detections(model, image, imgsz, device)
+        student = _student_detections(run.model, image, run.imgsz, run.device)
         left = captioned(thumbnail(annotate(image, teacher, names)), "teacher")
         right = captioned(thumbnail(annotate(image, student, names)), "student")
         name = f"sample_{image_path.stem[:12]}.jpg"
-        cv2.imwrite(str(directory / name), np.hstack([left, right]))
+        cv2.imwrite(str(run.directory / name), np.hstack([left, right]))
         written.append(name)
     return written
 

@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from edgedistill.logs import ultralytics_silenced
+from edgedistill.metrics import ClassScores, Comparison, ConfusionMatrix
 
 
 def validate(
     model: Any, data: Path, split: str, imgsz: int, device: str, directory: Path
-) -> dict[str, Any]:
+) -> Comparison:
     """Ultralytics' validator on one split: overall and per-class figures, confusions."""
     with ultralytics_silenced():  # its table and paths repeat what the report says
         results = model.val(
@@ -27,24 +28,25 @@ def validate(
         )
     box = results.box
     names = results.names
-    per_class = {}
-    for i, class_index in enumerate(box.ap_class_index):
-        per_class[names[int(class_index)]] = {
-            "precision": float(box.p[i]),
-            "recall": float(box.r[i]),
-            "ap50": float(box.ap50[i]),
-            "ap50_95": float(box.ap[i]),
-        }
-    matrix = results.confusion_matrix.matrix
-    return {
-        "map50": float(box.map50),
-        "map50_95": float(box.map),
-        "precision": float(box.mp),
-        "recall": float(box.mr),
-        "per_class": per_class,
-        "confusion_matrix": {
-            "labels": [*names.values(), "background"],
-            "rows_predicted_columns_true": matrix.astype(int).tolist(),
-        },
-        "plots": sorted(str(p.relative_to(directory.parent)) for p in directory.glob("*.png")),
+    per_class = {
+        names[int(class_index)]: ClassScores(
+            precision=float(box.p[i]),
+            recall=float(box.r[i]),
+            ap50=float(box.ap50[i]),
+            ap50_95=float(box.ap[i]),
+        )
+        for i, class_index in enumerate(box.ap_class_index)
     }
+    matrix = ConfusionMatrix(
+        labels=[*names.values(), "background"],
+        rows_predicted_columns_true=results.confusion_matrix.matrix.astype(int).tolist(),
+    )
+    return Comparison(
+        map50=float(box.map50),
+        map50_95=float(box.map),
+        precision=float(box.mp),
+        recall=float(box.mr),
+        per_class=per_class,
+        confusion_matrix=matrix,
+        plots=sorted(str(p.relative_to(directory.parent)) for p in directory.glob("*.png")),
+    )

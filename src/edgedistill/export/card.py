@@ -2,36 +2,61 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from edgedistill.config import ProjectConfig
+from edgedistill.metrics import Comparison
 
 
-def write_model_card(directory: Path, config: ProjectConfig, facts: dict[str, Any]) -> Path:
+@dataclass(frozen=True)
+class ExportedFile:
+    format: str
+    file: str
+    mb: float
+    note: str
+
+
+@dataclass(frozen=True)
+class CardFacts:
+    """What the model card says beyond the ontology."""
+
+    name: str
+    teacher: str
+    teacher_backend: str
+    fingerprint: str
+    caveats: list[str]
+    dataset: str
+    split: str
+    conf: float
+    iou: float
+    imgsz: tuple[int, int]
+    files: list[ExportedFile]
+    metrics: Comparison | None
+
+
+def write_model_card(directory: Path, config: ProjectConfig, facts: CardFacts) -> Path:
     ontology = config.ontology
     rows = []
     for cls in ontology.classes:
         parent = f" (a kind of {cls.parent})" if cls.parent else ""
         rows.append(f"| {ontology.output_name(cls.name)} | {', '.join(cls.prompts)}{parent} |")
     nc = len(ontology.student_names)
-    height, width = facts["imgsz"]
-    files = "\n".join(
-        f"| {f['format']} | `{f['file']}` | {f['mb']} MB | {f['note']} |" for f in facts["files"]
-    )
-    metrics = facts.get("metrics") or {}
+    height, width = facts.imgsz
+    files = "\n".join(f"| {f.format} | `{f.file}` | {f.mb} MB | {f.note} |" for f in facts.files)
+    metrics = facts.metrics
     accuracy = (
-        f"mAP50 {metrics['map50']:.3f}, mAP50-95 {metrics['map50_95']:.3f} against the "
+        f"mAP50 {metrics.map50:.3f}, mAP50-95 {metrics.map50_95:.3f} against the "
         f"teacher's labels on the held-out split"
-        if metrics
+        if metrics is not None
         else "not evaluated yet (run `edgedistill eval`)"
     )
-    sam = facts["teacher_backend"] in ("sam3", "roboflow-sam3")
-    caveats = "".join(f"> **Caveat.** {caveat}\n\n" for caveat in facts["caveats"])
-    text = f"""# Model card — {facts["name"]}
+    sam = facts.teacher_backend in ("sam3", "roboflow-sam3")
+    caveats = "".join(f"> **Caveat.** {caveat}\n\n" for caveat in facts.caveats)
+    text = f"""# Model card — {facts.name}
 
-{caveats}A small YOLO student distilled by edgedistill from the teacher {facts["teacher"]}
-(fingerprint `{facts["fingerprint"]}`).
+{caveats}A small YOLO student distilled by edgedistill from the teacher {facts.teacher}
+(fingerprint `{facts.fingerprint}`).
 
 ## Classes and the prompts behind them
 
@@ -43,9 +68,9 @@ Class ids follow this order from 0: {", ".join(ontology.student_names)}.
 
 ## Data and accuracy
 
-- Dataset `{facts["dataset"]}`: {facts["split"]}.
+- Dataset `{facts.dataset}`: {facts.split}.
 - Accuracy: {accuracy}.
-- Thresholds: confidence {facts["conf"]}, NMS IoU {facts["iou"]}.
+- Thresholds: confidence {facts.conf}, NMS IoU {facts.iou}.
 
 ## Input and files
 
@@ -61,8 +86,8 @@ from a 640x480 camera frame.
 The output is `[1, 4 + {nc}, N]` (N anchors, {nc} classes): for each anchor, rows 0-3
 are the box centre x, centre y, width and height in input pixels, and rows 4..{3 + nc}
 are the class scores (already sigmoid). The app must: take each anchor's best
-class and score, drop anchors under the confidence threshold ({facts["conf"]}), run
-per-class non-maximum suppression at IoU {facts["iou"]}, and undo the letterbox (subtract
+class and score, drop anchors under the confidence threshold ({facts.conf}), run
+per-class non-maximum suppression at IoU {facts.iou}, and undo the letterbox (subtract
 the padding, divide by the scale) to get boxes in camera pixels. The CoreML
 package embeds NMS and returns boxes and confidences directly.
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from edgedistill.errors import EdgedistillError
-from edgedistill.export.card import write_model_card
+from edgedistill.export.card import CardFacts, ExportedFile, write_model_card
 from edgedistill.export.formats import ExportOptions, get_format
 from edgedistill.export.parity import FLOAT, INT8, Parity, Tolerance, check_parity
 from edgedistill.logs import ultralytics_silenced
+from edgedistill.metrics import Comparison
 from edgedistill.project import Project
 from edgedistill.student import PHONE_INPUT, load_student, load_yolo, provenance_caveats
 from edgedistill.teachers.cache import LabelCache
@@ -20,8 +21,10 @@ from edgedistill.teachers.cache import LabelCache
 
 @dataclass
 class ExportReport:
+    """What one export wrote and how each file compared with the PyTorch student."""
+
     directory: Path
-    files: list[dict[str, Any]] = field(default_factory=list)
+    files: list[ExportedFile] = field(default_factory=list)
     parity: list[Parity] = field(default_factory=list)
     skipped_parity: list[str] = field(default_factory=list)
     card: Path | None = None
@@ -30,8 +33,20 @@ class ExportReport:
     def ok(self) -> bool:
         return all(p.ok for p in self.parity)
 
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "directory": str(self.directory),
+                "files": [asdict(f) for f in self.files],
+                "parity": [{"format": p.name, "ok": p.ok, "line": p.line()} for p in self.parity],
+                "skipped_parity": self.skipped_parity,
+                "card": str(self.card) if self.card else None,
+            },
+            indent=2,
+        )
 
-def export_student(
+
+def export_student(  # noqa: PLR0913 — the export command's options, one each
     project: Project,
     formats: list[str],
     weights: Path | None = None,
@@ -66,9 +81,7 @@ def export_student(
         if target.exists():
             shutil.rmtree(target) if target.is_dir() else target.unlink()
         shutil.move(str(exported), target)
-        report.files.append(
-            {"format": fmt.name, "file": target.name, "mb": _size_mb(target), "note": fmt.note}
-        )
+        report.files.append(ExportedFile(fmt.name, target.name, _size_mb(target), fmt.note))
         if fmt.runs_here:
             tolerance = INT8 if int8 else FLOAT
             report.parity.append(
@@ -76,27 +89,22 @@ def export_student(
             )
         else:
             report.skipped_parity.append(fmt.name)
-    config = project.config
-    report.card = write_model_card(
-        report.directory,
-        config,
-        {
-            "name": name,
-            "teacher": teacher.description if teacher else record.fingerprint.split(":")[0],
-            "teacher_backend": record.fingerprint.split(":")[0],
-            "fingerprint": record.fingerprint,
-            "caveats": provenance_caveats(
-                teacher.caveat if teacher else None, run.model if run else None
-            ),
-            "dataset": record.version,
-            "split": _split_line(record.root),
-            "conf": conf,
-            "iou": iou,
-            "imgsz": imgsz,
-            "files": report.files,
-            "metrics": _last_metrics(project, weights),
-        },
+    backend = record.fingerprint.split(":")[0]
+    facts = CardFacts(
+        name=name,
+        teacher=teacher.description if teacher else backend,
+        teacher_backend=backend,
+        fingerprint=record.fingerprint,
+        caveats=provenance_caveats(teacher.caveat if teacher else None, run.model if run else None),
+        dataset=record.version,
+        split=_split_line(record.root),
+        conf=conf,
+        iou=iou,
+        imgsz=imgsz,
+        files=report.files,
+        metrics=_last_metrics(project, weights),
     )
+    report.card = write_model_card(report.directory, project.config, facts)
     return report
 
 
@@ -130,9 +138,9 @@ def _split_line(root: Path) -> str:
     return ", ".join(f"{count} {split} images" for split, count in saved["images"].items())
 
 
-def _last_metrics(project: Project, weights: Path) -> dict[str, Any] | None:
+def _last_metrics(project: Project, weights: Path) -> Comparison | None:
     newest = next(project.reports_of(weights), None)
-    return newest[1]["vs_teacher"] if newest else None
+    return newest[1].vs_teacher if newest else None
 
 
 def _size_mb(path: Path) -> float:

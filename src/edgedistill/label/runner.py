@@ -6,8 +6,6 @@ from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
-import cv2
-
 from edgedistill.errors import NO_FRAMES, EdgedistillError
 from edgedistill.label.lock import project_label_lock
 from edgedistill.project import Project
@@ -107,7 +105,7 @@ def label_project(
     return report
 
 
-def _run(
+def _run(  # noqa: C901 — one loop hands out frames and drains paid answers on every exit
     teacher: Teacher,
     cache: LabelCache,
     project: Project,
@@ -182,6 +180,8 @@ def unreadable(frame: FrameInput) -> str | None:
             f"the frame file {frame.path.name} is missing; `edgedistill ingest "
             f"{frame.source_path}` restores it"
         )
+    import cv2  # only labelling decodes frames; `status` imports this module too
+
     if cv2.imread(str(frame.path), cv2.IMREAD_REDUCED_GRAYSCALE_2) is None:
         return f"the frame file {frame.path.name} cannot be decoded"
     return None

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 from edgedistill.config import ProjectConfig
 from edgedistill.teachers.cache import LabelCache, cache_keys
-from edgedistill.teachers.resolve import resolve
 
 
 @dataclass
@@ -33,6 +32,9 @@ def summarize(
         summary.per_class[name_] = 0
     if not prompts:
         return summary
+    # Resolving needs supervision (and SciPy behind it): loaded only when there are labels.
+    from edgedistill.teachers.resolve import resolve
+
     for _, raw in cache.detections(fingerprint, prompts):
         resolution = resolve(raw, config.ontology, config.label, prompted)
         summary.labelled_frames += 1

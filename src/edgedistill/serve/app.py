@@ -27,7 +27,7 @@ import os
 import struct
 import time
 import uuid
-from collections import deque
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,14 @@ from edgedistill.app_model import MANIFEST, MODEL_FILE
 from edgedistill.config import ServeConfig
 from edgedistill.serve.detector import BadImage, Detector, ImageTooLarge
 from edgedistill.serve.fetch import FetchError, fetch_image
-from edgedistill.serve.limits import AuthThrottle, BodyLimit, KeyConnections, Keys, client_address
+from edgedistill.serve.limits import (
+    AuthThrottle,
+    BodyLimit,
+    KeyConnections,
+    Keys,
+    RateWindow,
+    client_address,
+)
 from edgedistill.serve.metrics import Metrics
 from edgedistill.serve.model_route import add_model_routes
 
@@ -58,6 +65,43 @@ def api_keys(settings: ServeConfig) -> list[str]:
     return [*settings.api_keys, *(k.strip() for k in extra.split(",") if k.strip())]
 
 
+@dataclass
+class _Gate:
+    """Who may use the server and how much: keys, failed-key throttle, streams per key,
+    frame rate per key; every refusal is counted and logged in one line."""
+
+    settings: ServeConfig
+    keys: Keys
+    throttle: AuthThrottle
+    streams: KeyConnections
+    metrics: Metrics
+    rates: dict[str, RateWindow] = field(default_factory=dict)
+
+    def too_fast(self, key: str) -> bool:
+        """More than twice the allowed frame rate over the last second, per API key."""
+        window = self.rates.setdefault(key, RateWindow(2 * self.settings.max_fps_per_client))
+        return window.hit()
+
+    def rejected(self, address: str, status: int, message: str) -> JSONResponse:
+        self.metrics.count("rejected")
+        log.info("%s: %d %s", address, status, message)
+        return _error(status, message)
+
+    def stream_refusal(self, address: str, key: str | None) -> tuple[int, str] | None:
+        """Why a WebSocket may not stream (a close code and reason), or None; a stream
+        that may is counted against its key."""
+        if self.throttle.blocked(address):
+            return POLICY_VIOLATION, "too many failed API keys from this address"
+        if not self.keys.accepts(key):
+            self.throttle.failed(address)
+            return POLICY_VIOLATION, "invalid or missing api_key"
+        if self.metrics.clients >= self.settings.max_clients:
+            return TRY_AGAIN_LATER, "too many clients"
+        if not self.streams.try_open(key):
+            return TRY_AGAIN_LATER, "too many streams for this key"
+        return None
+
+
 def create_app(model_path: Path, settings: ServeConfig) -> Any:
     """The ASGI application: FastAPI routes behind the request-body limit."""
     detector = Detector(
@@ -65,25 +109,9 @@ def create_app(model_path: Path, settings: ServeConfig) -> Any:
     )
     keys = Keys(api_keys(settings))
     throttle = AuthThrottle(settings.auth_failures_per_minute)
-    streams = KeyConnections(settings.max_clients_per_key)
     metrics = Metrics()
+    gate = _Gate(settings, keys, throttle, KeyConnections(settings.max_clients_per_key), metrics)
     app = FastAPI(title="edgedistill", docs_url=None, redoc_url=None)
-    requests: dict[str, deque[float]] = {}
-
-    def too_fast(key: str) -> bool:
-        """More than twice the allowed frame rate over the last second, per API key."""
-        now = time.perf_counter()
-        times = requests.setdefault(key, deque())
-        times.append(now)
-        while now - times[0] > 1.0:
-            times.popleft()
-        return len(times) > 2 * settings.max_fps_per_client
-
-    def rejected(address: str, status: int, message: str) -> JSONResponse:
-        metrics.count("rejected")
-        log.info("%s: %d %s", address, status, message)
-        return _error(status, message)
-
     if (model_path.parent / MANIFEST).is_file() and model_path.name == MODEL_FILE:
         add_model_routes(app, model_path.parent, keys.accepts)
 
@@ -107,66 +135,65 @@ def create_app(model_path: Path, settings: ServeConfig) -> Any:
 
     @app.post("/{workspace}/workflows/{workflow_id}")
     async def workflow(workspace: str, workflow_id: str, request: Request) -> JSONResponse:
-        metrics.count("http_requests")
-        address = client_address(request.scope)
-        try:
-            body = json.loads(await request.body())  # capped and complete: BodyLimit read it
-        except (ValueError, RecursionError):
-            return rejected(address, 400, "the body is not JSON (or nested too deeply)")
-        key = body.get("api_key") if isinstance(body, dict) else None
-        key = key if key is not None else request.query_params.get("api_key")
-        if not keys.accepts(key):  # (addresses over the throttle never get here: BodyLimit)
-            throttle.failed(address)
-            return rejected(address, 401, "invalid or missing api_key")
-        if too_fast(key):
-            return rejected(address, 429, "too many frames per second for this key")
-        try:
-            data = await _image_bytes(body, settings)
-            started = time.perf_counter()
-            answer = await asyncio.to_thread(detector.detect, data)
-        except _RequestError as exc:
-            return rejected(address, exc.status, str(exc))
-        except FetchError as exc:
-            return rejected(address, exc.status, str(exc))
-        except ImageTooLarge as exc:
-            return rejected(address, 413, str(exc))
-        except BadImage:
-            return rejected(address, 400, "the image cannot be decoded")
-        metrics.answered((time.perf_counter() - started) * 1000, answer.model_ms)
-        return JSONResponse({"outputs": [{"predictions": _roboflow_predictions(detector, answer)}]})
+        return await _workflow(request, gate, detector)
 
     @app.websocket("/ws")
     async def stream(websocket: WebSocket) -> None:
-        await websocket.accept()
-        address = client_address(websocket.scope)
-        key = websocket.query_params.get("api_key")
-        refusal = None
-        if throttle.blocked(address):
-            refusal = POLICY_VIOLATION, "too many failed API keys from this address"
-        elif not keys.accepts(key):
-            throttle.failed(address)
-            refusal = POLICY_VIOLATION, "invalid or missing api_key"
-        elif metrics.clients >= settings.max_clients:
-            refusal = TRY_AGAIN_LATER, "too many clients"
-        elif not streams.try_open(key):
-            refusal = TRY_AGAIN_LATER, "too many streams for this key"
-        if refusal is not None:
-            metrics.count("rejected")
-            log.info("%s: WebSocket closed %d %s", address, *refusal)
-            await websocket.close(*refusal)
-            return
-        metrics.clients += 1
-        try:
-            await _serve_stream(websocket, detector, settings, metrics)
-        except Exception as exc:  # one line, and a proper close frame, never a dropped socket
-            log.warning("%s: stream failed (%s: %s)", address, type(exc).__name__, exc)
-            await _close(websocket, SERVER_ERROR, "server error")
-        finally:
-            metrics.clients -= 1
-            streams.close(key)
+        await _stream(websocket, gate, detector)
 
     body_limit = settings.max_frame_bytes * 4 // 3 + JSON_OVERHEAD
     return BodyLimit(app, body_limit, settings.body_timeout, keys, throttle)
+
+
+async def _workflow(request: Request, gate: _Gate, detector: Detector) -> JSONResponse:
+    """Roboflow's workflow endpoint: one image in, its detections out."""
+    gate.metrics.count("http_requests")
+    address = client_address(request.scope)
+    try:
+        body = json.loads(await request.body())  # capped and complete: BodyLimit read it
+    except (ValueError, RecursionError):
+        return gate.rejected(address, 400, "the body is not JSON (or nested too deeply)")
+    key = body.get("api_key") if isinstance(body, dict) else None
+    key = key if key is not None else request.query_params.get("api_key")
+    if not gate.keys.accepts(key):  # (addresses over the throttle never get here: BodyLimit)
+        gate.throttle.failed(address)
+        return gate.rejected(address, 401, "invalid or missing api_key")
+    if gate.too_fast(key):
+        return gate.rejected(address, 429, "too many frames per second for this key")
+    try:
+        data = await _image_bytes(body, gate.settings)
+        started = time.perf_counter()
+        answer = await asyncio.to_thread(detector.detect, data)
+    except (_RequestError, FetchError) as exc:
+        return gate.rejected(address, exc.status, str(exc))
+    except ImageTooLarge as exc:
+        return gate.rejected(address, 413, str(exc))
+    except BadImage:
+        return gate.rejected(address, 400, "the image cannot be decoded")
+    gate.metrics.answered((time.perf_counter() - started) * 1000, answer.model_ms)
+    return JSONResponse({"outputs": [{"predictions": _roboflow_predictions(detector, answer)}]})
+
+
+async def _stream(websocket: WebSocket, gate: _Gate, detector: Detector) -> None:
+    """A phone's WebSocket stream, once the gate lets it in."""
+    await websocket.accept()
+    address = client_address(websocket.scope)
+    key = websocket.query_params.get("api_key")
+    refusal = gate.stream_refusal(address, key)
+    if refusal is not None:
+        gate.metrics.count("rejected")
+        log.info("%s: WebSocket closed %d %s", address, *refusal)
+        await websocket.close(*refusal)
+        return
+    gate.metrics.clients += 1
+    try:
+        await _serve_stream(websocket, detector, gate.settings, gate.metrics)
+    except Exception as exc:  # one line, and a proper close frame, never a dropped socket
+        log.warning("%s: stream failed (%s: %s)", address, type(exc).__name__, exc)
+        await _close(websocket, SERVER_ERROR, "server error")
+    finally:
+        gate.metrics.clients -= 1
+        gate.streams.close(key)
 
 
 async def _serve_stream(
@@ -180,7 +207,7 @@ async def _serve_stream(
         if settings.tracking
         else None
     )
-    arrivals: deque[float] = deque()
+    arrivals = RateWindow(2 * settings.max_fps_per_client)
 
     async def receive() -> tuple[int, str] | None:
         """Frames into ``latest`` until the client leaves (None) or must be closed."""
@@ -194,18 +221,10 @@ async def _serve_stream(
             if message["type"] == "websocket.disconnect":
                 return None
             data = message.get("bytes")
-            if data is None:
-                return UNSUPPORTED, "send binary frames: a 4-byte id, then a JPEG"
             now = time.perf_counter()
-            arrivals.append(now)
-            while arrivals and now - arrivals[0] > 1.0:
-                arrivals.popleft()
-            if len(arrivals) > 2 * settings.max_fps_per_client:
-                return POLICY_VIOLATION, "too many frames per second"
-            if len(data) > settings.max_frame_bytes + 4:
-                return TOO_BIG, "frame too large"
-            if len(data) < 4:
-                return BAD_DATA, "a frame is a 4-byte id, then a JPEG"
+            problem = _frame_problem(data, arrivals.hit(now), settings.max_frame_bytes)
+            if problem is not None:
+                return problem
             metrics.count("frames_in")
             frame_id = struct.unpack(">I", data[:4])[0]
             if latest.full():  # the latest frame wins
@@ -238,7 +257,17 @@ async def _serve_stream(
                 }
             )
 
-    receiving, answering = asyncio.create_task(receive()), asyncio.create_task(answer())
+    await _until_either_ends(
+        websocket, asyncio.create_task(receive()), asyncio.create_task(answer())
+    )
+
+
+async def _until_either_ends(
+    websocket: WebSocket,
+    receiving: asyncio.Task[tuple[int, str] | None],
+    answering: asyncio.Task[None],
+) -> None:
+    """Run both halves of a stream until one ends; close with the receiver's reason."""
     try:
         await asyncio.wait([receiving, answering], return_when=asyncio.FIRST_COMPLETED)
         for task in (receiving, answering):
@@ -252,6 +281,20 @@ async def _serve_stream(
     finally:
         receiving.cancel()
         answering.cancel()
+
+
+def _frame_problem(data: bytes | None, too_fast: bool, max_bytes: int) -> tuple[int, str] | None:
+    """Why a WebSocket message is not a frame the stream may send (a close code and
+    reason), or None."""
+    if data is None:
+        return UNSUPPORTED, "send binary frames: a 4-byte id, then a JPEG"
+    if too_fast:
+        return POLICY_VIOLATION, "too many frames per second"
+    if len(data) > max_bytes + 4:
+        return TOO_BIG, "frame too large"
+    if len(data) < 4:
+        return BAD_DATA, "a frame is a 4-byte id, then a JPEG"
+    return None
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

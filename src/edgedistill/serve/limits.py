@@ -90,6 +90,22 @@ class KeyConnections:
             del self._open[key]
 
 
+class RateWindow:
+    """Events over the last second: ``hit()`` records one and says whether there were
+    more than ``per_second`` (a burst of twice the frame rate is what a client may send)."""
+
+    def __init__(self, per_second: float) -> None:
+        self.per_second = per_second
+        self._times: deque[float] = deque()
+
+    def hit(self, now: float | None = None) -> bool:
+        now = time.perf_counter() if now is None else now
+        self._times.append(now)
+        while now - self._times[0] > 1.0:
+            self._times.popleft()
+        return len(self._times) > self.per_second
+
+
 def client_address(scope: dict[str, Any]) -> str:
     client = scope.get("client")
     return str(client[0]) if client else "unknown"

@@ -16,7 +16,7 @@ import asyncio
 import ssl
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -28,58 +28,70 @@ WS_OVERHEAD = 1024
 """Bytes a WebSocket message may carry beyond the frame (its 4-byte id, framing)."""
 
 
-def guarded_protocol(max_connections: int, header_timeout: float) -> type[H11Protocol]:
-    """uvicorn's h11 protocol with a header deadline and a cap on open connections."""
-    waiting: OrderedDict[GuardedH11Protocol, None] = OrderedDict()
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a header deadline and a cap on open connections; the
+    limits and the queue of connections still waiting for headers belong to a subclass
+    made by :func:`guarded_protocol` for one server."""
 
-    class GuardedH11Protocol(H11Protocol):
-        _timer: asyncio.TimerHandle | None = None
+    max_connections: ClassVar[int]
+    header_timeout: ClassVar[float]
+    waiting: ClassVar[OrderedDict[GuardedH11Protocol, None]]
+    _timer: asyncio.TimerHandle | None = None
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            if len(self.connections) > max_connections:
-                # Forget the evicted one now: uvicorn counts it until its close is processed.
-                oldest = next(iter(waiting), None)
-                if oldest is None:
-                    self.connections.discard(self)
-                    transport.abort()  # every connection is busy with a request: refuse
-                    return
-                self.connections.discard(oldest)
-                oldest.transport.abort()
-                oldest._done_waiting()
-            waiting[self] = None
-            self._timer = self.loop.call_later(header_timeout, self._headers_too_slow)
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            # Forget the evicted one now: uvicorn counts it until its close is processed.
+            oldest = next(iter(self.waiting), None)
+            if oldest is None:
+                self.connections.discard(self)
+                transport.abort()  # every connection is busy with a request: refuse
+                return
+            self.connections.discard(oldest)
+            oldest.transport.abort()
+            oldest._done_waiting()
+        self._start_waiting()
 
-        def data_received(self, data: bytes) -> None:
-            super().data_received(data)
-            if self._waiting_for_headers():
-                if self._timer is None:  # the next request on a kept-alive connection
-                    waiting[self] = None
-                    self._timer = self.loop.call_later(header_timeout, self._headers_too_slow)
-            else:
-                self._done_waiting()
-
-        def connection_lost(self, exc: Exception | None) -> None:
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if not self._waiting_for_headers():
             self._done_waiting()
-            super().connection_lost(exc)
+        elif self._timer is None:  # the next request on a kept-alive connection
+            self._start_waiting()
 
-        def _waiting_for_headers(self) -> bool:
-            upgraded = self.transport.get_protocol() is not self  # now a WebSocket
-            return not upgraded and (self.cycle is None or self.cycle.response_complete)
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._done_waiting()
+        super().connection_lost(exc)
 
-        def _headers_too_slow(self) -> None:
+    def _start_waiting(self) -> None:
+        self.waiting[self] = None
+        self._timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _waiting_for_headers(self) -> bool:
+        upgraded = self.transport.get_protocol() is not self  # now a WebSocket
+        return not upgraded and (self.cycle is None or self.cycle.response_complete)
+
+    def _headers_too_slow(self) -> None:
+        self._timer = None
+        if self._waiting_for_headers() and not self.transport.is_closing():
+            self.transport.abort()
+        self._done_waiting()
+
+    def _done_waiting(self) -> None:
+        self.waiting.pop(self, None)
+        if self._timer is not None:
+            self._timer.cancel()
             self._timer = None
-            if self._waiting_for_headers() and not self.transport.is_closing():
-                self.transport.abort()
-            self._done_waiting()
 
-        def _done_waiting(self) -> None:
-            waiting.pop(self, None)
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
 
-    return GuardedH11Protocol
+def guarded_protocol(max_connections: int, header_timeout: float) -> type[GuardedH11Protocol]:
+    """The guarded protocol class for one server: its limits and its own waiting queue."""
+    limits = {
+        "max_connections": max_connections,
+        "header_timeout": header_timeout,
+        "waiting": OrderedDict(),
+    }
+    return type("GuardedH11Protocol", (GuardedH11Protocol,), limits)
 
 
 def server_config(

@@ -270,7 +270,7 @@ def credits_for(seconds: float) -> float:
     return max(seconds, MIN_BILLED_SECONDS) / SECONDS_PER_CREDIT
 
 
-def concurrent_map(
+def concurrent_map(  # noqa: C901, PLR0912 — a bounded pool that drains on every exit
     work: Callable[[FrameInput], TeacherResult], frames: Iterator[FrameInput], concurrency: int
 ) -> Iterator[TeacherResult]:
     """Results in completion order, with at most ``concurrency`` frames in flight.

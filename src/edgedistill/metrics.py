@@ -1,0 +1,123 @@
+"""What ``edgedistill eval`` measured, as typed records: written to ``metrics.json`` once,
+read back by reports, the terminal, model cards, the pipeline and benchmarks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ClassScores(_Record):
+    precision: float
+    recall: float
+    ap50: float
+    ap50_95: float
+
+
+class ConfusionMatrix(_Record):
+    labels: list[str]
+    rows_predicted_columns_true: list[list[int]]
+
+
+class RelatedConfusion(_Record):
+    """Objects of one class predicted as a related one (a parent, a sibling)."""
+
+    true: str
+    predicted: str
+    count: int
+
+
+class Comparison(_Record):
+    """A model scored against reference labels by Ultralytics' validator."""
+
+    map50: float
+    map50_95: float
+    precision: float
+    recall: float
+    per_class: dict[str, ClassScores]
+    confusion_matrix: ConfusionMatrix
+    plots: list[str] = Field(default_factory=list)
+    sibling_confusions: list[RelatedConfusion] = Field(default_factory=list)
+
+
+class CocoScores(_Record):
+    """Labels scored against human labels by pycocotools' COCOeval."""
+
+    images: int = 0
+    map50: float
+    map50_95: float
+
+
+class HumanComparison(Comparison):
+    """The student against human labels (``eval --gt``), and the teacher where it can be."""
+
+    images: int
+    unknown_labels: list[str] = Field(default_factory=list)
+    teacher: CocoScores | None = None
+
+
+class Timing(_Record):
+    """One backend's ms per frame (median stages, mean end to end), or why it failed."""
+
+    preprocess_ms: float | None = None
+    inference_ms: float | None = None
+    postprocess_ms: float | None = None
+    total_ms: float | None = None
+    fps: float | None = None
+    file: str | None = None
+    file_mb: float | None = None
+    error: str | None = None
+
+
+class Speed(_Record):
+    input: str
+    device: str
+    runs: int
+    pytorch: Timing | None = None
+    onnxruntime: Timing | None = None
+
+    def backends(self) -> dict[str, Timing]:
+        return {
+            name: timing
+            for name, timing in (("pytorch", self.pytorch), ("onnxruntime", self.onnxruntime))
+            if timing is not None
+        }
+
+
+class ModelFacts(_Record):
+    parameters: int
+    gflops: float
+    gflops_input: str
+    train_imgsz: int
+    weights_mb: float
+    classes: list[str]
+
+
+class EvalMetrics(_Record):
+    """Everything one evaluation of one student measured."""
+
+    weights: str
+    dataset: str
+    teacher: str
+    split: str
+    held_out: bool
+    imgsz: int
+    created_at: str
+    vs_teacher: Comparison
+    model: ModelFacts
+    vs_human: HumanComparison | None = None
+    speed: Speed | None = None
+    teacher_description: str = ""
+    caveats: list[str] = Field(default_factory=list)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2, exclude_none=True)
+
+    @classmethod
+    def read(cls, path: Path) -> EvalMetrics:
+        return cls.model_validate_json(path.read_text(encoding="utf-8"))
