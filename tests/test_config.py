@@ -193,3 +193,29 @@ def test_label_settings_are_validated() -> None:
 def test_dataset_shares_must_leave_room_for_train() -> None:
     message = config_error("dataset:\n  val: 0.5\n  test: 0.5\n")
     assert "dataset: val + test must leave a share for train" in message
+
+
+def test_one_override_function_validates_flags_as_the_file_is() -> None:
+    from edgedistill.config import ProjectConfig, override
+    from edgedistill.errors import UsageError
+    from edgedistill.teachers import build_teacher
+
+    config = ProjectConfig()
+    assert override(config, "train", {"epochs": 3, "imgsz": None}).train.epochs == 3
+    assert override(config, "train", {"epochs": None}) is config  # nothing given
+    with pytest.raises(UsageError, match="epochs: input should be greater than or equal to 1"):
+        override(config, "train", {"epochs": 0})
+    # A flag the teacher has no use for is refused, not silently dropped.
+    with pytest.raises(ConfigError, match="unknown key 'teachers.roboflow-sam3.weights'"):
+        build_teacher(config, "roboflow-sam3", {"weights": "yolo11n.pt"})
+
+
+def test_stages_use_the_config_loaded_once(tmp_path) -> None:
+    from edgedistill.project import init_project
+    from edgedistill.status import project_status
+
+    project = init_project(tmp_path / "p")
+    project.config_path.write_text("not: [valid")  # nothing reads the file again
+    assert project_status(project).ontology_classes == len(project.config.ontology.classes)
+    moved = project.with_overrides("ingest", {"fps": 5.0})
+    assert moved.config.ingest.fps == 5.0 and project.config.ingest.fps == 2.0

@@ -25,6 +25,7 @@ from edgedistill.errors import (
 from edgedistill.logs import configure_logging
 from edgedistill.presets import available_presets
 from edgedistill.project import Project, find_project, init_project
+from edgedistill.student import PHONE_INPUT
 from edgedistill.teachers import (
     available_teachers,
     budget_credits,
@@ -46,6 +47,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+PHONE_SIZE = f"{PHONE_INPUT[0]},{PHONE_INPUT[1]}"
 
 ProjectOption = Annotated[
     Path | None,
@@ -417,7 +420,7 @@ def export(
         str | None,
         typer.Option(help="Student weights (default: the latest trained).", metavar="PATH"),
     ] = None,
-    imgsz: Annotated[str, typer.Option(help="Input HEIGHT,WIDTH.", metavar="H,W")] = "480,640",
+    imgsz: Annotated[str, typer.Option(help="Input HEIGHT,WIDTH.", metavar="H,W")] = PHONE_SIZE,
     conf: Annotated[
         float, typer.Option(min=0, max=1, help="Confidence threshold.", metavar="SCORE")
     ] = 0.25,
@@ -454,7 +457,7 @@ def export_app(
             "--out", help="The app's model folder (default: app/public/model).", metavar="DIR"
         ),
     ] = None,
-    imgsz: Annotated[str, typer.Option(help="Input HEIGHT,WIDTH.", metavar="H,W")] = "480,640",
+    imgsz: Annotated[str, typer.Option(help="Input HEIGHT,WIDTH.", metavar="H,W")] = PHONE_SIZE,
     parity_frames: Annotated[
         Path | None,
         typer.Option(
@@ -488,7 +491,7 @@ def _parse_size(text: str) -> tuple[int, int]:
     try:
         height, width = (int(v) for v in text.split(","))
     except ValueError:
-        raise UsageError(f"--imgsz takes HEIGHT,WIDTH such as 480,640, not '{text}'") from None
+        raise UsageError(f"--imgsz takes HEIGHT,WIDTH such as {PHONE_SIZE}, not '{text}'") from None
     if height % 32 or width % 32:
         raise UsageError("--imgsz sides must be multiples of 32 (the model's stride)")
     return height, width
@@ -611,8 +614,8 @@ def cost(
     fps: Annotated[
         float, typer.Option(min=0.1, help="Frames per second streamed.", metavar="FPS")
     ] = 15.0,
-    width: Annotated[int, typer.Option(min=1, metavar="PX")] = 640,
-    height: Annotated[int, typer.Option(min=1, metavar="PX")] = 480,
+    width: Annotated[int, typer.Option(min=1, metavar="PX")] = PHONE_INPUT[1],
+    height: Annotated[int, typer.Option(min=1, metavar="PX")] = PHONE_INPUT[0],
     credit_usd: Annotated[
         float, typer.Option(min=0, help="Price of a Roboflow credit.", metavar="USD")
     ] = 3.0,

@@ -10,6 +10,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from edgedistill.student import PHONE_INPUT
 from edgedistill.teachers.roboflow_api import MIN_BILLED_SECONDS, SECONDS_PER_CREDIT
 
 ROBOFLOW_PRICING = (
@@ -23,8 +24,8 @@ SERVE_BENCH = Path("bench") / "results" / "serve.json"
 @dataclass
 class CostInputs:
     fps: float = 15.0
-    width: int = 640
-    height: int = 480
+    width: int = PHONE_INPUT[1]
+    height: int = PHONE_INPUT[0]
     credit_usd: float = 3.0
     api_seconds_per_frame: float = MIN_BILLED_SECONDS
     server_hourly_usd: float = 0.10

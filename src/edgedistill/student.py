@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from edgedistill.devices import resolve_device
 from edgedistill.errors import EdgedistillError
 from edgedistill.weights import WEIGHTS_DIR_VARIABLE, is_architecture, resolve_weights
@@ -70,6 +68,8 @@ def open_detector(path: Path) -> Any:
         raise EdgedistillError(f"{path}: no such model file")
     if path.suffix not in MODEL_SUFFIXES:
         raise EdgedistillError(f"{path}: expected a .pt or .onnx student")
+    import numpy as np
+
     model = load_yolo(path, task="detect")
     try:
         model.predict(np.zeros((*PHONE_INPUT, 3), dtype=np.uint8), imgsz=PHONE_INPUT, verbose=False)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from edgedistill.config import ProjectConfig
 from edgedistill.metrics import Comparison
+from edgedistill.student import PHONE_INPUT
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ Class ids follow this order from 0: {", ".join(ontology.student_names)}.
 ## Input and files
 
 Input: RGB, {width}x{height} (width x height), values 0-1, letterboxed (grey 114 padding)
-from a 640x480 camera frame.
+from a {PHONE_INPUT[1]}x{PHONE_INPUT[0]} camera frame.
 
 | format | file | size | notes |
 | --- | --- | --- | --- |
