@@ -22,6 +22,7 @@ from edgedistill.export.formats import get_format
 APP_MODEL_DIR = Path("app") / "public" / "model"  # served at /model/ by the web build
 MODEL_FILE = "model.onnx"
 NMS_IOU = 0.7  # Ultralytics' predict() default, which `edgedistill run` and serve use
+NMS_CONF_FLOOR = 0.05  # the lowest confidence the app's Settings allow
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,12 @@ def export_app_model(
         shutil.copyfile(weights, local)
         model = _load(local)
         get_format("onnx")  # says which package is missing, if one is
-        # nms=False keeps YOLO26's NMS-free head: [1, 300, 6], nothing to suppress on the phone.
-        end2end = {"nms": False} if getattr(model.model, "end2end", False) else {}
+        # The phone reads [1, 300, 6] either way: nms=False keeps YOLO26's NMS-free head; a
+        # YOLO11 head gets Ultralytics' NMS in the graph, run by ONNX Runtime, off the JS thread.
+        end2end = getattr(model.model, "end2end", False)
+        nms = {"nms": False} if end2end else {"nms": True, "iou": NMS_IOU, "conf": NMS_CONF_FLOOR}
         onnx_path = Path(
-            model.export(format="onnx", imgsz=imgsz, device="cpu", verbose=False, **end2end)
+            model.export(format="onnx", imgsz=imgsz, device="cpu", verbose=False, **nms)
         )
         parity = _parity(local, onnx_path, parity_frames, imgsz, hud.conf)
         out_dir.mkdir(parents=True, exist_ok=True)
