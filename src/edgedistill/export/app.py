@@ -1,8 +1,9 @@
 """The student as the Expo app needs it: an ONNX file and ``model.json`` in ``app/public/model``.
 
 ``model.json`` carries what the app's TypeScript HUD must know to decode and draw: class
-names, input size, output format (``end2end`` for YOLO26's ``[1, 300, 6]``, ``yolo`` for
-YOLO11's ``[1, 4+nc, N]``), thresholds, the HUD settings, and each file's SHA-256 so that
+names, input size, output format (``end2end``, ``[1, 300, 6]``: YOLO26 as it is, YOLO11 with
+its NMS in the graph; ``yolo``, ``[1, 4+nc, N]``, in older files), thresholds, the HUD
+settings, and each file's SHA-256 so that
 a model fetched over the air from ``edgedistill serve``'s ``GET /model`` can be verified.
 """
 
