@@ -69,6 +69,7 @@ bench: setup
 	$(BIN)/python bench/realtime.py
 	$(BIN)/python bench/serve.py
 	cd $(APP) && node bench/hud.js
+	cd $(APP) && node bench/frame.js
 	$(BIN)/python bench/app_web.py
 
 lint: setup

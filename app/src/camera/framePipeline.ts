@@ -15,7 +15,8 @@ import type { CameraOrientation, Frame } from 'react-native-vision-camera';
 import type { Resizer, ResizerOptions } from 'react-native-vision-camera-resizer';
 import { type Synchronizable, scheduleOnRN } from 'react-native-worklets';
 
-import { PAD_GREY, type Letterbox, letterbox } from '../hud';
+import { type Letterbox, letterbox } from '../hud';
+import { letterboxedPlanes, resizerOptions } from './letterboxInput';
 import type { ModelInput } from './types';
 
 /** The only pixel format the resizer reads on iOS (the frame output's `pixelFormat: 'yuv'`). */
@@ -95,39 +96,6 @@ export function frameProcessor(
     const take = takeFrame(frame, sized, gate);
     if (take) scheduleOnRN(deliver, take);
   };
-}
-
-/** The resizer options for an upright frame: the letterbox's inner size, planar float RGB in 0..1. */
-export function resizerOptions(lb: Letterbox): ResizerOptions {
-  return {
-    width: lb.resizedWidth,
-    height: lb.resizedHeight,
-    channelOrder: 'rgb',
-    dataType: 'float32',
-    scaleMode: 'stretch',
-    pixelLayout: 'planar',
-  };
-}
-
-/** Planar RGB of the letterbox's inner size placed in a grey `inputWidth`×`inputHeight` tensor. */
-export function letterboxedPlanes(planes: Float32Array, lb: Letterbox, inputWidth: number, inputHeight: number): Float32Array {
-  const { resizedWidth: width, resizedHeight: height, padX, padY } = lb;
-  if (planes.length !== 3 * width * height) {
-    throw new Error(`the resizer gave ${planes.length} values, expected 3×${width}×${height}`);
-  }
-  const plane = inputWidth * inputHeight;
-  const out = new Float32Array(3 * plane).fill(PAD_GREY / 255);
-  for (let c = 0; c < 3; c++) {
-    const from = c * width * height;
-    if (width === inputWidth) {
-      out.set(planes.subarray(from, from + width * height), c * plane + padY * inputWidth);
-      continue;
-    }
-    for (let y = 0; y < height; y++) {
-      out.set(planes.subarray(from + y * width, from + (y + 1) * width), c * plane + (y + padY) * inputWidth + padX);
-    }
-  }
-  return out;
 }
 
 interface Pending {

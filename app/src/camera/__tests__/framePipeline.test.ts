@@ -31,9 +31,8 @@ import {
   type Shared,
   type SizedResizer,
   frameProcessor,
-  letterboxedPlanes,
-  resizerOptions,
 } from '../framePipeline';
+import { letterboxedPlanes, resizerOptions } from '../letterboxInput';
 import recorded from './camera.json';
 
 interface RecordedFrame {
