@@ -12,7 +12,7 @@
  * onnxruntime-react-native runs) and answers the device loop's `modelInput()`.
  */
 import type { CameraOrientation, Frame } from 'react-native-vision-camera';
-import type { Resizer, ResizerOptions } from 'react-native-vision-camera-resizer';
+import type { GPUFrame, Resizer, ResizerOptions } from 'react-native-vision-camera-resizer';
 import { type Synchronizable, scheduleOnRN } from 'react-native-worklets';
 
 import { type Letterbox, letterbox } from '../hud';
@@ -72,7 +72,12 @@ export function takeFrame(frame: Frame, sized: SizedResizer | undefined, gate: F
       return { kind: 'size', frameWidth, frameHeight };
     }
     gate.wanted.setBlocking(false);
-    const resized = sized.resizer.resize(frame);
+    let resized: GPUFrame;
+    try {
+      resized = sized.resizer.resize(frame);
+    } catch (e) {
+      return { kind: 'error', message: `the GPU resizer failed: ${(e as Error).message}` };
+    }
     try {
       // The GPU buffer is only valid until dispose(): copy it before handing it over.
       const pixels = resized.getPixelBuffer().slice(0);
@@ -114,6 +119,7 @@ export class NativeFrameSource {
   private pending: Pending | null = null;
   private sized: SizedResizer | undefined;
   private making: string | null = null;
+  private retired: Resizer | undefined;
 
   constructor(
     private readonly gate: FrameGate,
@@ -160,6 +166,8 @@ export class NativeFrameSource {
     this.gate.wanted.setBlocking(false);
     this.settle((p) => p.reject(new Error('the camera stopped')));
     this.replaceResizer(undefined);
+    this.retired?.dispose();
+    this.retired = undefined;
   }
 
   private settle(done: (pending: Pending) => void): void {
@@ -190,8 +198,13 @@ export class NativeFrameSource {
     );
   }
 
+  /**
+   * The camera thread may still hold the current resizer until the component has installed the
+   * new worklet, so a replaced resizer is disposed one replacement later (or on dispose()).
+   */
   private replaceResizer(sized: SizedResizer | undefined): void {
-    this.sized?.resizer.dispose();
+    this.retired?.dispose();
+    this.retired = this.sized?.resizer;
     this.sized = sized;
     this.installResizer(sized);
   }

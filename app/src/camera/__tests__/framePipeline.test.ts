@@ -350,7 +350,7 @@ describe('the camera thread', () => {
     const source = new NativeFrameSource(gate, createResizer, (s) => (sized = s));
     const feed = (frame: MockFrame) => frameProcessor(sized, gate, source.receive)(frame as unknown as Frame);
     const hop = () => new Promise((r) => setTimeout(r, 5));
-    return { gate, source, feed, hop };
+    return { gate, source, feed, hop, current: () => sized };
   }
 
   it('drops frames no one waits for and takes the newest once asked (latest frame wins)', async () => {
@@ -388,6 +388,24 @@ describe('the camera thread', () => {
     expect(mockResizer.resized).toHaveLength(0);
   });
 
+  it('turns a failing GPU resize into one clear error, and releases the frame', async () => {
+    const { source, feed, hop, current } = setup();
+    const first = source.modelInput(640, 480);
+    feed(cameraFrame(IMAGES[0], 0, 'up'));
+    await hop();
+    feed(cameraFrame(IMAGES[0], 1, 'up'));
+    await first;
+    current()!.resizer.dispose(); // e.g. torn down while the camera thread still held it
+    const failed = expect(source.modelInput(640, 480)).rejects.toThrow(
+      'the GPU resizer failed: This Resizer has already been disposed!',
+    );
+    const frame = cameraFrame(IMAGES[1], 2, 'up');
+    feed(frame);
+    await hop();
+    await failed;
+    expect(frame.disposed).toBe(1);
+  });
+
   it('keeps its resizer when the phone turns, makes a new one for a new frame size', async () => {
     const { source, feed, hop } = setup();
     const take = async (frame: MockFrame, again: MockFrame) => {
@@ -407,7 +425,8 @@ describe('the camera thread', () => {
     const input = await take(square, { ...square, timestamp: 4, disposed: 0 });
     expect([input.width, input.height]).toEqual([120, 90]);
     expect(mockResizer.options.map((o) => [o.width, o.height])).toEqual([[640, 360], [640, 480]]);
-    expect(mockResizer.disposed).toBe(1);
+    // The old one stays usable until the camera thread has the new worklet: disposed later.
+    expect(mockResizer.disposed).toBe(0);
     source.dispose();
     expect(mockResizer.disposed).toBe(2);
   });
