@@ -56,9 +56,11 @@ $(APP_MODEL):
 	$(BIN)/edgedistill export-app --weights $(SHARED_WEIGHTS) --out $(APP)/public/model \
 		--parity-frames ../shared/assets/images/dashcam_stills
 
-# Rewrites the TypeScript HUD's golden vectors from the Python HUD (needs ../shared).
+# Rewrites the TypeScript HUD's golden vectors and the iPhone frame pipeline's recorded
+# frames from the Python HUD (needs ../shared).
 golden: setup
 	$(BIN)/python tools/golden_vectors.py
+	$(BIN)/python tools/golden_camera.py
 
 bench: setup
 	$(BIN)/python bench/ingest.py
@@ -67,6 +69,7 @@ bench: setup
 	$(BIN)/python bench/realtime.py
 	$(BIN)/python bench/serve.py
 	cd $(APP) && node bench/hud.js
+	cd $(APP) && node bench/frame.js
 	$(BIN)/python bench/app_web.py
 
 lint: setup

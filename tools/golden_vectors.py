@@ -1,11 +1,13 @@
 """Golden vectors for the app's TypeScript HUD, from the real Python HUD on a real clip.
 
-For each student (YOLO26 end-to-end, YOLO11 with NMS) exported to ONNX exactly as
-`edgedistill export-app` does, the frames of the dashcam clip go through the same steps as
-`edgedistill run`: the frame source, Ultralytics' predict, the runner's ByteTrack and the
-LeadTracker. Per frame the file keeps the raw ONNX output (only the rows or columns that can
-matter, rounded), the detections, the tracked boxes and the lead vehicle. The TypeScript
-decodes the raw output and tracks it; jest compares (app/src/hud/__tests__/golden.test.ts).
+For each student — YOLO26 end-to-end exported exactly as `edgedistill export-app` does, and
+YOLO11 with its raw head (the older `yolo` format that the app still decodes, NMS in
+TypeScript; export-app now puts YOLO11's NMS in the graph, giving YOLO26's format) — the
+frames of the dashcam clip go through the same steps as `edgedistill run`: the frame source,
+Ultralytics' predict, the runner's ByteTrack and the LeadTracker. Per frame the file keeps the
+raw ONNX output (only the rows or columns that can matter, rounded), the detections, the
+tracked boxes and the lead vehicle. The TypeScript decodes the raw output and tracks it; jest
+compares (app/src/hud/__tests__/golden.test.ts).
 
     make golden   # rewrites app/src/hud/__tests__/golden.json
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -28,7 +31,7 @@ from ultralytics.utils import nms, ops
 from edgedistill.app_model import NMS_IOU
 from edgedistill.config import HudConfig
 from edgedistill.cost import CostInputs, estimate_costs
-from edgedistill.export.app import export_app_model
+from edgedistill.export.app import export_app_model, onnx_output_shape
 from edgedistill.hud.overlay import LeadTracker
 from edgedistill.hud.runner import new_tracker
 from edgedistill.hud.sources import open_source
@@ -67,7 +70,7 @@ def main() -> int:
         ],
         "students": [
             run_student("yolo26n-coco.pt", settings, args.frames),
-            run_student("yolo11n-coco.pt", settings, args.yolo11_frames),
+            run_student("yolo11n-coco.pt", settings, args.yolo11_frames, raw_head=True),
         ],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -91,10 +94,17 @@ def letterbox_case(width: int, height: int) -> dict:
     }
 
 
-def run_student(weights: str, settings: HudConfig, limit: int) -> dict:
+def run_student(weights: str, settings: HudConfig, limit: int, raw_head: bool = False) -> dict:
+    """`raw_head`: the older `yolo` format, [1, 4+nc, N] without NMS, that the app still decodes
+    (export-app now puts a YOLO11 student's NMS in the graph)."""
     with tempfile.TemporaryDirectory() as tmp:
-        info = export_app_model(ASSETS / "weights" / weights, Path(tmp), settings, PHONE_INPUT)
-        onnx_path = Path(tmp) / "model.onnx"
+        if raw_head:
+            onnx_path = raw_export(ASSETS / "weights" / weights, Path(tmp))
+            output_format, output_shape = "yolo", onnx_output_shape(onnx_path)
+        else:
+            info = export_app_model(ASSETS / "weights" / weights, Path(tmp), settings, PHONE_INPUT)
+            onnx_path = Path(tmp) / "model.onnx"
+            output_format, output_shape = info.output_format, info.output_shape
         model = open_detector(onnx_path)
         session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
         source = open_source(str(CLIP), settings.width, settings.target_fps)
@@ -110,7 +120,7 @@ def run_student(weights: str, settings: HudConfig, limit: int) -> dict:
             )[0]
             tensor = model.predictor.preprocess([frame.image]).numpy()
             raw = session.run(None, {session.get_inputs()[0].name: tensor})[0]
-            sparse, rebuilt = sparse_output(raw, info.output_format)
+            sparse, rebuilt = sparse_output(raw, output_format)
             check_rebuilt(rebuilt, result, frame.image.shape, settings.conf)
             detections = sv.Detections.from_ultralytics(result)
             tracked = tracker.update(detections)
@@ -129,12 +139,21 @@ def run_student(weights: str, settings: HudConfig, limit: int) -> dict:
             )
     return {
         "weights": weights,
-        "output_format": info.output_format,
-        "output_shape": info.output_shape,
+        "output_format": output_format,
+        "output_shape": output_shape,
         "names": names,
         "fps": source.fps,
         "frames": frames,
     }
+
+
+def raw_export(weights: Path, folder: Path) -> Path:
+    """The student's ONNX file with its raw head (no NMS in the graph)."""
+    from ultralytics import YOLO
+
+    local = folder / weights.name
+    shutil.copyfile(weights, local)
+    return Path(YOLO(str(local)).export(format="onnx", imgsz=PHONE_INPUT, device="cpu", nms=False))
 
 
 def sparse_output(raw: np.ndarray, output_format: str) -> tuple[dict, np.ndarray]:

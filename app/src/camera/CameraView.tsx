@@ -1,19 +1,33 @@
 /**
- * The phone camera (react-native-vision-camera). Every mode takes stills from the photo
- * output: scaled natively (react-native-nitro-image) to 480p JPEG for the server and
- * Roboflow, or to the letterbox's inner size as raw pixels for the on-device student.
- * A still a frame is a few per second; frame processors are the road to 15 fps.
+ * The phone camera (react-native-vision-camera 5). The on-device student reads frames from the
+ * frame output (frame processors, framePipeline.ts): 480p frames resized on the GPU by
+ * react-native-vision-camera-resizer, at most one in flight, the newest wins. The server and
+ * Roboflow modes send JPEGs: a still from the photo output, scaled natively
+ * (react-native-nitro-image) to 480p — their pace is set by the network, not the camera.
  */
-import { useEffect, useMemo } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { StyleSheet, Text } from 'react-native';
-import { Camera, useCameraPermission, usePhotoOutput } from 'react-native-vision-camera';
+import { Camera, CommonResolutions, useCameraPermission, useFrameOutput, usePhotoOutput } from 'react-native-vision-camera';
+import { createResizer } from 'react-native-vision-camera-resizer';
+import { createSynchronizable } from 'react-native-worklets';
 
-import { stillToModelInput } from './nativeInput';
+import { type FrameGate, NativeFrameSource, type SizedResizer, frameProcessor } from './framePipeline';
 import type { CameraHandle, CameraViewProps } from './types';
 
 export default function CameraView({ onReady, onError }: CameraViewProps) {
   const permission = useCameraPermission();
   const photos = usePhotoOutput({ qualityPrioritization: 'speed' });
+  const gate = useMemo<FrameGate>(() => ({ wanted: createSynchronizable(false), skipped: createSynchronizable(0) }), []);
+  const [sized, setSized] = useState<SizedResizer | undefined>(undefined);
+  const source = useMemo(() => new NativeFrameSource(gate, createResizer, setSized), [gate]);
+  useEffect(() => () => source.dispose(), [source]);
+  const onFrame = useMemo(() => frameProcessor(sized, gate, source.receive), [sized, gate, source]);
+  const frames = useFrameOutput({
+    targetResolution: CommonResolutions.VGA_16_9,
+    pixelFormat: 'yuv', // what the resizer reads on iOS: yuv-420-8-bit-full
+    onFrame,
+    onFrameDropped: () => gate.skipped.setBlocking(gate.skipped.getBlocking() + 1),
+  });
 
   useEffect(() => {
     if (!permission.hasPermission && permission.canRequestPermission) void permission.requestPermission();
@@ -34,16 +48,9 @@ export default function CameraView({ onReady, onError }: CameraViewProps) {
           photo.dispose();
         }
       },
-      async modelInput(inputWidth, inputHeight) {
-        const photo = await photos.capturePhoto({ enableShutterSound: false }, {});
-        try {
-          return await stillToModelInput(await photo.toImageAsync(), inputWidth, inputHeight);
-        } finally {
-          photo.dispose();
-        }
-      },
+      modelInput: (inputWidth, inputHeight) => source.modelInput(inputWidth, inputHeight),
     }),
-    [photos],
+    [photos, source],
   );
 
   if (!permission.hasPermission) {
@@ -58,7 +65,7 @@ export default function CameraView({ onReady, onError }: CameraViewProps) {
       style={StyleSheet.absoluteFill}
       device="back"
       isActive
-      outputs={[photos]}
+      outputs={[photos, frames]}
       onStarted={() => onReady(handle)}
       onError={(e) => onError(`the camera stopped: ${e.message}`)}
     />

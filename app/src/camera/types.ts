@@ -7,6 +7,10 @@ export interface ModelInput {
   /** Size of the camera frame the boxes map back to. */
   width: number;
   height: number;
+  /** When the camera took the frame, in seconds (monotonic); absent where it is not known. */
+  timeS?: number;
+  /** Frames the camera delivered so far that were dropped because the model was busy. */
+  skippedFrames?: number;
 }
 
 export interface CameraHandle {

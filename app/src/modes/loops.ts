@@ -15,6 +15,8 @@ export interface LoopResult extends ModeResult {
   names: readonly string[];
   /** Dollars spent so far (Roboflow). */
   costUsd?: number;
+  /** Camera frames dropped so far because the model was busy (on-device, iOS). */
+  skippedFrames?: number;
 }
 
 export interface LoopEvents {
@@ -52,8 +54,9 @@ export function startDeviceLoop(
         const inferring = performance.now();
         const output = await runtime.run(frame.input);
         const modelMs = performance.now() - inferring;
-        const hud = pipeline.fromTensor(output, frame.width, frame.height, started / 1000);
-        events.onResult({ frame: hud, names: info.names, latencyMs: performance.now() - started, modelMs });
+        const hud = pipeline.fromTensor(output, frame.width, frame.height, frame.timeS ?? started / 1000);
+        const latencyMs = performance.now() - started;
+        events.onResult({ frame: hud, names: info.names, latencyMs, modelMs, skippedFrames: frame.skippedFrames });
       } catch (e) {
         events.onError(`the model failed on a frame: ${(e as Error).message}`);
         await sleep(1000);

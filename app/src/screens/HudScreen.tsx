@@ -59,6 +59,7 @@ export function HudScreen({ settings, secrets, onSettings }: { settings: AppSett
           {MODE_LABEL[settings.mode]} · {state.fps.toFixed(1)} fps · {state.result ? `${state.result.latencyMs.toFixed(0)} ms` : '–'}
           {state.result?.modelMs !== undefined ? ` (model ${state.result.modelMs.toFixed(0)} ms)` : ''}
           {state.result?.costUsd !== undefined ? ` · $${state.result.costUsd.toFixed(4)}` : ''}
+          {state.result?.skippedFrames !== undefined ? ` · ${state.result.skippedFrames} camera frames skipped` : ''}
           {frame ? ` · ${frame.detections.length} objects` : ''}
         </Text>
         {lead && (

@@ -1,8 +1,9 @@
 """The student as the Expo app needs it: an ONNX file and ``model.json`` in ``app/public/model``.
 
 ``model.json`` carries what the app's TypeScript HUD must know to decode and draw: class
-names, input size, output format (``end2end`` for YOLO26's ``[1, 300, 6]``, ``yolo`` for
-YOLO11's ``[1, 4+nc, N]``), thresholds, the HUD settings, and each file's SHA-256 so that
+names, input size, output format (``end2end``, ``[1, 300, 6]``: YOLO26 as it is, YOLO11 with
+its NMS in the graph; ``yolo``, ``[1, 4+nc, N]``, in older files), thresholds, the HUD
+settings, and each file's SHA-256 so that
 a model fetched over the air from ``edgedistill serve``'s ``GET /model`` can be verified.
 """
 
@@ -21,6 +22,8 @@ from edgedistill.export.formats import get_format
 from edgedistill.export.parity import check_parity
 from edgedistill.media.store import file_sha256
 from edgedistill.student import PHONE_INPUT, load_yolo
+
+NMS_CONF_FLOOR = 0.05  # the lowest confidence the app's Settings allow
 
 
 def export_app_model(
@@ -42,10 +45,12 @@ def export_app_model(
         shutil.copyfile(weights, local)
         model = load_yolo(local, task="detect")
         get_format("onnx")  # says which package is missing, if one is
-        # nms=False keeps YOLO26's NMS-free head: [1, 300, 6], nothing to suppress on the phone.
-        end2end = {"nms": False} if getattr(model.model, "end2end", False) else {}
+        # The phone reads [1, 300, 6] either way: nms=False keeps YOLO26's NMS-free head; a
+        # YOLO11 head gets Ultralytics' NMS in the graph, run by ONNX Runtime, off the JS thread.
+        end2end = getattr(model.model, "end2end", False)
+        nms = {"nms": False} if end2end else {"nms": True, "iou": NMS_IOU, "conf": NMS_CONF_FLOOR}
         onnx_path = Path(
-            model.export(format="onnx", imgsz=imgsz, device="cpu", verbose=False, **end2end)
+            model.export(format="onnx", imgsz=imgsz, device="cpu", verbose=False, **nms)
         )
         parity = _parity(local, onnx_path, parity_frames, imgsz, hud.conf)
         out_dir.mkdir(parents=True, exist_ok=True)
