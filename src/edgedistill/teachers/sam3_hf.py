@@ -49,7 +49,6 @@ class HfSam3Images:
         self.model = model.to(device).eval()
         self._text: dict[str, tuple[Any, Any]] = {}
 
-
     @torch.inference_mode()
     def detect(
         self,
@@ -138,7 +137,6 @@ class HfSam3Video:
 
     def open(self, prompts: tuple[str, ...]) -> HfVideoSession:
         return HfVideoSession(self, prompts)
-
 
     def close(self) -> None:
         """Sessions release their own state."""
