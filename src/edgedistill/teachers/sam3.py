@@ -79,6 +79,7 @@ class Sam3Teacher(Teacher):
     name = "sam3"
     title = "SAM3 (local)"
     Settings = Sam3Settings
+    settings: Sam3Settings
 
     def __init__(self, settings: Sam3Settings) -> None:
         super().__init__(settings)

@@ -17,7 +17,7 @@ import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,10 +29,6 @@ from edgedistill.teachers.sam3_weights import Sam3Weights
 IMAGE_SIZE = 1008
 """SAM3's input size (72 x 72 patches of 14 pixels), as it was trained."""
 
-if TYPE_CHECKING:
-    from ultralytics.models.sam import SAM3SemanticPredictor
-
-P = TypeVar("P", bound="SAM3SemanticPredictor")
 
 MISSING_EXTRA = (
     "Meta's sam3.pt runs through Ultralytics, which needs OpenAI's CLIP tokenizer and timm: "
@@ -97,8 +93,8 @@ def _check_checkpoint(path: Path) -> None:
 
 
 def load_predictor(
-    make: Callable[[dict[str, Any]], P], weights: Sam3Weights, device: str, half: bool
-) -> P:
+    make: Callable[[dict[str, Any]], Any], weights: Sam3Weights, device: str, half: bool
+) -> Any:
     """An Ultralytics SAM3 predictor (``make(overrides)``) with ``sam3.pt`` loaded, the CLIP
     tokenizer from the extra, and its input size set up; one sentence when it cannot be."""
     _clip()
@@ -149,7 +145,7 @@ class UltralyticsSam3Images:
     def __init__(self, weights: Sam3Weights, device: str, half: bool) -> None:
         from ultralytics.models.sam import SAM3SemanticPredictor
 
-        self.predictor = load_predictor(
+        self.predictor: Any = load_predictor(
             lambda overrides: SAM3SemanticPredictor(overrides=overrides), weights, device, half
         )
 

@@ -26,7 +26,13 @@ UNBOUNDED = 2**31 - 1
 NEVER = 2**31 - 1
 """Keep-alive of a track: the predictor ends no track by itself, ``drop_missed`` does."""
 
-_NO_DETECTIONS = (np.array([], np.int64), np.array([], np.int64), {}, {}, np.array([], np.int64))
+_NO_DETECTIONS: tuple[np.ndarray, np.ndarray, dict[int, Any], dict[int, int], np.ndarray] = (
+    np.array([], np.int64),
+    np.array([], np.int64),
+    {},
+    {},
+    np.array([], np.int64),
+)
 """``_associate_det_trk``'s answer on a frame the detector did not run on: nothing new,
 no track matched and none unmatched (a frame without detection confirms or misses nothing)."""
 
@@ -92,10 +98,11 @@ class UltralyticsSam3Video:
                 max_trk_keep_alive=NEVER,
             )
 
-        self.predictor = load_predictor(make, weights, device, half)
+        self.predictor: Any = load_predictor(make, weights, device, half)
         self.predictor.args.conf = 0.0  # a track keeps its first detection's score
 
     def open(self, prompts: tuple[str, ...]) -> UltralyticsVideoSession:
+        """A tracking session over one run of frames (``KeyframeSam3VideoPredictor``)."""
         return UltralyticsVideoSession(self.predictor, prompts)
 
     def close(self) -> None:
@@ -110,7 +117,7 @@ class UltralyticsVideoSession:
     does not hold every frame's state.
     """
 
-    def __init__(self, predictor: KeyframeSam3VideoPredictor, prompts: tuple[str, ...]) -> None:
+    def __init__(self, predictor: Any, prompts: tuple[str, ...]) -> None:
         self.predictor = predictor
         self.prompts = list(prompts)
         if predictor.model.names != self.prompts:
