@@ -14,7 +14,7 @@ from edgedistill.catalog import Catalog, now
 from edgedistill.config import DatasetConfig, ProjectConfig
 from edgedistill.dataset.gallery import Gallery
 from edgedistill.dataset.split import SPLITS, Split, assign_splits, unit_score
-from edgedistill.dataset.tracks import TrackVotingCache, vote_track_classes
+from edgedistill.dataset.tracks import track_voting_cache
 from edgedistill.dataset.writers import CocoWriter, YoloWriter
 from edgedistill.errors import NO_FRAMES, EdgedistillError
 from edgedistill.label import LabelCache, resolve
@@ -87,9 +87,9 @@ def build_dataset(
         fingerprint, name, prompted = _teacher(cache, teacher)
         prompts = cache_keys(config.ontology.prompts, prompted)
         if prompted:  # tracked objects (video propagation) get one class per track
-            raw = cache.detections(fingerprint, prompts)
-            votes = vote_track_classes(raw, config.ontology, config.label)
-            cache = TrackVotingCache(catalog, votes)
+            cache = track_voting_cache(
+                catalog, fingerprint, prompts, config.ontology, config.label
+            )
         frames, objects = _labelled_frames(catalog, cache, config, fingerprint, prompted, settings)
         if not frames:
             raise EdgedistillError(f"no labelled frames for {name}; run `edgedistill label` first")

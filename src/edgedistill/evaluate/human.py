@@ -16,6 +16,7 @@ import supervision as sv
 import yaml
 
 from edgedistill.config import LabelConfig
+from edgedistill.dataset.tracks import track_voting_cache
 from edgedistill.dataset.writers import YoloWriter
 from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate.coco import coco_map
@@ -131,13 +132,18 @@ def _teacher_vs_human(
     """COCO mAP of the teacher's labels on the ingested frames of the same images."""
     pairs = []
     with project.open_catalog() as catalog:
-        cache = LabelCache(catalog)
         prompted = bool(
             catalog.execute(
                 "SELECT prompted FROM teachers WHERE fingerprint = ?", (fingerprint,)
             ).fetchone()[0]
         )
         prompts = cache_keys(ontology.prompts, prompted)
+        # As the dataset reads them: a tracked object's class is its track's vote.
+        cache = (
+            track_voting_cache(catalog, fingerprint, prompts, ontology, label)
+            if prompted
+            else LabelCache(catalog)
+        )
         rows = catalog.execute(
             "SELECT f.id, f.width, f.height, s.path FROM frames f "
             "JOIN sources s ON s.id = f.source_id"
