@@ -187,11 +187,11 @@ def test_full_size_random_sam3_pt_labels_frames(tmp_path: Path) -> None:
     edit_config(project, teachers={"sam3": {"weights": str(checkpoint), "device": "cpu"}})
     teacher = build_teacher(project.load_config(), "sam3", {"score_floor": 0.0})
     encoder = teacher.engine.predictor.get_im_features
-    passes = []
-    teacher.engine.predictor.get_im_features = lambda im: passes.append(1) or encoder(im)
+    passes: list[int] = []
+    teacher.engine.predictor.get_im_features = counting(encoder, passes, lambda im: len(im))
     report = label_project(project, teacher)
     assert (report.frames_labelled, report.failures) == (2, [])
-    assert len(passes) == 2  # one encoder pass per frame for all four prompts
+    assert passes == [2]  # both frames through the encoder at once, for all four prompts
     with project.open_catalog() as catalog:
         rows = catalog.execute("SELECT prompt, detections FROM label_cache").fetchall()
     assert {row[0] for row in rows} == {"car", "police car", "person", "pedestrian"}
