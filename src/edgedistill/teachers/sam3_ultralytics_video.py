@@ -10,6 +10,7 @@ are keyframes and when a run starts; this module is the ``VideoSession`` it driv
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -81,6 +82,17 @@ class _NoBoxPrompts(dict[int, Any]):
         return None
 
 
+class _QuietTrackLimit(logging.Filter):
+    """Ultralytics warns on every keyframe that meets the object limit; here the limit is
+    a setting (``max_tracks``), and transformers' same warning is silenced too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "hitting self.max_num_objects" not in record.getMessage()
+
+
+_QUIET_TRACK_LIMIT = _QuietTrackLimit()
+
+
 class UltralyticsSam3Video:
     """Streams one video's frames through ``sam3.pt``'s video predictor; see ``VideoSession``."""
 
@@ -98,6 +110,7 @@ class UltralyticsSam3Video:
                 max_trk_keep_alive=NEVER,
             )
 
+        logging.getLogger("ultralytics").addFilter(_QUIET_TRACK_LIMIT)  # added once
         self.predictor: Any = load_predictor(make, weights, device, half)
         self.predictor.args.conf = 0.0  # a track keeps its first detection's score
 
