@@ -98,7 +98,7 @@ def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
     work = args.work / case
     shutil.rmtree(work, ignore_errors=True)
     project = init_project(work, "blank")
-    edit_config(project, ontology=ONTOLOGY)
+    project = edit_config(project, ontology=ONTOLOGY)
     ingest(project, [str(HIGHWAY / "valid" / "images")], IngestConfig(dedup=False))
     name, settings = CASES[case]
     teacher = build_teacher(project.config, name, settings)

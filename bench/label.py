@@ -13,8 +13,11 @@
     model's; the seconds are not). Goal: propagate at most a third of the passes.
 (e) peak RSS of ``edgedistill label --video propagate`` over a 1- and a 5-minute
     video (tiny random SAM3). Goal: flat, a session does not hold every frame's state.
+(f) as (d), for Meta's ``sam3.pt`` through Ultralytics' SAM3 predictors (a tiny random
+    SAM3 from Ultralytics' own builder, ``tests/tiny_sam3_ultralytics.py``).
+(g) as (e), for ``sam3.pt`` through Ultralytics' ``SAM3VideoSemanticPredictor``.
 
-    .venv/bin/python bench/label.py [--only a,b,c,d,e] [--out bench/results/label.json]
+    .venv/bin/python bench/label.py [--only a,b,c,d,e,f,g] [--out bench/results/label.json]
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from edgedistill.teachers.cache import LabelCache  # noqa: E402
 from tests.label_helpers import edit_config  # noqa: E402
 from tests.media import scene, write_image, write_video  # noqa: E402
 from tests.tiny_sam3 import save_tiny_sam3_video  # noqa: E402
+from tests.tiny_sam3_ultralytics import save_tiny_sam3_pt, tiny_ultralytics_sam3  # noqa: E402
 
 KEY = "bench-key-0123456789"
 SIXTEEN_PROMPTS = {"classes": [{"name": f"class {i}"} for i in range(16)]}
@@ -73,7 +77,7 @@ def overhead(frames: int, runs: int) -> dict[str, object]:
             "score_floor": 0.0,
             "max_det": 20,
         }
-        edit_config(project, teachers={"ultralytics": settings})
+        project = edit_config(project, teachers={"ultralytics": settings})
         teacher = build_teacher(project.config, "ultralytics", {})
         with project.open_catalog() as catalog:
             inputs = list(
@@ -136,9 +140,9 @@ def throughput(frames: int) -> dict[str, object]:
                 ("driving preset, 23 prompts (2 calls a frame)", None),
             ):
                 if ontology is not None:
-                    edit_config(project, ontology=ontology)
+                    project = edit_config(project, ontology=ontology)
                 else:
-                    edit_config(project, ontology=_driving_ontology())
+                    project = edit_config(project, ontology=_driving_ontology())
                 teacher = build_teacher(project.config, "roboflow-sam3", {})
                 start = time.perf_counter()
                 report = label_project(project, teacher)
@@ -173,7 +177,7 @@ def memory(sizes: list[int]) -> dict[str, object]:
         for frames in sizes:
             with tempfile.TemporaryDirectory() as folder:
                 project = make_project(Path(folder), frames, (640, 360))
-                edit_config(project, ontology=SIXTEEN_PROMPTS)
+                project = edit_config(project, ontology=SIXTEEN_PROMPTS)
                 start = time.perf_counter()
                 child = subprocess.run(
                     ["/usr/bin/time", "-f", "%M", str(script), "label", "-p", str(project.root)],
@@ -213,7 +217,7 @@ def video_project(folder: Path, seconds: float) -> Project:
     write_video(clip, seconds, 10, lambda t: scene(int(t / 0.5)), size=(320, 180))
     ingest(project, [str(clip)], IngestConfig(fps=2, dedup=False))
     clip.unlink()
-    edit_config(project, ontology=SMALL_ONTOLOGY)
+    project = edit_config(project, ontology=SMALL_ONTOLOGY)
     return project
 
 
@@ -235,18 +239,47 @@ class PassCounter:
         detector.get_vision_features, detector.forward = counted_encode, counted_detect
 
 
-def encoder_passes(seconds: float, keyframe_interval: int) -> dict[str, object]:
+class UltralyticsPassCounter:
+    """The same counts for Ultralytics' SAM3: images through ``get_im_features`` and
+    (image, prompt) pairs through the detector (``forward_grounding``, all prompts at once)."""
+
+    def __init__(self, predictor) -> None:
+        self.encoder = self.detector = 0
+        encode, ground = predictor.get_im_features, predictor.model.forward_grounding
+
+        def counted_encode(im):
+            self.encoder += im.shape[0]
+            return encode(im)
+
+        def counted_ground(backbone_out, text_ids, geometric_prompt=None):
+            self.detector += len(text_ids)
+            return ground(backbone_out, text_ids, geometric_prompt)
+
+        predictor.get_im_features = counted_encode
+        predictor.model.forward_grounding = counted_ground
+
+
+def counter_for(teacher, mode: str):
+    engine = teacher.engine
+    if hasattr(engine, "predictor"):  # sam3.pt through Ultralytics
+        return UltralyticsPassCounter(engine.predictor)
+    return PassCounter(engine.model.detector_model if mode == "propagate" else engine.model)
+
+
+def encoder_passes(seconds: float, keyframe_interval: int, sam3_pt: bool) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as folder:
-        weights = save_tiny_sam3_video(Path(folder) / "tiny-sam3-video")
+        if sam3_pt:
+            weights = save_tiny_sam3_pt(Path(folder) / "sam3.pt")
+        else:
+            weights = save_tiny_sam3_video(Path(folder) / "tiny-sam3-video")
         project = video_project(Path(folder), seconds)
         settings = {"weights": str(weights), **TINY_TRACKING}
         settings["keyframe_interval"] = keyframe_interval
-        edit_config(project, teachers={"sam3": settings})
+        project = edit_config(project, teachers={"sam3": settings})
         runs = {}
         for mode in ("per_frame", "propagate"):
             teacher = build_teacher(project.config, "sam3", {"video": mode})
-            model = teacher.engine.model
-            counter = PassCounter(model.detector_model if mode == "propagate" else model)
+            counter = counter_for(teacher, mode)
             start = time.perf_counter()
             report = label_project(project, teacher)
             per_minute = 60 / seconds
@@ -262,6 +295,7 @@ def encoder_passes(seconds: float, keyframe_interval: int) -> dict[str, object]:
         for key in ("encoder_passes_per_min", "detector_passes_per_min")
     }
     return {
+        "model": "tiny random sam3.pt (Ultralytics)" if sam3_pt else "tiny random Sam3VideoModel",
         "video_s": seconds,
         "sampling_fps": 2,
         "prompts": prompts,
@@ -272,18 +306,27 @@ def encoder_passes(seconds: float, keyframe_interval: int) -> dict[str, object]:
     }
 
 
-def propagate_memory(minutes: list[float]) -> dict[str, object]:
-    script = Path(sys.executable).with_name("edgedistill")
+def propagate_memory(minutes: list[float], sam3_pt: bool) -> dict[str, object]:
+    if sam3_pt:  # the CLI in a process that builds the tiny Ultralytics SAM3
+        label = [sys.executable, "-m", "tests.tiny_sam3_ultralytics", "label"]
+    else:
+        label = [str(Path(sys.executable).with_name("edgedistill")), "label"]
     results = {}
     for length in minutes:
         with tempfile.TemporaryDirectory() as folder:
-            weights = save_tiny_sam3_video(Path(folder) / "tiny-sam3-video")
+            if sam3_pt:
+                weights = save_tiny_sam3_pt(Path(folder) / "sam3.pt")
+            else:
+                weights = save_tiny_sam3_video(Path(folder) / "tiny-sam3-video")
             project = video_project(Path(folder), 60 * length)
-            edit_config(project, teachers={"sam3": {"weights": str(weights), **TINY_TRACKING}})
-            command = [str(script), "label", "-p", str(project.root), "--teacher", "sam3"]
+            project = edit_config(
+                project, teachers={"sam3": {"weights": str(weights), **TINY_TRACKING}}
+            )
+            command = [*label, "-p", str(project.root), "--teacher", "sam3"]
             start = time.perf_counter()
             child = subprocess.run(
                 ["/usr/bin/time", "-f", "%M", *command, "--video", "propagate"],
+                cwd=ROOT,
                 capture_output=True,
                 text=True,
                 check=True,
@@ -297,12 +340,13 @@ def propagate_memory(minutes: list[float]) -> dict[str, object]:
                 "seconds": round(time.perf_counter() - start, 1),
                 "peak_rss_mb": round(peak_kb / 1024, 1),
             }
-    return {"model": "tiny random Sam3VideoModel, CPU", "runs": results}
+    model = "tiny random sam3.pt (Ultralytics)" if sam3_pt else "tiny random Sam3VideoModel"
+    return {"model": f"{model}, CPU", "runs": results}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="a,b,c,d,e", help="which parts: a, b, c, d, e")
+    parser.add_argument("--only", default="a,b,c,d,e,f,g", help="which parts: a to g")
     parser.add_argument("--overhead-frames", type=int, default=48)
     parser.add_argument("--throughput-frames", type=int, default=600)
     parser.add_argument("--memory-frames", default="1000,5000")
@@ -328,11 +372,20 @@ def main() -> None:
         if not Path("/usr/bin/time").exists():
             raise SystemExit("part c needs /usr/bin/time (Debian package 'time')")
         report["memory"] = memory([int(n) for n in args.memory_frames.split(",")])
+    minutes = [float(n) for n in args.propagate_minutes.split(",")]
     if "d" in parts:
-        report["encoder_passes"] = encoder_passes(args.passes_seconds, args.keyframe_interval)
+        report["encoder_passes"] = encoder_passes(
+            args.passes_seconds, args.keyframe_interval, sam3_pt=False
+        )
     if "e" in parts:
-        minutes = [float(n) for n in args.propagate_minutes.split(",")]
-        report["propagate_memory"] = propagate_memory(minutes)
+        report["propagate_memory"] = propagate_memory(minutes, sam3_pt=False)
+    if "f" in parts:
+        with tiny_ultralytics_sam3():
+            report["encoder_passes_sam3_pt"] = encoder_passes(
+                args.passes_seconds, args.keyframe_interval, sam3_pt=True
+            )
+    if "g" in parts:
+        report["propagate_memory_sam3_pt"] = propagate_memory(minutes, sam3_pt=True)
     report["bench_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
@@ -355,22 +408,28 @@ def main() -> None:
                 f"(c) {run['frames']} frames with masks: peak RSS {run['peak_rss_mb']} MB "
                 f"(goal < 1536 MB, flat)"
             )
-    if "encoder_passes" in report:
-        e = report["encoder_passes"]
-        for mode, run in e["runs"].items():
+    for key, part in (("encoder_passes", "d"), ("encoder_passes_sam3_pt", "f")):
+        if key in report:
+            e = report[key]
+            for mode, run in e["runs"].items():
+                print(
+                    f"({part}) {e['model']}, {mode}: {run['encoder_passes_per_min']} "
+                    f"image-encoder passes and {run['detector_passes_per_min']} detector "
+                    "passes per minute of video"
+                )
+            ratio = e["propagate_over_per_frame"]
             print(
-                f"(d) {mode}: {run['encoder_passes_per_min']} image-encoder passes and "
-                f"{run['detector_passes_per_min']} detector passes per minute of video"
+                f"({part}) propagate / per_frame: encoder {ratio['encoder_passes_per_min']}, "
+                f"detector {ratio['detector_passes_per_min']} (goal <= {e['goal_ratio']})"
             )
-        ratio = e["propagate_over_per_frame"]
-        print(
-            f"(d) propagate / per_frame: encoder {ratio['encoder_passes_per_min']}, detector "
-            f"{ratio['detector_passes_per_min']} (goal <= {e['goal_ratio']})"
-        )
-    if "propagate_memory" in report:
-        for name, run in report["propagate_memory"]["runs"].items():
-            frames, peak = run["frames"], run["peak_rss_mb"]
-            print(f"(e) propagate over {name} ({frames} frames): peak RSS {peak} MB")
+    for key, part in (("propagate_memory", "e"), ("propagate_memory_sam3_pt", "g")):
+        if key in report:
+            for name, run in report[key]["runs"].items():
+                frames, peak = run["frames"], run["peak_rss_mb"]
+                print(
+                    f"({part}) {report[key]['model']}: propagate over {name} ({frames} "
+                    f"frames): peak RSS {peak} MB"
+                )
 
 
 if __name__ == "__main__":

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from edgedistill.config import LabelConfig
-from edgedistill.dataset.tracks import relabel, vote_track_classes
 from edgedistill.ontology import Ontology
 from edgedistill.teachers.base import FrameInput, RawDetection
 from edgedistill.teachers.resolve import resolve
 from edgedistill.teachers.sam3_propagate import PropagationRules, propagate
+from edgedistill.teachers.tracks import relabel, vote_track_classes
 
 ONTOLOGY = Ontology.model_validate(
     {

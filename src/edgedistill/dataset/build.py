@@ -14,12 +14,12 @@ from edgedistill.catalog import Catalog, now
 from edgedistill.config import DatasetConfig, ProjectConfig
 from edgedistill.dataset.gallery import Gallery
 from edgedistill.dataset.split import assign_splits, unit_score
-from edgedistill.dataset.tracks import TrackVotingCache, vote_track_classes
 from edgedistill.dataset.writers import CocoWriter
 from edgedistill.errors import NO_FRAMES, EdgedistillError
 from edgedistill.project import Project
 from edgedistill.teachers.cache import LabelCache, cache_keys
 from edgedistill.teachers.resolve import resolve
+from edgedistill.teachers.tracks import track_voting_cache
 from edgedistill.yolo_format import SPLITS, Split, YoloWriter
 
 _COMPLETE = ".complete"
@@ -87,9 +87,7 @@ def build_dataset(
         fingerprint, name, prompted = _teacher(cache, teacher)
         prompts = cache_keys(config.ontology.prompts, prompted)
         if prompted:  # tracked objects (video propagation) get one class per track
-            raw = cache.detections(fingerprint, prompts)
-            votes = vote_track_classes(raw, config.ontology, config.label)
-            cache = TrackVotingCache(catalog, votes)
+            cache = track_voting_cache(catalog, fingerprint, prompts, config.ontology, config.label)
         frames, objects = _labelled_frames(catalog, cache, config, fingerprint, prompted, settings)
         if not frames:
             raise EdgedistillError(f"no labelled frames for {name}; run `edgedistill label` first")

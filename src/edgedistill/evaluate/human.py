@@ -26,6 +26,7 @@ from edgedistill.teachers.annotations import AnnotationSet, load_annotations
 from edgedistill.teachers.base import FrameInput
 from edgedistill.teachers.cache import LabelCache, cache_keys
 from edgedistill.teachers.resolve import resolve
+from edgedistill.teachers.tracks import track_voting_cache
 from edgedistill.yolo_format import YoloWriter
 
 # Human labels are taken as they are: no threshold, no NMS, no minimum size.
@@ -132,13 +133,18 @@ def _teacher_vs_human(
     """COCO mAP of the teacher's labels on the ingested frames of the same images."""
     pairs = []
     with project.open_catalog() as catalog:
-        cache = LabelCache(catalog)
         prompted = bool(
             catalog.execute(
                 "SELECT prompted FROM teachers WHERE fingerprint = ?", (fingerprint,)
             ).fetchone()[0]
         )
         prompts = cache_keys(ontology.prompts, prompted)
+        # As the dataset reads them: a tracked object's class is its track's vote.
+        cache = (
+            track_voting_cache(catalog, fingerprint, prompts, ontology, label)
+            if prompted
+            else LabelCache(catalog)
+        )
         rows = catalog.execute(
             "SELECT f.id, f.width, f.height, s.path FROM frames f "
             "JOIN sources s ON s.id = f.source_id"

@@ -25,7 +25,6 @@ from edgedistill.teachers.base import (
     FrameInput,
     RawDetection,
     Teacher,
-    TeacherError,
     TeacherResult,
     TeacherSettings,
     register_teacher,
@@ -78,8 +77,9 @@ class Sam3Images(Protocol):
 @register_teacher
 class Sam3Teacher(Teacher):
     name = "sam3"
-    title = "SAM3 (local, transformers)"
+    title = "SAM3 (local)"
     Settings = Sam3Settings
+    settings: Sam3Settings
 
     def __init__(self, settings: Sam3Settings) -> None:
         super().__init__(settings)
@@ -107,17 +107,19 @@ class Sam3Teacher(Teacher):
         return HfSam3Images(self.weights, self.device, dtype)
 
     def _video_engine(self) -> Any:
+        s = self.settings
+        half = self.device.startswith("cuda")
         if self.weights.kind == "ultralytics":
-            raise TeacherError(
-                f"{self.weights.path}: label.video 'propagate' runs SAM3's video model from the "
-                "transformers checkpoint (facebook/sam3) only; use it, or label sam3.pt per_frame"
+            from edgedistill.teachers.sam3_ultralytics_video import UltralyticsSam3Video
+
+            return UltralyticsSam3Video(
+                self.weights, self.device, half, s.track_score, s.max_tracks
             )
         import torch
 
         from edgedistill.teachers.sam3_hf import HfSam3Video
 
-        dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
-        s = self.settings
+        dtype = torch.float16 if half else torch.float32
         return HfSam3Video(self.weights, self.device, dtype, s.track_score, s.max_tracks)
 
     def identity(self) -> dict[str, Any]:

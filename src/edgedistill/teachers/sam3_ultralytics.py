@@ -1,7 +1,8 @@
 """Meta's ``sam3.pt`` through Ultralytics' SAM3 semantic predictor.
 
 One image-encoder pass per frame serves every prompt: the prompts go to the detector
-together as one batch of text queries. Ultralytics builds SAM3's text encoder around
+together as one batch of text queries, and the frames of a batch go through the image
+encoder together. Ultralytics builds SAM3's text encoder around
 OpenAI's CLIP tokenizer, which it would pip-install from a git URL at run time; the
 ``edgedistill[sam3]`` extra provides the same ``clip`` module from PyPI
 (``clip-anytorch``, with the BPE vocabulary bundled) and run-time installs stay off.
@@ -10,9 +11,11 @@ OpenAI's CLIP tokenizer, which it would pip-install from a git URL at run time; 
 from __future__ import annotations
 
 import importlib.util
+import math
 import pickle
 import warnings
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,8 @@ from edgedistill.teachers.base import RawDetection, TeacherError
 from edgedistill.teachers.sam3_weights import Sam3Weights
 
 IMAGE_SIZE = 1008
-"""SAM3's fixed input size (72 x 72 patches of 14 pixels)."""
+"""SAM3's input size (72 x 72 patches of 14 pixels), as it was trained."""
+
 
 MISSING_EXTRA = (
     "Meta's sam3.pt runs through Ultralytics, which needs OpenAI's CLIP tokenizer and timm: "
@@ -88,34 +92,62 @@ def _check_checkpoint(path: Path) -> None:
         )
 
 
+def load_predictor(
+    make: Callable[[dict[str, Any]], Any], weights: Sam3Weights, device: str, half: bool
+) -> Any:
+    """An Ultralytics SAM3 predictor (``make(overrides)``) with ``sam3.pt`` loaded, the CLIP
+    tokenizer from the extra, and its input size set up; one sentence when it cannot be."""
+    _clip()
+    if importlib.util.find_spec("timm") is None:
+        raise TeacherError(MISSING_EXTRA)
+    _check_checkpoint(weights.path)
+    overrides = {
+        "task": "segment",
+        "mode": "predict",
+        "model": str(weights.path),
+        "imgsz": IMAGE_SIZE,
+        "device": device,
+        "quantize": 16 if half else None,
+        "iou": 1.0,  # raw output: overlapping answers stay, NMS is the label stage's
+        "save": False,
+        "verbose": False,
+    }
+    predictor = make(overrides)
+    try:
+        predictor.setup_model(verbose=False)
+    except (RuntimeError, OSError, EOFError, KeyError, ValueError) as exc:
+        raise TeacherError(f"{weights.path}: cannot load SAM3 from it ({exc})") from None
+    predictor.model.backbone.language_backbone.tokenizer = ClipTokenizer()
+    # Sizes the model, the tracker and the input transform for IMAGE_SIZE inputs.
+    predictor.setup_source(np.zeros((IMAGE_SIZE, IMAGE_SIZE, 3), np.uint8))
+    return predictor
+
+
+def encoder_input(predictor: Any, image: np.ndarray) -> torch.Tensor:
+    """One RGB frame as the image encoder's input (1 x 3 x size x size), by the
+    predictor's own transform (stretched to the square input, as SAM3 was trained)."""
+    return predictor.preprocess([np.ascontiguousarray(image[..., ::-1])])  # it takes BGR
+
+
+def mask_logit(probability: float) -> float:
+    """``mask_threshold`` (a probability, as in the transformers path) as the mask-logit
+    threshold Ultralytics binarises masks at (``model.mask_threshold``; 0.5 -> 0.0)."""
+    if probability <= 0.0:
+        return -math.inf
+    if probability >= 1.0:
+        return math.inf
+    return math.log(probability / (1.0 - probability))
+
+
 class UltralyticsSam3Images:
     """Text-prompted detection on still frames with ``sam3.pt`` and ``SAM3SemanticPredictor``."""
 
     def __init__(self, weights: Sam3Weights, device: str, half: bool) -> None:
-        _clip()
-        if importlib.util.find_spec("timm") is None:
-            raise TeacherError(MISSING_EXTRA)
-        _check_checkpoint(weights.path)
         from ultralytics.models.sam import SAM3SemanticPredictor
 
-        overrides = {
-            "task": "segment",
-            "mode": "predict",
-            "model": str(weights.path),
-            "imgsz": IMAGE_SIZE,
-            "device": device,
-            "quantize": 16 if half else None,
-            "iou": 1.0,  # raw output: overlapping answers stay, NMS is the label stage's
-            "save": False,
-            "verbose": False,
-        }
-        self.predictor = SAM3SemanticPredictor(overrides=overrides)
-        try:
-            self.predictor.setup_model(verbose=False)
-        except (RuntimeError, OSError, EOFError, KeyError, ValueError) as exc:
-            raise TeacherError(f"{weights.path}: cannot load SAM3 from it ({exc})") from None
-        text_encoder = self.predictor.model.backbone.language_backbone
-        text_encoder.tokenizer = ClipTokenizer()
+        self.predictor: Any = load_predictor(
+            lambda overrides: SAM3SemanticPredictor(overrides=overrides), weights, device, half
+        )
 
     @torch.inference_mode()
     def detect(
@@ -125,25 +157,39 @@ class UltralyticsSam3Images:
         score_floor: float,
         mask_threshold: float,
     ) -> list[list[RawDetection]]:
-        """Every prompt on every image (RGB arrays); one image-encoder pass per image.
+        """Every prompt on every image (RGB arrays); one image-encoder pass for the batch.
 
-        Ultralytics' SAM3 predictor encodes one image at a time; ``mask_threshold`` is
-        the model's own (applied by the predictor to the mask logits).
+        Ultralytics' predictor takes one image at a time; its image encoder takes a batch,
+        so the batch is encoded at once and the detector runs on each image's slice of
+        the features, all prompts together.
         """
-        self.predictor.args.conf = score_floor
-        return [self._detect_one(image, prompts) for image in images]
-
-    def _detect_one(self, image: np.ndarray, prompts: list[str]) -> list[RawDetection]:
         predictor = self.predictor
-        predictor.set_image(np.ascontiguousarray(image[..., ::-1]))  # Ultralytics takes BGR
-        masks, boxes = predictor.inference_features(
-            predictor.features, src_shape=image.shape[:2], text=prompts
-        )
-        predictor.features = None
-        return to_raw_detections(masks, boxes, prompts)
+        predictor.args.conf = score_floor
+        predictor.model.mask_threshold = mask_logit(mask_threshold)
+        pixels = torch.cat([encoder_input(predictor, image) for image in images])
+        features = predictor.get_im_features(pixels)
+        found = []
+        for index, image in enumerate(images):
+            masks, boxes = predictor.inference_features(
+                _one_image(features, index, len(images)), src_shape=image.shape[:2], text=prompts
+            )
+            found.append(to_raw_detections(masks, boxes, prompts))
+        return found
 
     def close(self) -> None:
         self.predictor.reset_prompts()
+
+
+def _one_image(features: Any, index: int, batch: int) -> Any:
+    """Image ``index``'s part of the encoder's output for a batch (nested dicts and lists
+    of tensors, batch first; tensors shared by the batch are kept whole)."""
+    if isinstance(features, torch.Tensor):
+        return features[index : index + 1] if features.shape[0] == batch else features
+    if isinstance(features, dict):
+        return {key: _one_image(value, index, batch) for key, value in features.items()}
+    if isinstance(features, list | tuple):
+        return type(features)(_one_image(value, index, batch) for value in features)
+    return features
 
 
 def to_raw_detections(

@@ -63,6 +63,25 @@ class TrackVotingCache(LabelCache):
         for frame_id, raw in super().detections(fingerprint, prompts):
             yield frame_id, relabel(raw, self.voted)
 
+    def frame_detections(
+        self, fingerprint: str, frame_id: str, prompts: tuple[str, ...]
+    ) -> list[RawDetection] | None:
+        raw = super().frame_detections(fingerprint, frame_id, prompts)
+        return None if raw is None else relabel(raw, self.voted)
+
+
+def track_voting_cache(
+    catalog: Catalog,
+    fingerprint: str,
+    prompts: tuple[str, ...],
+    ontology: Ontology,
+    settings: LabelConfig,
+) -> TrackVotingCache:
+    """The label cache as the dataset stage reads it: each tracked detection carries its
+    track's voted class (one pass over the teacher's cached answers to count the votes)."""
+    raw = LabelCache(catalog).detections(fingerprint, prompts)
+    return TrackVotingCache(catalog, vote_track_classes(raw, ontology, settings))
+
 
 def _confident_tracked(
     raw: list[RawDetection], ontology: Ontology, settings: LabelConfig

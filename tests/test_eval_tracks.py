@@ -1,0 +1,73 @@
+"""The eval stage scores the teacher's labels as the dataset has them: one class per track.
+
+The label cache holds recorded answers of a propagating teacher in which one object
+flickers between ``police car`` and ``car``; the dataset stage votes it a police car on
+every frame, and the teacher-vs-human score must see the same labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import supervision as sv
+
+from edgedistill.evaluate.human import _teacher_vs_human
+from edgedistill.label import LabelCache, label_project
+from edgedistill.teachers.base import FrameInput, RawDetection, Teacher, TeacherResult
+from tests.label_helpers import project_with_frames
+
+ONTOLOGY = {
+    "classes": [
+        {"name": "car"},
+        {"name": "police car", "parent": "car"},
+    ]
+}
+BOX = (10.0, 10.0, 50.0, 40.0)
+SAID = {"frame0000.jpg": "police car", "frame0001.jpg": "car"}  # one track, two classes
+
+
+class Recorded(Teacher):
+    """Replays one tracked object's answers, as SAM3's video propagation gave them."""
+
+    name = "recorded"
+
+    def identity(self) -> dict[str, Any]:
+        return {"recording": "flickering police car"}
+
+    def predict(self, frames: Iterator[FrameInput]) -> Iterator[TeacherResult]:
+        for frame in frames:
+            found = RawDetection(SAID[Path(frame.source_path).name], 0.9, BOX, None, "run-1")
+            yield TeacherResult(frame, frame.prompts, [found], calls=1)
+
+
+def test_teacher_vs_human_scores_the_voted_class_of_each_track(tmp_path) -> None:
+    project = project_with_frames(tmp_path, 2, ONTOLOGY)
+    teacher = Recorded(Teacher.Settings())
+    assert label_project(project, teacher).frames_labelled == 2
+    with project.open_catalog() as catalog:
+        rows = catalog.execute(
+            "SELECT f.id, f.width, f.height, s.path FROM frames f JOIN sources s "
+            "ON s.id = f.source_id"
+        ).fetchall()
+        raw = dict(LabelCache(catalog).detections(teacher.fingerprint, ("car", "police car")))
+    assert sorted(d.label for found in raw.values() for d in found) == ["car", "police car"]
+    config = project.config
+    names = config.ontology.student_names
+    truth = {}
+    for frame_id, width, height, source in rows:
+        name = Path(source).name.lower()
+        frame = FrameInput(frame_id, tmp_path / name, width, height, source, ())
+        police = sv.Detections(
+            xyxy=np.array([BOX], dtype=np.float32),
+            class_id=np.array([names.index("police car")]),
+        )
+        truth[name] = (frame, police)
+    scored = _teacher_vs_human(
+        project, config.ontology, config.label, teacher.fingerprint, truth, names
+    )
+    assert scored is not None and scored["images"] == 2
+    # Frame by frame the teacher said "car" once; its track says police car throughout.
+    assert scored["map50"] == 1.0
