@@ -14,7 +14,13 @@ from pydantic import BaseModel, ValidationError
 from rich.markup import escape
 
 from edgedistill import __version__, display
-from edgedistill.config import HudConfig, ProjectConfig, ServeConfig, describe_validation_error
+from edgedistill.config import (
+    HudConfig,
+    ProjectConfig,
+    RayConfig,
+    ServeConfig,
+    describe_validation_error,
+)
 from edgedistill.devices import DEVICE_HELP, parse_device
 from edgedistill.display import err, out
 from edgedistill.errors import (
@@ -189,6 +195,15 @@ def ingest_command(
 
 @app.command()
 def label(
+    address: Annotated[
+        str | None,
+        typer.Argument(
+            help="With --ray: the cluster (host:6379, auto; default: label.ray.address, "
+            "else RAY_ADDRESS, else a local cluster).",
+            metavar="ADDRESS",
+            show_default=False,
+        ),
+    ] = None,
     project_dir: ProjectOption = None,
     teacher: Annotated[
         str | None,
@@ -235,6 +250,10 @@ def label(
         float | None,
         typer.Option(min=0, help="Stop before spending more credits than this.", metavar="N"),
     ] = None,
+    ray: Annotated[
+        bool,
+        typer.Option("--ray", help="Run the teacher on a Ray cluster (label.ray in the config)."),
+    ] = False,
 ) -> None:
     """Label every frame with the teacher; answers are cached and never paid twice.
 
@@ -256,13 +275,23 @@ def label(
         "device": parse_device(device) if device else None,
         "video": video,
     }
+    on_ray = _on_ray(config, ray, address, device, dry_run)
+    if on_ray is not None:
+        overrides["device"] = "cpu"  # the driver's copy only names the teacher; actors label
     budget = _budget(config, teacher, overrides, max_usd, max_credits)
     model = build_teacher(config, teacher, overrides)
     try:
         with LabelProgress() as progress:
-            report = label_project(
-                project, model, dry_run=dry_run, max_credits=budget, on_progress=progress.update
-            )
+            if on_ray is not None:
+                from edgedistill.label.ray_runner import label_on_ray
+
+                report = label_on_ray(
+                    project, model, on_ray, max_credits=budget, on_progress=progress.update
+                )
+            else:
+                report = label_project(
+                    project, model, dry_run=dry_run, max_credits=budget, on_progress=progress.update
+                )
     except KeyboardInterrupt:
         raise Interrupted() from None
     finally:
@@ -272,6 +301,26 @@ def label(
         print_status(project_status(project), labels_only=True)
     if report.failures:
         raise typer.Exit(1)
+
+
+def _on_ray(
+    config: ProjectConfig, flag: bool, address: str | None, device: str | None, dry_run: bool
+) -> RayConfig | None:
+    """The Ray settings when this run labels on Ray (``--ray`` or ``label.ray.enabled``)."""
+    options = config.label.ray
+    if address is not None and not flag:
+        raise UsageError(f"unexpected argument {address!r}; a cluster address follows --ray")
+    if not (flag or options.enabled) or dry_run:
+        return None
+    if device is not None:
+        raise UsageError(
+            "--device does not apply with --ray: each actor uses the GPU Ray gives it "
+            "(label.ray.gpus_per_actor)"
+        )
+    from edgedistill.label.ray_runner import require_ray
+
+    require_ray()
+    return options.model_copy(update={"address": address}) if address else options
 
 
 def _budget(

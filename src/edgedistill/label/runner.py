@@ -57,6 +57,19 @@ class Budget:
         committed = self.spent + (in_flight + 1) * self.per_frame_estimate
         return committed <= self.max_credits + 1e-12
 
+    def stop_message(self) -> str:
+        return (
+            f"stopped at the budget of {self.max_credits:g} credits "
+            f"({self.spent:.4f} spent); run again with a higher cap to go on"
+        )
+
+
+Engine = Callable[
+    [Teacher, LabelCache, Project, tuple[str, ...], Budget, LabelReport, ProgressCallback | None],
+    None,
+]
+"""What asks the teacher and caches the answers: in this process, or on a Ray cluster."""
+
 
 def label_project(
     project: Project,
@@ -65,11 +78,14 @@ def label_project(
     dry_run: bool = False,
     max_credits: float | None = None,
     on_progress: ProgressCallback | None = None,
+    engine: Engine | None = None,
 ) -> LabelReport:
     """Label every frame the teacher has not answered yet; resumable at any moment.
 
     A real run holds the project's label lock (:mod:`edgedistill.label.lock`), so
-    that a second run refuses instead of paying for the same calls again.
+    that a second run refuses instead of paying for the same calls again. ``engine``
+    runs the teacher elsewhere (:mod:`edgedistill.label.ray_runner`); the default runs
+    it in this process.
     """
     config = project.load_config()
     prompts = cache_keys(config.ontology.prompts, teacher.prompted)
@@ -103,7 +119,7 @@ def label_project(
             return report
         per_frame = report.estimate.credits / pending_frames if report.estimate else 0.0
         budget = Budget(max_credits, per_frame)
-        _run(teacher, cache, project, prompts, budget, report, on_progress)
+        (engine or _run)(teacher, cache, project, prompts, budget, report, on_progress)
     return report
 
 
@@ -134,10 +150,7 @@ def _run(
             if stopping:
                 return
             if not budget.allows_another(in_flight):
-                report.stopped = (
-                    f"stopped at the budget of {budget.max_credits:g} credits "
-                    f"({budget.spent:.4f} spent); run again with a higher cap to go on"
-                )
+                report.stopped = budget.stop_message()
                 return
             problem = unreadable(frame)
             if problem is not None:
@@ -153,14 +166,7 @@ def _run(
         in_flight -= 1
         answered += 1
         budget.spent += result.credits
-        report.calls += result.calls
-        report.credits += result.credits
-        if result.prompts or result.calls:
-            report.dropped_detections += cache.store(teacher.fingerprint, result)
-        if result.error is not None:
-            report.failures.append((result.frame.id, result.error))
-        else:
-            report.frames_labelled += 1
+        record_answer(cache, teacher.fingerprint, report, result)
         if on_progress is not None:
             on_progress(answered, report.frames_pending)
 
@@ -173,6 +179,20 @@ def _run(
         for result in results:  # empty when the teacher itself raised: it drained already
             record(result)
         raise
+
+
+def record_answer(
+    cache: LabelCache, fingerprint: str, report: LabelReport, result: TeacherResult
+) -> None:
+    """Cache one frame's answer (one transaction) and count it in the report."""
+    report.calls += result.calls
+    report.credits += result.credits
+    if result.prompts or result.calls:
+        report.dropped_detections += cache.store(fingerprint, result)
+    if result.error is not None:
+        report.failures.append((result.frame.id, result.error))
+    else:
+        report.frames_labelled += 1
 
 
 def unreadable(frame: FrameInput) -> str | None:
