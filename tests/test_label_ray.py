@@ -142,12 +142,12 @@ def test_budget_holds_across_workers(ray_cluster, server, tmp_path) -> None:
     # Estimated at what the stand-in bills (0.2 s a call): the cap buys exactly 5 frames.
     edit_config(project, teachers={"roboflow-sam3": {**FAST_RETRIES, "seconds_per_call": 0.2}})
     per_frame = 0.2 / 500
-    options = ray_options(project, batch_size=2, min_actors=2, max_actors=2)
+    options = ray_options(project, batch_size=2, min_actors=2, max_actors=2, window=6)
     teacher = build_teacher(project.load_config(), "roboflow-sam3", {})
     report = label_on_ray(project, teacher, options, max_credits=5 * per_frame)
     assert report.frames_labelled == 5 and report.stopped and "budget" in report.stopped
     assert server.requests == 5 and report.credits == pytest.approx(5 * per_frame)
-    rest = label_on_ray(project, teacher, options)
+    rest = label_on_ray(project, teacher, options)  # in two windows of 6 and 1 frames
     assert rest.frames_labelled == 7 and rest.stopped is None
     assert len(server.calls) == 12 and set(server.calls.values()) == {1}
 
@@ -168,9 +168,11 @@ def test_one_concurrency_limit_and_one_pause_for_all_workers(ray_cluster, server
     assert after and min(after) - server.limited_at >= 0.9  # everyone waited out the 429
 
 
-def test_a_bad_key_on_the_workers_stops_with_one_sentence(ray_cluster, server, tmp_path, cli):
+def test_a_bad_key_on_the_workers_stops_with_one_sentence(
+    ray_cluster, server, tmp_path, cli, monkeypatch
+) -> None:
     project = project_with_frames(tmp_path, 4, SMALL_ONTOLOGY)
-    os.environ["ROBOFLOW_API_KEY"] = "wrong-key-0123456789"  # monkeypatched: restored after
+    monkeypatch.setenv("ROBOFLOW_API_KEY", "wrong-key-0123456789")
     result = cli("label", "--ray", ray_cluster, "-p", str(project.root))
     assert result.code == 1 and "refused the API key" in result.err
     assert "Traceback" not in result.err and "wrong-key" not in result.err + result.out
@@ -183,6 +185,8 @@ def test_without_ray_the_flag_says_how_to_install_it(cli, project, monkeypatch) 
     assert result.code == 2
     assert "pip install 'edgedistill[ray]'" in " ".join(result.err.split())
     assert cli("label", "somewhere:6379", "-p", str(project.root)).code == 2
+    result = cli("label", "--ray", "--device", "cpu", "-p", str(project.root))
+    assert result.code == 2 and "GPU Ray gives it" in " ".join(result.err.split())
 
 
 def cached_frames(project: Project) -> int:

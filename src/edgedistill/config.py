@@ -65,7 +65,7 @@ class RayConfig(BaseModel):
         "auto (shared when the cluster is this machine)",
     )
     window: int = Field(
-        default=50_000, ge=1, description="pending frames per Ray Dataset: bounds driver memory"
+        default=20_000, ge=1, description="pending frames per Ray Dataset: bounds driver memory"
     )
 
 

@@ -147,6 +147,9 @@ def ray_session(address: str | None) -> Iterator[None]:
     if ray.is_initialized():
         yield
         return
+    # Ray's C++ core prints notes about Ray Data's internals on stderr; they stay in
+    # Ray's log files, and errors still reach us as exceptions.
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     try:
         ray.init(
             address=address,
@@ -191,7 +194,7 @@ def _quiet_ray_data() -> None:
     import ray.data
 
     ray.data.DataContext.get_current().enable_progress_bars = False
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
 
 
 class _RayRun:
@@ -256,7 +259,8 @@ class _RayRun:
 
         size = self.options.batch_size
         rows = [FrameRow.of(frame).item() for frame in window]
-        dataset = ray.data.from_items(rows, override_num_blocks=math.ceil(len(rows) / size))
+        blocks = math.ceil(len(rows) / size)
+        dataset: ray.data.Dataset = ray.data.from_items(rows, override_num_blocks=blocks)
         if not self.plan.shared_frames:
             here = ray.get_runtime_context().get_node_id()
             dataset = dataset.map_batches(
@@ -272,8 +276,9 @@ class _RayRun:
             LabelActor,
             batch_size=size,
             batch_format="pyarrow",
-            compute=ray.data.ActorPoolStrategy(
-                min_size=self.plan.min_actors, max_size=self.plan.max_actors
+            compute=ray.data.ActorPoolStrategy(  # no more actors than blocks to give them
+                min_size=min(self.plan.min_actors, blocks),
+                max_size=min(self.plan.max_actors, blocks),
             ),
             num_cpus=self.plan.num_cpus,
             num_gpus=self.plan.num_gpus,
@@ -335,7 +340,7 @@ def _start_coordinator(teacher: Teacher, budget: Budget) -> Any:
     slots = getattr(settings, "concurrency", 1)
     lease = getattr(settings, "timeout", 60.0) + SLOT_LEASE_MARGIN
     here = ray.get_runtime_context().get_node_id()
-    actor = (
+    actor: Any = (
         ray.remote(Coordinator)
         .options(num_cpus=0, scheduling_strategy=_on_node(here, soft=True))
         .remote(budget.max_credits, budget.per_frame_estimate, slots, lease)
