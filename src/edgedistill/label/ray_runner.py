@@ -227,10 +227,10 @@ class _RayRun:
         )
         try:
             budget_reached = self._consume(batches)
-        except BaseException:
+        except BaseException as exc:
             self.finished = True
             self._drain(batches)
-            raise
+            raise _worded(exc) from None
         if budget_reached:
             self._drain(batches)
         self.finished = budget_reached or self._state().budget_reached
@@ -329,6 +329,19 @@ class _RayRun:
         import ray
 
         return ray.get(self.coordinator.state.remote())
+
+
+def _worded(exc: BaseException) -> BaseException:
+    """Ray's own failures (a lost node, an actor that keeps dying) as one sentence."""
+    import ray.exceptions
+
+    if not isinstance(exc, ray.exceptions.RayError):
+        return exc
+    return EdgedistillError(
+        f"the Ray cluster failed while labelling ({type(exc).__name__}); every answer that "
+        "reached this machine is cached: run again to go on (Ray's logs are in "
+        "/tmp/ray/session_latest/logs on each node)"
+    )
 
 
 def _start_coordinator(teacher: Teacher, budget: Budget) -> Any:
