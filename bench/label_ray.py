@@ -1,14 +1,18 @@
 """Labelling on Ray against the single-process path, on the same frames; writes JSON.
 
-(a) frames per second of ``label`` in one process, and on a local Ray cluster with 1 and
-    2 CPU actors, all with the same Ultralytics teacher (YOLO11n-seg, random weights, the
-    compute is the same) on CPU. Wall time includes starting the actors (the model loads
-    once per actor); the steady rate is that of the run's second half. The overhead
-    per frame is what Ray adds in steady state with one actor.
+(a) frames per second of ``label`` in one process (with 2 torch threads, and with 1 as
+    Ray gives a 1-CPU actor), and on a local Ray cluster with 1 and 2 CPU actors, all
+    with the same Ultralytics teacher (YOLO11n-seg, random weights, the compute is the
+    same) on CPU. Wall time includes starting the actors (the model loads once per
+    actor); the steady rate is that of the run's second half. The steady-state
+    overhead per frame compares one actor with the one-thread process.
 (b) peak RSS of the driver (``edgedistill label --ray``, joined to this benchmark's
     cluster, so the actors are not counted) over 1,000 and 5,000 frames, against
-    ``edgedistill label`` in one process, both asking the local Roboflow stand-in.
-    Goal: flat, not growing with the frame count.
+    ``edgedistill label`` in one process, both asking the local Roboflow stand-in; and
+    over 5,000 frames in windows of 1,000 (``label.ray.window``), which bounds what the
+    driver holds. Goal: flat, not growing with the frame count. With a teacher that
+    answers at once, the time per extra frame between the two sizes is each path's own
+    cost per frame (start-up cancels out).
 
     .venv/bin/python bench/label_ray.py [--only a,b] [--out bench/results/label_ray.json]
 
@@ -33,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import ray  # noqa: E402
+import torch  # noqa: E402
 
 from bench.label import KEY, SIXTEEN_PROMPTS, make_project, serve  # noqa: E402
 from edgedistill.label import label_project  # noqa: E402
@@ -67,6 +72,7 @@ class Clock:
         second_half = self.times[-1] - self.times[half - 1]
         return {
             "wall_s": round(wall, 2),
+            "first_answer_s": round(self.times[0] - self.start, 2),
             "frames_per_s": round(len(self.times) / wall, 2),
             "steady_frames_per_s": round((len(self.times) - half) / second_half, 2),
         }
@@ -83,10 +89,15 @@ def throughput(frames: int) -> dict[str, object]:
         project = make_project(Path(folder), frames, (320, 180))
         edit_config(project, teachers={"ultralytics": TEACHER})
         teacher = build_teacher(project.load_config(), "ultralytics", {})
-        clock = Clock()
-        report = label_project(project, teacher, on_progress=clock)
-        assert report.frames_labelled == frames
-        runs["single process"] = clock.summary()
+        threads = torch.get_num_threads()
+        for name, count in (("2 torch threads", threads), ("1 torch thread", 1)):
+            clear_cache(project)
+            torch.set_num_threads(count)
+            clock = Clock()
+            report = label_project(project, teacher, on_progress=clock)
+            assert report.frames_labelled == frames
+            runs[f"single process, {name}"] = clock.summary()
+        torch.set_num_threads(threads)
         for actors in (1, 2):
             clear_cache(project)
             options = project.load_config().label.ray.model_copy(
@@ -96,7 +107,7 @@ def throughput(frames: int) -> dict[str, object]:
             report = label_on_ray(project, teacher, options, on_progress=clock)
             assert report.frames_labelled == frames, report.failures[:3]
             runs[f"ray, {actors} CPU actor{'s' * (actors > 1)}"] = clock.summary()
-    single = runs["single process"]["steady_frames_per_s"]
+    single = runs["single process, 1 torch thread"]["steady_frames_per_s"]
     one = runs["ray, 1 CPU actor"]["steady_frames_per_s"]
     return {
         "teacher": f"ultralytics yolo11n-seg (random weights, 20 masks a frame), CPU, "
@@ -104,11 +115,12 @@ def throughput(frames: int) -> dict[str, object]:
         "frames": frames,
         "runs": runs,
         "overhead_ms_per_frame": round(1000 * (1 / one - 1 / single), 2),
-        "note": "one actor gets 1 CPU (Ray sets its torch threads to 1); one process uses 2",
+        "overhead_basis": "ray with 1 actor vs one process with 1 torch thread, as Ray gives "
+        "an actor of 1 CPU",
     }
 
 
-def memory(sizes: list[int], address: str) -> dict[str, object]:
+def memory(sizes: list[int], address: str, window: int) -> dict[str, object]:
     server, url = serve(0.0)
     env = {**os.environ, "ROBOFLOW_API_KEY": KEY, "ROBOFLOW_API_URL": url}
     script = Path(sys.executable).with_name("edgedistill")
@@ -118,7 +130,12 @@ def memory(sizes: list[int], address: str) -> dict[str, object]:
             with tempfile.TemporaryDirectory() as folder:
                 project = make_project(Path(folder), frames, (96, 64))
                 edit_config(project, ontology=SIXTEEN_PROMPTS)
-                for name, extra in (("single process", []), ("ray driver", ["--ray", address])):
+                ray_args = ["--ray", address]
+                variants = [("single process", [], None), ("ray driver", ray_args, None)]
+                if frames == max(sizes):
+                    variants.append((f"ray driver, window {window}", ray_args, window))
+                for name, extra, size in variants:
+                    edit_config(project, label={"ray": {"window": size}} if size else {})
                     clear_cache(project)
                     start = time.perf_counter()
                     child = subprocess.run(
@@ -137,14 +154,31 @@ def memory(sizes: list[int], address: str) -> dict[str, object]:
                     }
     finally:
         server.kill()
-    return {"teacher": "roboflow-sam3 against the local stand-in (answers at once)", **results}
+    return {
+        "teacher": "roboflow-sam3 against the local stand-in (answers at once)",
+        "runs": results,
+        "ms_per_extra_frame": _marginal(results, sizes),
+    }
+
+
+def _marginal(results: dict[str, dict[str, object]], sizes: list[int]) -> dict[str, float]:
+    """Seconds per frame between the smallest and the largest run: start-up costs cancel,
+    what is left is each path's cost per frame with a teacher that costs nothing."""
+    small, large = min(sizes), max(sizes)
+    marginal = {}
+    for name in ("single process", "ray driver"):
+        extra = float(results[f"{name}, {large} frames"]["seconds"])  # type: ignore[arg-type]
+        extra -= float(results[f"{name}, {small} frames"]["seconds"])  # type: ignore[arg-type]
+        marginal[name] = round(1000 * extra / (large - small), 2)
+    return marginal
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="a,b", help="which parts: a, b")
-    parser.add_argument("--throughput-frames", type=int, default=200)
+    parser.add_argument("--throughput-frames", type=int, default=400)
     parser.add_argument("--memory-frames", default="1000,5000")
+    parser.add_argument("--window", type=int, default=1000, help="label.ray.window, part b")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "label_ray.json")
     args = parser.parse_args()
     parts = set(args.only.split(","))
@@ -165,7 +199,7 @@ def main() -> None:
         if "b" in parts:
             address = ray.get_runtime_context().gcs_address
             sizes = [int(n) for n in args.memory_frames.split(",")]
-            report["memory"] = memory(sizes, address)
+            report["memory"] = memory(sizes, address, args.window)
     finally:
         ray.shutdown()
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -180,10 +214,13 @@ def main() -> None:
                 f"{run['steady_frames_per_s']} frames/s"
             )
         print(f"(a) Ray overhead in steady state: {t['overhead_ms_per_frame']} ms a frame")
+        start = {name: run["first_answer_s"] for name, run in t["runs"].items()}
+        print(f"(a) seconds to the first answer: {start}")
     if "memory" in report:
-        for name, run in report["memory"].items():
-            if isinstance(run, dict):
-                print(f"(b) {name}: peak RSS {run['peak_rss_mb']} MB ({run['seconds']} s)")
+        for name, run in report["memory"]["runs"].items():
+            print(f"(b) {name}: peak RSS {run['peak_rss_mb']} MB ({run['seconds']} s)")
+        for name, ms in report["memory"]["ms_per_extra_frame"].items():
+            print(f"(b) {name}: {ms} ms per extra frame with an instant teacher")
 
 
 if __name__ == "__main__":
