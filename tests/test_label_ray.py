@@ -272,3 +272,20 @@ def _cmdline(process) -> list[str]:
         return process.cmdline()
     except (OSError, ValueError):  # gone already, or no access
         return []
+
+
+def test_an_address_nothing_answers_on_is_one_sentence(tmp_path) -> None:
+    pytest.importorskip("ray")
+    project = project_with_frames(tmp_path, 1, SMALL_ONTOLOGY)
+    script = Path(sys.executable).with_name("edgedistill")
+    env = {**os.environ, "ROBOFLOW_API_KEY": KEY}
+    child = subprocess.run(
+        [str(script), "label", "--ray", "127.0.0.1:1", "-p", str(project.root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert child.returncode == 1
+    assert "cannot reach a Ray cluster at 127.0.0.1:1" in " ".join(child.stderr.split())
+    assert "Traceback" not in child.stderr

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -147,6 +148,7 @@ def ray_session(address: str | None) -> Iterator[None]:
     if ray.is_initialized():
         yield
         return
+    _check_reachable(address)
     # Ray's C++ core prints notes about Ray Data's internals on stderr; they stay in
     # Ray's log files, and errors still reach us as exceptions.
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
@@ -164,6 +166,21 @@ def ray_session(address: str | None) -> Iterator[None]:
         yield
     finally:
         ray.shutdown()
+
+
+def _check_reachable(address: str | None, seconds: float = 5.0) -> None:
+    """A ``host:port`` that nothing answers on fails in one sentence, at once (Ray itself
+    would keep retrying for minutes)."""
+    host, _, port = (address or "").rpartition(":")
+    if not host or not port.isdigit():
+        return  # none, auto, local: Ray finds the cluster itself
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as exc:
+        raise EdgedistillError(
+            f"cannot reach a Ray cluster at {address} ({exc.strerror or exc}); start one "
+            "with `ray start --head` or check the address"
+        ) from None
 
 
 def _run_on_ray(
