@@ -111,6 +111,7 @@ def test_ultralytics_on_ray_caches_what_one_process_caches(ray_cluster, tmp_path
     assert (report.frames_labelled, report.failures, report.calls) == (12, [], 12)
     assert report.fingerprint == expected.fingerprint
     assert cache_rows(on_ray) == cache_rows(single) and len(cache_rows(single)) == 12
+    assert any(row[3] != "[]" for row in cache_rows(single))  # boxes and masks to compare
     assert seen == list(range(1, 13))
     again = label_on_ray(on_ray, teacher, ray_options(on_ray))
     assert (again.frames_pending, again.frames_labelled) == (0, 0)
@@ -130,6 +131,7 @@ def test_tiny_sam3_through_the_object_store(ray_cluster, tmp_path) -> None:
     lost = report.failures[0][0]
     assert cache_rows(on_ray) == [row for row in cache_rows(single) if row[1] != lost]
     assert len(cache_rows(on_ray)) == 5 * 4
+    assert any(row[3] != "[]" for row in cache_rows(on_ray))
 
 
 def _frame_paths(project: Project) -> list[str]:
