@@ -15,13 +15,14 @@ APP_MODEL := $(APP)/public/model/model.json
 
 setup: $(STAMP)
 
+# The ray extra (`label --ray`) is installed too so that its tests run: about 20 s more.
 $(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "edgedistill needs Python >= 3.11 (set PYTHON=python3.11 or newer)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e '.[dev,sam3]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,sam3,ray]'
 	@touch $@
 
 # The demo uses real footage and real pretrained weights when ../shared/assets has them:
@@ -65,6 +66,7 @@ golden: setup
 bench: setup
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/label.py
+	$(BIN)/python bench/label_ray.py
 	$(BIN)/python bench/distill.py
 	$(BIN)/python bench/realtime.py
 	$(BIN)/python bench/serve.py

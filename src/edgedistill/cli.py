@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 
 from edgedistill import __version__, display
-from edgedistill.config import ProjectConfig, override
+from edgedistill.config import ProjectConfig, RayConfig, override
 from edgedistill.devices import DEVICE_HELP, parse_device
 from edgedistill.display import err, out
 from edgedistill.errors import (
@@ -31,6 +31,7 @@ from edgedistill.teachers import (
     budget_credits,
     build_teacher,
     check_teacher_sections,
+    teacher_class,
     with_teacher_flags,
 )
 from edgedistill.weights import resolve_weights
@@ -196,6 +197,15 @@ def ingest_command(
 
 @app.command()
 def label(
+    address: Annotated[
+        str | None,
+        typer.Argument(
+            help="With --ray: the cluster (host:6379, auto; default: label.ray.address, "
+            "else RAY_ADDRESS, else a local cluster).",
+            metavar="ADDRESS",
+            show_default=False,
+        ),
+    ] = None,
     project_dir: ProjectOption = None,
     teacher: Annotated[
         str | None,
@@ -242,6 +252,10 @@ def label(
         float | None,
         typer.Option(min=0, help="Stop before spending more credits than this.", metavar="N"),
     ] = None,
+    ray: Annotated[
+        bool,
+        typer.Option("--ray", help="Run the teacher on a Ray cluster (label.ray in the config)."),
+    ] = False,
 ) -> None:
     """Label every frame with the teacher; answers are cached and never paid twice.
 
@@ -262,14 +276,27 @@ def label(
         "video": video,
     }
     project = _project(project_dir)
+    on_ray = _on_ray(project.config, ray, address, device, dry_run)
+    if (
+        on_ray is not None
+        and "device" in teacher_class(teacher or project.config.label.teacher).Settings.model_fields
+    ):
+        flags["device"] = "cpu"  # the driver's copy only names the teacher; actors label
     project = project.with_config(with_teacher_flags(project.config, teacher, flags))
     budget = _budget(project.config, teacher, max_usd, max_credits)
     model = build_teacher(project.config, teacher)
     try:
         with LabelProgress() as progress:
-            report = label_project(
-                project, model, dry_run=dry_run, max_credits=budget, on_progress=progress.update
-            )
+            if on_ray is not None:
+                from edgedistill.label.ray_runner import label_on_ray
+
+                report = label_on_ray(
+                    project, model, on_ray, max_credits=budget, on_progress=progress.update
+                )
+            else:
+                report = label_project(
+                    project, model, dry_run=dry_run, max_credits=budget, on_progress=progress.update
+                )
     except KeyboardInterrupt:
         raise Interrupted() from None
     finally:
@@ -279,6 +306,28 @@ def label(
         print_status(project_status(project), labels_only=True)
     if report.failures:
         raise typer.Exit(1)
+
+
+def _on_ray(
+    config: ProjectConfig, flag: bool, address: str | None, device: str | None, dry_run: bool
+) -> RayConfig | None:
+    """The Ray settings when this run labels on Ray (``--ray`` or ``label.ray.enabled``)."""
+    options = config.label.ray
+    if address is not None and not flag:
+        raise UsageError(f"unexpected argument {address!r}; a cluster address follows --ray")
+    if not (flag or options.enabled) or dry_run:
+        return None
+    if device is not None:
+        raise UsageError(
+            "--device does not apply with --ray: each actor uses the GPU Ray gives it "
+            "(label.ray.gpus_per_actor)"
+        )
+    from edgedistill.label.ray_runner import require_ray
+
+    require_ray()
+    return override(
+        config, "label", {"ray": {**options.model_dump(), "address": address}}
+    ).label.ray
 
 
 def _budget(

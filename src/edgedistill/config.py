@@ -38,6 +38,37 @@ NmsMode = Literal["none", "per_class", "across_classes"]
 across_classes: also where detections of different classes overlap."""
 
 
+class RayConfig(BaseModel):
+    """Labelling on a Ray cluster (``edgedistill label --ray``); speed knobs only, so the
+    cache and its answers are the same as without Ray."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(default=False, description="label on Ray without --ray")
+    address: str | None = Field(
+        default=None,
+        description="cluster to join (host:6379, ray://host:10001, auto); none: RAY_ADDRESS, "
+        "else a local cluster",
+    )
+    min_actors: int = Field(default=1, ge=1)
+    max_actors: int | None = Field(
+        default=None, ge=1, description="none: one per GPU, else one per CPU of the cluster"
+    )
+    gpus_per_actor: float | None = Field(
+        default=None, ge=0.0, description="none: 1 for model teachers when the cluster has GPUs"
+    )
+    cpus_per_actor: float = Field(default=1.0, ge=0.0)
+    batch_size: int = Field(default=8, ge=1, description="frames per actor call")
+    frames: Literal["auto", "shared", "object_store"] = Field(
+        default="auto",
+        description="how frames reach actors: shared (same file system), object_store, or "
+        "auto (shared when the cluster is this machine)",
+    )
+    window: int = Field(
+        default=20_000, ge=1, description="pending frames per Ray Dataset: bounds driver memory"
+    )
+
+
 class LabelConfig(BaseModel):
     """Which teacher labels, and how its cached raw output becomes labels.
 
@@ -58,6 +89,7 @@ class LabelConfig(BaseModel):
         default="per_frame",
         description="videos: label each frame alone, or track objects through them (sam3)",
     )
+    ray: RayConfig = Field(default_factory=RayConfig)
 
     @field_validator("nms", mode="before")
     @classmethod

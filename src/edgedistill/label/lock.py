@@ -7,7 +7,7 @@ the holder exits, however it exits (``kill -9`` included), so a crashed run
 never leaves the project stuck.
 
 Whatever submits paid calls for a project takes this lock for the whole run,
-before it reads the pending frames. The Ray label path (a later issue) uses it
+before it reads the pending frames. The Ray label path (``label/ray_runner.py``) uses it
 the same way: its driver process, which reads the pending frames from the
 catalog, feeds the actor pool and writes every answer back into the label
 cache, holds ``project_label_lock(project)`` around the whole job; the actors

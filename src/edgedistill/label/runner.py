@@ -55,6 +55,19 @@ class Budget:
         committed = self.spent + (in_flight + 1) * self.per_frame_estimate
         return committed <= self.max_credits + 1e-12
 
+    def stop_message(self) -> str:
+        return (
+            f"stopped at the budget of {self.max_credits:g} credits "
+            f"({self.spent:.4f} spent); run again with a higher cap to go on"
+        )
+
+
+Engine = Callable[
+    [Teacher, LabelCache, Project, tuple[str, ...], Budget, LabelReport, ProgressCallback | None],
+    None,
+]
+"""What asks the teacher and caches the answers: in this process, or on a Ray cluster."""
+
 
 def label_project(
     project: Project,
@@ -63,11 +76,14 @@ def label_project(
     dry_run: bool = False,
     max_credits: float | None = None,
     on_progress: ProgressCallback | None = None,
+    engine: Engine | None = None,
 ) -> LabelReport:
     """Label every frame the teacher has not answered yet; resumable at any moment.
 
     A real run holds the project's label lock (:mod:`edgedistill.label.lock`), so
-    that a second run refuses instead of paying for the same calls again.
+    that a second run refuses instead of paying for the same calls again. ``engine``
+    runs the teacher elsewhere (:mod:`edgedistill.label.ray_runner`); the default runs
+    it in this process.
     """
     config = project.config
     prompts = cache_keys(config.ontology.prompts, teacher.prompted)
@@ -101,7 +117,7 @@ def label_project(
             return report
         per_frame = report.estimate.credits / pending_frames if report.estimate else 0.0
         budget = Budget(max_credits, per_frame)
-        _run(teacher, cache, project, prompts, budget, report, on_progress)
+        (engine or _run)(teacher, cache, project, prompts, budget, report, on_progress)
     return report
 
 
@@ -132,10 +148,7 @@ def _run(  # noqa: C901 — one loop hands out frames and drains paid answers on
             if stopping:
                 return
             if not budget.allows_another(in_flight):
-                report.stopped = (
-                    f"stopped at the budget of {budget.max_credits:g} credits "
-                    f"({budget.spent:.4f} spent); run again with a higher cap to go on"
-                )
+                report.stopped = budget.stop_message()
                 return
             problem = unreadable(frame)
             if problem is not None:
@@ -151,14 +164,7 @@ def _run(  # noqa: C901 — one loop hands out frames and drains paid answers on
         in_flight -= 1
         answered += 1
         budget.spent += result.credits
-        report.calls += result.calls
-        report.credits += result.credits
-        if result.prompts or result.calls:
-            report.dropped_detections += cache.store(teacher.fingerprint, result)
-        if result.error is not None:
-            report.failures.append((result.frame.id, result.error))
-        else:
-            report.frames_labelled += 1
+        record_answer(cache, teacher.fingerprint, report, result)
         if on_progress is not None:
             on_progress(answered, report.frames_pending)
 
@@ -171,6 +177,20 @@ def _run(  # noqa: C901 — one loop hands out frames and drains paid answers on
         for result in results:  # empty when the teacher itself raised: it drained already
             record(result)
         raise
+
+
+def record_answer(
+    cache: LabelCache, fingerprint: str, report: LabelReport, result: TeacherResult
+) -> None:
+    """Cache one frame's answer (one transaction) and count it in the report."""
+    report.calls += result.calls
+    report.credits += result.credits
+    if result.prompts or result.calls:
+        report.dropped_detections += cache.store(fingerprint, result)
+    if result.error is not None:
+        report.failures.append((result.frame.id, result.error))
+    else:
+        report.frames_labelled += 1
 
 
 def unreadable(frame: FrameInput) -> str | None:

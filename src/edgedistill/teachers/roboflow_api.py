@@ -34,6 +34,7 @@ from edgedistill.teachers.base import (
     TeacherResult,
     TeacherSettings,
 )
+from edgedistill.teachers.gate import CallGate
 
 API_KEY_VARIABLE = "ROBOFLOW_API_KEY"
 API_URL_VARIABLE = "ROBOFLOW_API_URL"
@@ -83,6 +84,8 @@ class RoboflowClient:
         self.key = key
         self.url = api_url()
         self.settings = settings
+        self.gate = CallGate()
+        """Shared with other workers when labelling on Ray; a no-op in one process."""
         self._http = httpx.Client(
             timeout=settings.timeout,
             limits=httpx.Limits(max_connections=settings.concurrency),
@@ -110,7 +113,7 @@ class RoboflowClient:
         for attempt in range(self.settings.max_retries + 1):
             started = time.monotonic()
             try:
-                response = self._http.post(f"{self.url}{path}", params=params, json=body)
+                response = self._send(path, params, body, delay)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 if attempt == self.settings.max_retries:
                     raise TeacherError(
@@ -143,6 +146,19 @@ class RoboflowClient:
             time.sleep(min(pause, self.settings.max_backoff))
             delay = min(delay * 2, self.settings.max_backoff)
         raise AssertionError("unreachable")
+
+    def _send(
+        self, path: str, params: dict[str, str] | None, body: dict[str, Any], delay: float
+    ) -> httpx.Response:
+        """One attempt through the gate; a 429 pauses everyone sharing it before the slot
+        is given back, so no other worker's attempt slips in."""
+        with self.gate.slot():
+            response = self._http.post(f"{self.url}{path}", params=params, json=body)
+            if response.status_code == 429:
+                wait_for = _retry_after(response)
+                pause = delay if wait_for is None else wait_for
+                self.gate.hold(min(pause, self.settings.max_backoff))
+        return response
 
     def _raise_if_not_retryable(self, response: httpx.Response) -> None:
         """Key and billing problems stop the run; a rejected request fails its frame only."""
