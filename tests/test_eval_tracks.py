@@ -15,8 +15,9 @@ import numpy as np
 import supervision as sv
 
 from edgedistill.evaluate.human import _teacher_vs_human
-from edgedistill.label import LabelCache, label_project
+from edgedistill.label import label_project
 from edgedistill.teachers.base import FrameInput, RawDetection, Teacher, TeacherResult
+from edgedistill.teachers.cache import LabelCache
 from tests.label_helpers import project_with_frames
 
 ONTOLOGY = {

@@ -54,3 +54,15 @@ def test_the_check_finds_a_cycle() -> None:
     for a, b in (("p.a", "p.b"), ("p.b", "p.c"), ("p.c", "p.a")):
         graph.add_import(importer=a, imported=b)
     assert _cycle(graph) == ["p.a", "p.b", "p.c", "p.a"]
+
+
+def test_every_module_imports() -> None:
+    """A module moved between layers leaves no import of its old name behind."""
+    import importlib
+    import pkgutil
+
+    import edgedistill
+
+    for module in pkgutil.walk_packages(edgedistill.__path__, "edgedistill."):
+        if not module.name.endswith("__main__"):  # that one runs the CLI
+            importlib.import_module(module.name)

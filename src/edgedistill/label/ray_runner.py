@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 from edgedistill.config import RayConfig
 from edgedistill.errors import EdgedistillError, UsageError
-from edgedistill.label.cache import LabelCache
 from edgedistill.label.runner import (
     Budget,
     LabelReport,
@@ -37,6 +36,7 @@ from edgedistill.label.runner import (
 )
 from edgedistill.project import Project
 from edgedistill.teachers.base import FrameInput, Teacher
+from edgedistill.teachers.cache import LabelCache
 from edgedistill.teachers.roboflow_api import API_KEY_VARIABLE, API_URL_VARIABLE
 
 if TYPE_CHECKING:
