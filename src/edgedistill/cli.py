@@ -362,9 +362,21 @@ def train(
     resume: Annotated[
         bool, typer.Option("--resume", help="Resume the last unfinished run.")
     ] = False,
+    distill_from: Annotated[
+        str | None,
+        typer.Option(
+            help="Distil from an assistant: a training run id of this project or a .pt.",
+            metavar="RUN|PATH",
+        ),
+    ] = None,
+    distill_weight: Annotated[
+        float | None,
+        typer.Option(min=0, help="Weight of the distillation loss (default 6).", metavar="W"),
+    ] = None,
 ) -> None:
     """Train the YOLO student on the latest dataset with Ultralytics."""
     from edgedistill.display import print_train_run
+    from edgedistill.distill import find_assistant
     from edgedistill.train import train_student
 
     project = _project(project_dir)
@@ -376,9 +388,20 @@ def train(
         "batch": batch,
         "patience": patience,
         "device": device,
+        "distill_weight": distill_weight,
     }
     settings = _with_overrides(config.train, overrides)
-    run = train_student(project, settings, dataset_version, resume, [config.weights_dir])
+    if distill_weight is not None and distill_from is None:
+        raise UsageError("--distill-weight needs --distill-from")
+    assistant = None
+    if distill_from is not None:
+        with project.open_catalog() as catalog:
+            assistant = find_assistant(
+                catalog, distill_from, settings.distill_weight, [config.weights_dir]
+            )
+    run = train_student(
+        project, settings, dataset_version, resume, [config.weights_dir], assistant
+    )
     print_train_run(run)
 
 

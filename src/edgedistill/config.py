@@ -102,6 +102,12 @@ class TrainConfig(BaseModel):
     device: str = "auto"
     workers: int = Field(default=2, ge=0)
     seed: int = 0
+    assistant: str | None = Field(
+        default=None,
+        description="a larger YOLO of the student's family (yolo26s.pt) that `pipeline` "
+        "trains on the teacher's labels first, then distils into the student",
+    )
+    distill_weight: float = Field(default=6.0, gt=0, description="weight of the distillation loss")
 
     @field_validator("device")
     @classmethod

@@ -172,6 +172,11 @@ def print_status(counts: dict[str, Any], labels_only: bool = False) -> None:
         table.add_row("training runs", line)
         if counts["student"]:
             table.add_row("student", escape(counts["student"]))
+        for pair in counts.get("distillation", []):
+            table.add_row(
+                "  distilled",
+                escape(f"{pair['student_run']} from {pair['assistant']} ({pair['status']})"),
+            )
         if counts["report"]:
             table.add_row("report", escape(counts["report"]))
     out.print(table)
@@ -276,6 +281,8 @@ def print_stage(stage: str, result: object) -> None:
         "label": print_label_report,
         "dataset": print_dataset_report,
         "train": print_train_run,
+        "assistant": print_train_run,
+        "plain student": print_train_run,
         "eval": print_eval_report,
     }
     printers[stage](result)

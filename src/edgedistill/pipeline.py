@@ -14,6 +14,7 @@ from typing import Any
 
 from edgedistill.config import TrainConfig
 from edgedistill.dataset import DatasetReport, build_dataset
+from edgedistill.distill import Assistant, assistant_settings
 from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate import EvalReport, evaluate
 from edgedistill.evaluate.stage import reports_of
@@ -62,12 +63,36 @@ def run_pipeline(
     dataset = build_dataset(project)
     announce("dataset", dataset)
     settings = TrainConfig.model_validate({**config.train.model_dump(), **(train_overrides or {})})
-    run = _finished_run(project, dataset.version, settings.model_dump_json())
-    run = run or train_student(project, settings, dataset.version, search=[config.weights_dir])
+    run = _train(project, settings, dataset.version, [config.weights_dir], announce)
     announce("train", run)
     evaluation = _finished_evaluation(project, run) or evaluate(project, run.weights)
     announce("eval", evaluation)
     return PipelineResult(ingested, labelled, dataset, run, evaluation)
+
+
+def _train(
+    project: Project,
+    settings: TrainConfig,
+    dataset: str,
+    search: list[Path | None],
+    announce: Callable[[str, object], None],
+) -> TrainRun:
+    """The student, reused when finished. With ``train.assistant``: the assistant on the
+    teacher's labels, the plain student (for the report's comparison), then the student
+    distilled from the assistant, which is returned."""
+
+    def trained(chosen: TrainConfig, assistant: Assistant | None = None) -> TrainRun:
+        found = _finished_run(project, dataset, chosen.model_dump_json())
+        return found or train_student(project, chosen, dataset, search=search, assistant=assistant)
+
+    if settings.assistant is None:
+        return trained(settings)
+    helper = trained(assistant_settings(settings))
+    announce("assistant", helper)
+    announce("plain student", trained(settings.model_copy(update={"assistant": None})))
+    if helper.weights is None:
+        raise EdgedistillError(f"the assistant's run {helper.id} left no weights")
+    return trained(settings, Assistant(helper.weights, helper.id, settings.distill_weight))
 
 
 def _from_project(project: Project, source: str) -> Path:

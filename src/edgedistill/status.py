@@ -6,6 +6,7 @@ from typing import Any
 
 from edgedistill.catalog import Catalog
 from edgedistill.config import ProjectConfig
+from edgedistill.distill import relations
 from edgedistill.evaluate.stage import REPORTS_DIR
 from edgedistill.label import LabelCache, summarize
 from edgedistill.project import Project
@@ -74,5 +75,6 @@ def _student_status(catalog: Catalog, project: Project) -> dict[str, Any]:
             status: runs.get(status, 0) for status in ("done", "failed", "interrupted", "running")
         },
         "student": student[0] if student else None,
+        "distillation": relations(catalog),
         "report": str(reports[-1]) if reports else None,
     }

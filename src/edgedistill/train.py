@@ -18,6 +18,7 @@ from typing import Any
 from edgedistill.catalog import Catalog, now
 from edgedistill.config import TrainConfig
 from edgedistill.devices import resolve_device
+from edgedistill.distill import Assistant, check_distillable
 from edgedistill.errors import EdgedistillError, Interrupted
 from edgedistill.label.cache import TeacherRecord
 from edgedistill.project import Project
@@ -89,11 +90,13 @@ def train_student(
     dataset: str | None = None,
     resume: bool = False,
     search: Sequence[Path | None] = (),
+    assistant: Assistant | None = None,
 ) -> TrainRun:
     """Train (or resume) a student; the run is recorded whether it finishes or fails.
 
     ``search`` adds folders where ``settings.model`` is looked for by name (the
-    config's ``weights_dir``).
+    config's ``weights_dir``); with ``assistant`` the student also learns the
+    assistant's features (Ultralytics' feature distillation).
     """
     with project.open_catalog() as catalog:
         if resume:
@@ -102,12 +105,15 @@ def train_student(
         _check_compatible(settings.model, record)
         weights = resolve_weights(settings.model, search)
         model = load_student(weights)
+        if assistant is not None:
+            check_distillable(catalog, model, assistant, record.version)
         run_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{Path(settings.model).stem}"
+        run_id += "-distilled" if assistant else ""
         directory = project.root / RUNS_DIR / run_id
         device = pick_device(settings.device)
         catalog.execute(
-            "INSERT INTO train_runs (id, dataset, model, settings, directory, status, started_at) "
-            "VALUES (?, ?, ?, ?, ?, 'running', ?)",
+            "INSERT INTO train_runs (id, dataset, model, settings, directory, status, started_at,"
+            " distilled_from, distill_weight) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
             (
                 run_id,
                 record.version,
@@ -115,6 +121,8 @@ def train_student(
                 settings.model_dump_json(),
                 str(directory),
                 now(),
+                assistant.source if assistant else None,
+                assistant.weight if assistant else None,
             ),
         )
         _write_run_json(directory, run_id, settings, record)
@@ -132,6 +140,7 @@ def train_student(
             "exist_ok": True,
             "plots": False,
             "verbose": False,
+            **(assistant.train_args() if assistant else {}),
         }
         return _run(
             catalog, run_id, record.version, settings.model, directory, lambda: model.train(**args)

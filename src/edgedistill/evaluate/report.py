@@ -57,6 +57,7 @@ def _sections(metrics: dict[str, Any], bars: str | None, samples: list[str]) -> 
         ],
         "images": ([bars] if bars else []) + _key_plots(teacher["plots"]),
         "human_images": _key_plots(metrics.get("vs_human", {}).get("plots", [])),
+        "distillation": _distillation_rows(metrics),
         "samples": samples,
     }
 
@@ -104,6 +105,28 @@ def _summary_rows(metrics: dict[str, Any]) -> list[list[str]]:
                 ]
             )
     return rows
+
+
+DISTILLATION_HEADER = ["student", "distilled from", "vs teacher mAP50 / 50-95", "vs human"]
+
+
+def _distillation_rows(metrics: dict[str, Any]) -> list[list[str]]:
+    """The student with and without feature distillation, side by side."""
+
+    def pair(figures: dict[str, float] | None) -> str:
+        return f"{figures['map50']:.3f} / {figures['map50_95']:.3f}" if figures else "—"
+
+    return [
+        [
+            row["run"],
+            f"{row['distilled_from']} (weight {row['distill_weight']:g})"
+            if row["distilled_from"]
+            else "— (plain)",
+            pair(row.get("vs_teacher")),
+            pair(row.get("vs_human")),
+        ]
+        for row in (metrics.get("distillation") or {}).get("students", [])
+    ]
 
 
 def _speed_rows(metrics: dict[str, Any]) -> list[list[str]]:
@@ -170,6 +193,13 @@ def _markdown(metrics: dict[str, Any], s: dict[str, Any]) -> str:
         ),
         "",
     ]
+    if s["distillation"]:
+        lines += [
+            "## Distillation: with and without the assistant",
+            "",
+            *_md_table(DISTILLATION_HEADER, s["distillation"]),
+            "",
+        ]
     if s["confusions"]:
         lines += [
             "## Confusions between related classes",
@@ -233,6 +263,11 @@ def _html(metrics: dict[str, Any], s: dict[str, Any]) -> str:
         "<h2>Per class (student vs teacher)</h2>",
         per_class,
     ]
+    if s["distillation"]:
+        parts += [
+            "<h2>Distillation: with and without the assistant</h2>",
+            table(DISTILLATION_HEADER, s["distillation"]),
+        ]
     if s["confusions"]:
         parts += [
             "<h2>Confusions between related classes</h2>",

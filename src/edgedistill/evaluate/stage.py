@@ -23,6 +23,7 @@ from edgedistill.config import ProjectConfig
 from edgedistill.dataset.gallery import annotate, thumbnail
 from edgedistill.dataset.labels import read_yolo_labels
 from edgedistill.errors import EdgedistillError
+from edgedistill.evaluate.distilled import compare_distillation
 from edgedistill.evaluate.human import HumanLabels, against_human_labels, check_ground_truth
 from edgedistill.evaluate.report import write_reports
 from edgedistill.evaluate.speed import SPEED_SIZE, measure_speed
@@ -129,6 +130,11 @@ def _measure(
         metrics["vs_human"] = against_human_labels(
             project, model, human, imgsz, device, directory / "vs_human", record.fingerprint
         )
+    distillation = compare_distillation(
+        project, weights, metrics, record.data_yaml, split, imgsz, device, directory
+    )
+    if distillation is not None:
+        metrics["distillation"] = distillation
     metrics["model"] = model_facts(model, weights, imgsz, SPEED_SIZE)
     if speed:
         metrics["speed"] = measure_speed(
