@@ -296,8 +296,16 @@ def print_export_report(report: ExportReport) -> None:
         out.print(f"[{style}]{escape(parity.line())}[/]")
     for name in report.skipped_parity:
         out.print(f"parity: {name} not checked here (its runtime needs macOS/iOS or a device)")
+    if report.precision is not None:
+        style = "green" if report.precision.shipped else "bold red"
+        out.print(f"[{style}]{escape(report.precision.line())}[/]")
     out.print(f"Model card: {report.card}")
-    if not report.ok:
+    if report.precision is not None and not report.precision.shipped:
+        err.print(
+            "[bold red]error:[/] the int8 model lost too much accuracy and was not written; "
+            "ship the fp32 or fp16 file, or raise --int8-tolerance knowingly"
+        )
+    elif not report.ok:
         err.print(
             "[bold red]error:[/] an exported model does not match the PyTorch student; "
             "do not ship it"

@@ -46,7 +46,7 @@ Class ids follow this order from 0: {", ".join(ontology.student_names)}.
 - Dataset `{facts["dataset"]}`: {facts["split"]}.
 - Accuracy: {accuracy}.
 - Thresholds: confidence {facts["conf"]}, NMS IoU {facts["iou"]}.
-
+{_precision(facts)}
 ## Input and files
 
 Input: RGB, {width}x{height} (width x height), values 0-1, letterboxed (grey 114 padding)
@@ -79,3 +79,9 @@ package embeds NMS and returns boxes and confidences directly.
     path = directory / "MODEL_CARD.md"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def _precision(facts: dict[str, Any]) -> str:
+    """The fp32 / fp16 / int8 line of ``export --int8``, when there is one."""
+    line = facts.get("precision")
+    return f"- ONNX {line}.\n" if line else ""
