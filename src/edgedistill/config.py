@@ -58,6 +58,18 @@ class LabelConfig(BaseModel):
         default="per_frame",
         description="videos: label each frame alone, or track objects through them (sam3)",
     )
+    precision_target: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1.0,
+        description="per-class thresholds: the lowest score whose labels reach this "
+        "precision against the reference teacher's labels of the same frames",
+    )
+    reference: str | None = Field(
+        default=None,
+        description="the teacher whose labels count as truth for precision_target "
+        "(e.g. annotations of a reviewed sample)",
+    )
 
     @field_validator("nms", mode="before")
     @classmethod
@@ -80,6 +92,13 @@ class DatasetConfig(BaseModel):
     negatives: float = Field(default=0.1, ge=0.0, lt=1.0)
     group_folders: bool = False
     min_instances: int = Field(default=20, ge=0)
+    uncertain_band: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="leave out frames where the teacher scored an object this close under "
+        "its threshold; 0 keeps every frame",
+    )
     gallery_max: int = Field(default=300, ge=0)
 
     @model_validator(mode="after")
