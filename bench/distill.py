@@ -72,16 +72,19 @@ PRECISION_SIZE = (480, 640)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--subset", type=int, default=160, help="valid/ images trained on")
+    parser.add_argument("--scored", type=int, default=100, help="frames scored per precision")
     parser.add_argument("--imgsz", type=int, default=320)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--models", default=",".join(MODELS))
-    parser.add_argument("--assistant-epochs", type=int, default=6)
-    parser.add_argument("--assistant-imgsz", type=int, default=416)
+    parser.add_argument("--assistant-epochs", type=int, default=4)
+    parser.add_argument("--assistant-imgsz", type=int, default=320)
     parser.add_argument("--precision-target", type=float, default=0.9)
     parser.add_argument("--uncertain-band", type=float, default=0.2)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--distill-models", default="yolo26n.pt")
     parser.add_argument("--phases", default="students,precision,distill,soft")
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "results" / "distill")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "distill.json")
@@ -100,7 +103,12 @@ def main() -> None:
                 "load_average_at_start": os.getloadavg()[0],
             },
             "dataset": "highway v40 (CC BY 4.0): train on valid/ (487), test on test/ (251)",
-            "schedule": {"epochs": args.epochs, "imgsz": args.imgsz, "batch": args.batch},
+            "schedule": {
+                "epochs": args.epochs,
+                "imgsz": args.imgsz,
+                "batch": args.batch,
+                "train_images": args.subset,
+            },
         }
     )
     phases = {"students": students, "precision": precisions, "distill": distill, "soft": soft}
@@ -124,7 +132,8 @@ def highway_project(args: argparse.Namespace, name: str, teacher: str) -> Projec
         return find_project(root)
     project = init_project(root, "blank")
     edit_config(project, ontology=ONTOLOGY)
-    ingest(project, [str(HIGHWAY / "valid" / "images")], IngestConfig(dedup=False))
+    images = spread(sorted((HIGHWAY / "valid" / "images").glob("*.jpg")), args.subset)
+    ingest(project, [str(i) for i in images], IngestConfig(dedup=False))
     settings = {"annotations": HIGHWAY / "data.yaml"} if teacher == "annotations" else STAND_IN
     model = build_teacher(project.load_config(), teacher, settings)
     try:
@@ -201,7 +210,7 @@ def distill(args: argparse.Namespace) -> dict[str, Any]:
     project = highway_project(args, "human", "annotations")
     build_dataset(project, dataset_settings())
     results = []
-    for model in args.models.split(","):
+    for model in args.distill_models.split(","):
         helper = train_and_score(
             project, args, model, 0, epochs=args.assistant_epochs, imgsz=args.assistant_imgsz
         )
@@ -216,8 +225,9 @@ def precisions(args: argparse.Namespace) -> dict[str, Any]:
     project = highway_project(args, "human", "annotations")
     dataset = build_dataset(project, dataset_settings())
     calibration = spread(sorted((dataset.root / "images" / "train").glob("*.jpg")), 200)
-    held_out = {"highway test (human labels)": human_test_labels(args.work / "test-labels")}
-    held_out["dashcam clip (COCO YOLO11n stand-in)"] = dashcam_labels(args)
+    highway = human_test_labels(args.work / "test-labels")
+    held_out = {"highway test (human labels)": spread(highway, args.scored)}
+    held_out["dashcam clip (COCO YOLO11n stand-in)"] = spread(dashcam_labels(args), args.scored)
     results = []
     with project.open_catalog() as catalog:
         rows = catalog.execute(

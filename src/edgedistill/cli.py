@@ -399,9 +399,7 @@ def train(
             assistant = find_assistant(
                 catalog, distill_from, settings.distill_weight, [config.weights_dir]
             )
-    run = train_student(
-        project, settings, dataset_version, resume, [config.weights_dir], assistant
-    )
+    run = train_student(project, settings, dataset_version, resume, [config.weights_dir], assistant)
     print_train_run(run)
 
 
@@ -436,7 +434,10 @@ def export(
     formats: Annotated[
         list[str] | None,
         typer.Option(
-            "--format", "-f", help="onnx, coreml, litert, executorch; repeatable.", metavar="FMT"
+            "--format",
+            "-f",
+            help="onnx, coreml (8-bit weights), coreml-fp16, litert, executorch; repeatable.",
+            metavar="FMT",
         ),
     ] = None,
     weights: Annotated[
@@ -455,7 +456,7 @@ def export(
         typer.Option(
             "--int8",
             help="ONNX int8 calibrated on the project's frames, scored against fp32 and fp16; "
-            "CoreML 8-bit weights; LiteRT int8, calibrated.",
+            "LiteRT int8, calibrated.",
         ),
     ] = False,
     int8_tolerance: Annotated[

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -31,6 +31,7 @@ DEFAULT_TOLERANCE = 0.02
 CALIBRATION_FRAMES = 200
 SCORED_FRAMES = 300
 _HEAD = re.compile(r"^/model\.(\d+)/")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,7 @@ def compare_precisions(
     return verdict
 
 
-def spread(items: Sequence[Path], count: int) -> list[Path]:
+def spread(items: Sequence[T], count: int) -> list[T]:
     """Up to ``count`` items evenly spread over ``items`` (calibration should see them all)."""
     if len(items) <= count:
         return list(items)
