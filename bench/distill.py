@@ -75,6 +75,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--subset", type=int, default=160, help="valid/ images trained on")
     parser.add_argument("--scored", type=int, default=100, help="frames scored per precision")
+    parser.add_argument(
+        "--test-subset",
+        type=int,
+        default=125,
+        help="test/ images scoring the distill and soft runs",
+    )
     parser.add_argument("--imgsz", type=int, default=320)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--seeds", default="0,1")
@@ -156,6 +162,7 @@ def train_and_score(
     epochs: int | None = None,
     imgsz: int | None = None,
     speed: bool = False,
+    gt: Path = HIGHWAY / "data.yaml",
 ) -> dict[str, Any]:
     """One run on the latest dataset, scored on ``test`` against the human labels."""
     settings = TrainConfig(
@@ -170,7 +177,7 @@ def train_and_score(
     start = time.perf_counter()
     run = train_student(project, settings, assistant=assistant)
     seconds = time.perf_counter() - start
-    report = evaluate(project, run.weights, gt=HIGHWAY / "data.yaml", speed=speed)
+    report = evaluate(project, run.weights, gt=gt, speed=speed)
     human = report.metrics["vs_human"]
     result = {
         "run": run.id,
@@ -187,6 +194,8 @@ def train_and_score(
     }
     if speed:
         result["speed"] = report.metrics["speed"]
+    if "distillation" in report.metrics:  # the plain twin, scored on the same frames
+        result["distillation"] = report.metrics["distillation"]
     return result
 
 
@@ -209,15 +218,50 @@ def distill(args: argparse.Namespace) -> dict[str, Any]:
     of the ``students`` phase (same project, epochs and seeds) are the comparison."""
     project = highway_project(args, "human", "annotations")
     build_dataset(project, dataset_settings())
+    gt = test_subset(args)
     results = []
     for model in args.distill_models.split(","):
         helper = train_and_score(
-            project, args, model, 0, epochs=args.assistant_epochs, imgsz=args.assistant_imgsz
+            project, args, model, 0, epochs=args.assistant_epochs, imgsz=args.assistant_imgsz, gt=gt
         )
         assistant = Assistant(Path(helper["weights"]), helper["run"], 6.0)
-        runs = [train_and_score(project, args, model, s, assistant) for s in seeds(args)]
-        results.append({"assistant": helper, "distilled": runs, "mean": means(runs, "model")})
-    return {"families": results}
+        runs = [train_and_score(project, args, model, s, assistant, gt=gt) for s in seeds(args)]
+        plain = [twin(run) for run in runs]
+        results.append(
+            {
+                "assistant": helper,
+                "distilled": runs,
+                "plain": plain,
+                "mean_distilled": means(runs, "model"),
+                "mean_plain": means([p for p in plain if p], "model"),
+            }
+        )
+    return {"scored_on": f"{args.test_subset} test/ images", "families": results}
+
+
+def twin(run: dict[str, Any]) -> dict[str, Any] | None:
+    """The plain student of the same seed and schedule, as the distilled one's report
+    scored it (same frames)."""
+    for row in run.get("distillation", {}).get("students", []):
+        if row["distilled_from"] is None:
+            return {"run": row["run"], "model": run["model"], "vs_human": row["vs_human"]}
+    return None
+
+
+def test_subset(args: argparse.Namespace) -> Path:
+    """A data.yaml of ``--test-subset`` test images spread over the split (links)."""
+    root = args.work / "test-subset"
+    if not (root / "data.yaml").is_file():
+        for folder in ("images", "labels"):
+            (root / "test" / folder).mkdir(parents=True, exist_ok=True)
+        images = sorted((HIGHWAY / "test" / "images").glob("*.jpg"))
+        for image in spread(images, args.test_subset):
+            label = HIGHWAY / "test" / "labels" / f"{image.stem}.txt"
+            (root / "test" / "images" / image.name).symlink_to(image)
+            (root / "test" / "labels" / label.name).symlink_to(label)
+        text = (HIGHWAY / "data.yaml").read_text().replace("valid/images", "test/images")
+        (root / "data.yaml").write_text(text)
+    return root / "data.yaml"
 
 
 def precisions(args: argparse.Namespace) -> dict[str, Any]:
@@ -283,7 +327,10 @@ def soft(args: argparse.Namespace) -> dict[str, Any]:
     for name, changes in variants.items():
         configure(project, changes)
         dataset = build_dataset(project, teacher="ultralytics")
-        runs = [train_and_score(project, args, model, seed) for seed in seeds(args)]
+        runs = [
+            train_and_score(project, args, model, seed, gt=test_subset(args))
+            for seed in seeds(args)
+        ]
         results[name] = {
             "dataset": dataset.version,
             "images": dict(dataset.images),
@@ -383,10 +430,11 @@ def print_phase(name: str, result: dict[str, Any]) -> None:
     for family in result.get("families", []):
         helper = family["assistant"]
         print(f"  assistant {helper['run']}: mAP50-95 {helper['vs_human']['map50_95']:.3f}")
-        for run in family["distilled"]:
+        for run, plain in zip(family["distilled"], family["plain"], strict=True):
             print(
-                f"  distilled {run['model']} seed {run['seed']}: mAP50 "
-                f"{run['vs_human']['map50']:.3f} mAP50-95 {run['vs_human']['map50_95']:.3f}"
+                f"  {run['model']} seed {run['seed']}: distilled mAP50 "
+                f"{run['vs_human']['map50']:.3f} mAP50-95 {run['vs_human']['map50_95']:.3f}; "
+                f"plain {plain['vs_human'] if plain else 'missing'}"
             )
     for row in result.get("results", []):
         print(f"  {row['model']} on {row['scored_on']}: {row['line']}")

@@ -157,19 +157,30 @@ def run_of(project: Project, weights: Path) -> RunRelation | None:
 
 
 def counterpart(project: Project, run: RunRelation) -> RunRelation | None:
-    """The newest finished run of the same model on the same dataset with the other kind
-    of training: the plain student of a distilled one, or the distilled one of a plain."""
+    """The newest finished run trained the other way with otherwise the same settings
+    (model, dataset, epochs, size, seed …): the plain twin of a distilled student, or the
+    distilled twin of a plain one."""
     with project.open_catalog() as catalog:
-        row = catalog.execute(
-            "SELECT id, model, weights, distilled_from, distill_weight FROM train_runs "
-            "WHERE status = 'done' AND model = ? AND id != ? AND (distilled_from IS NULL) = ? "
-            "AND dataset = (SELECT dataset FROM train_runs WHERE id = ?) "
-            "ORDER BY finished_at DESC LIMIT 1",
-            (run.model, run.id, run.distilled_from is not None, run.id),
+        own = catalog.execute(
+            "SELECT dataset, settings FROM train_runs WHERE id = ?", (run.id,)
         ).fetchone()
-    if row is None or not row[2] or not Path(row[2]).is_file():
-        return None
-    return RunRelation(row[0], row[1], Path(row[2]), row[3], row[4])
+        rows = catalog.execute(
+            "SELECT id, model, weights, distilled_from, distill_weight, settings FROM train_runs "
+            "WHERE status = 'done' AND dataset = ? AND id != ? AND (distilled_from IS NULL) = ? "
+            "ORDER BY finished_at DESC",
+            (own[0], run.id, run.distilled_from is not None),
+        ).fetchall()
+    for row in rows:
+        same = _schedule(row[5]) == _schedule(own[1])
+        if same and row[2] and Path(row[2]).is_file():
+            return RunRelation(row[0], row[1], Path(row[2]), row[3], row[4])
+    return None
+
+
+def _schedule(settings: str) -> dict[str, Any]:
+    """A run's training settings without what only distillation sets."""
+    values = json.loads(settings)
+    return {k: v for k, v in values.items() if k not in ("assistant", "distill_weight")}
 
 
 def relations(catalog: Catalog) -> list[dict[str, Any]]:
