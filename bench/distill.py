@@ -117,7 +117,13 @@ def main() -> None:
             },
         }
     )
-    phases = {"students": students, "precision": precisions, "distill": distill, "soft": soft}
+    phases = {
+        "students": students,
+        "precision": precisions,
+        "distill": distill,
+        "soft": soft,
+        "speed": speed,
+    }
     for name in args.phases.split(","):
         start = time.perf_counter()
         summary[name] = phases[name](args)
@@ -308,6 +314,37 @@ def precisions(args: argparse.Namespace) -> dict[str, Any]:
     return {"calibration_frames": len(calibration), "results": results}
 
 
+def speed(args: argparse.Namespace) -> dict[str, Any]:
+    """ONNX Runtime ms at 480x640 of the seed-0 students' fp32 files from the ``precision``
+    phase, the models interleaved run by run so that both see the same machine load."""
+    import onnxruntime as ort
+
+    from edgedistill.export.quantize import model_input
+
+    files = sorted((args.work / "precision").glob("*/student.onnx"))
+    frame = sorted((HIGHWAY / "test" / "images").glob("*.jpg"))[0]
+    feed = model_input(frame, PRECISION_SIZE)
+    results = {}
+    for threads in (1, 0):  # one thread (a phone's big core, roughly), then ORT's default
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        sessions = {
+            f.parent.name: ort.InferenceSession(str(f), options, providers=["CPUExecutionProvider"])
+            for f in files
+        }
+        times: dict[str, list[float]] = {name: [] for name in sessions}
+        for index in range(43):
+            for name, session in sessions.items():
+                start = time.perf_counter()
+                session.run(None, {session.get_inputs()[0].name: feed})
+                if index >= 3:
+                    times[name].append((time.perf_counter() - start) * 1000)
+        results[f"threads={threads or 'default'}"] = {
+            name: round(statistics.median(t), 1) for name, t in times.items()
+        }
+    return {"input": "640x480", "runs": 40, "median_ms": results}
+
+
 def soft(args: argparse.Namespace) -> dict[str, Any]:
     """The stand-in teacher's labels three ways; the human labels are the reference."""
     project = highway_project(args, "stand-in", "ultralytics")
@@ -440,6 +477,8 @@ def print_phase(name: str, result: dict[str, Any]) -> None:
         print(f"  {row['model']} on {row['scored_on']}: {row['line']}")
     for variant, figures in result.get("variants", {}).items():
         print(f"  {variant}: mean {figures['mean']}")
+    for threads, figures in result.get("median_ms", {}).items():
+        print(f"  ONNX Runtime {threads}: {figures} ms")
 
 
 if __name__ == "__main__":
