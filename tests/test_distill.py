@@ -84,6 +84,16 @@ def test_pipeline_with_an_assistant_distils_and_compares(server, tmp_path) -> No
     assert project_status(project)["train_runs"]["done"] == 3
 
 
+def test_pipeline_refuses_an_assistant_of_another_family_before_training(
+    server, tmp_path
+) -> None:
+    project = labelled_project(tmp_path, videos=2, images=1)
+    edit_config(project, train={**STUDENT.model_dump(), "assistant": "yolo11s.yaml"})
+    with pytest.raises(UsageError, match="is a yolo11 detect model and the student a yolo26"):
+        run_pipeline(project, [str(tmp_path / "media")])
+    assert project_status(project)["train_runs"]["done"] == 0
+
+
 @pytest.fixture
 def dataset_project(server, tmp_path) -> Project:
     project = labelled_project(tmp_path, videos=2, images=2)

@@ -14,7 +14,7 @@ from typing import Any
 
 from edgedistill.config import TrainConfig
 from edgedistill.dataset import DatasetReport, build_dataset
-from edgedistill.distill import Assistant, assistant_settings
+from edgedistill.distill import Assistant, assistant_settings, check_fit, model_kind
 from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate import EvalReport, evaluate
 from edgedistill.evaluate.stage import reports_of
@@ -22,7 +22,7 @@ from edgedistill.ingest import IngestReport, ingest
 from edgedistill.label import LabelReport, label_project
 from edgedistill.project import Project
 from edgedistill.teachers import build_teacher, teacher_settings
-from edgedistill.train import TrainRun, train_student
+from edgedistill.train import TrainRun, load_student, train_student
 
 
 @dataclass
@@ -87,6 +87,8 @@ def _train(
 
     if settings.assistant is None:
         return trained(settings)
+    student = model_kind(load_student(settings.model, search))  # a misfit stops before training
+    check_fit(student, model_kind(load_student(settings.assistant, search)), settings.assistant)
     helper = trained(assistant_settings(settings))
     announce("assistant", helper)
     announce("plain student", trained(settings.model_copy(update={"assistant": None})))
