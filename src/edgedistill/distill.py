@@ -80,7 +80,7 @@ def model_kind(model: Any) -> ModelKind:
     match = _FAMILY.match(Path(yaml_file).stem)
     family = match.group(1).lower() if match else (Path(yaml_file).stem or "unknown")
     names = tuple(str(n) for n in model.names.values())
-    return ModelKind(family.replace("yolov11", "yolo11"), str(model.task), names)
+    return ModelKind(family, str(model.task), names)
 
 
 def check_fit(student: ModelKind, assistant: ModelKind, assistant_name: str) -> None:
