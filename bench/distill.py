@@ -18,8 +18,14 @@ scored on ``test`` (251 images) against the human labels. Phases (``--phases``):
   the student learns its labels at the default threshold, with per-class thresholds
   chosen for a precision target against the human labels, and with uncertain frames
   dropped; each seed, scored on ``test``.
+- ``speed``: ONNX Runtime ms at 480x640 of the ``precision`` phase's fp32 students,
+  interleaved in one process (one thread, then ORT's default).
 
-    nice -n 10 .venv/bin/python bench/distill.py [--epochs 3] [--imgsz 320] [--phases ...]
+On a CPU keep it small (the defaults: 160 training images, 2 epochs at 320 px, the
+distill and soft runs scored on 125 test images, 60 frames per precision); on a GPU
+``--subset 487 --epochs 50 --imgsz 640 --test-subset 251``.
+
+    nice -n 10 .venv/bin/python bench/distill.py [--epochs 2] [--imgsz 320] [--phases ...]
 """
 
 from __future__ import annotations
