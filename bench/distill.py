@@ -389,8 +389,8 @@ def soft(args: argparse.Namespace) -> dict[str, Any]:
             "dataset": dataset.version,
             "images": dict(dataset.images),
             "instances": {k: dict(v) for k, v in dataset.instances.items()},
-            "thresholds": getattr(dataset, "thresholds", {}),
-            "dropped_uncertain": getattr(dataset, "dropped_uncertain", 0),
+            "thresholds": dataset.thresholds,
+            "uncertain_frames": dataset.uncertain_frames,
             "runs": runs,
             "mean": means(runs, "model"),
         }
