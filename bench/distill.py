@@ -359,7 +359,7 @@ def speed(args: argparse.Namespace) -> dict[str, Any]:
         results[f"threads={threads or 'default'}"] = {
             name: round(statistics.median(t), 1) for name, t in times.items()
         }
-    return {"input": "640x480", "runs": 40, "median_ms": results}
+    return {"input": "640x480", "repeats": 40, "median_ms": results}
 
 
 def soft(args: argparse.Namespace) -> dict[str, Any]:
