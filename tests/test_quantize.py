@@ -35,7 +35,9 @@ def test_export_int8_scores_fp32_fp16_int8_and_ships_within_tolerance(
     project, tmp_path, cli
 ) -> None:
     weights = confident_student(tmp_path / "student.pt")
-    result = cli("export", "-p", str(project.root), "--weights", str(weights), "--int8")
+    result = cli(  # a small input keeps calibration and scoring quick
+        "export", "-p", str(project.root), "--weights", str(weights), "--int8", "--imgsz", "96,128"
+    )
     assert result.code == 0, result.err
     assert "precision on" in result.out and "int8 ships" in result.out
     folder = project.root / "exports" / "student"
@@ -53,7 +55,9 @@ def test_export_int8_scores_fp32_fp16_int8_and_ships_within_tolerance(
 
 def test_int8_outside_the_tolerance_is_refused_and_not_written(project, tmp_path) -> None:
     weights = confident_student(tmp_path / "student.pt")
-    report = export_student(project, ["onnx"], weights, int8=True, int8_tolerance=-1.0)
+    report = export_student(
+        project, ["onnx"], weights, imgsz=(96, 128), int8=True, int8_tolerance=-1.0
+    )
     verdict = report.precision
     assert verdict is not None and not verdict.shipped and not report.ok
     assert [s.precision for s in verdict.scored] == ["fp32", "fp16", "int8"]
