@@ -107,7 +107,12 @@ def _summary_rows(metrics: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-DISTILLATION_HEADER = ["student", "distilled from", "vs teacher mAP50 / 50-95", "vs human"]
+DISTILLATION_HEADER = [
+    "student",
+    "distilled from",
+    "vs teacher mAP50 / 50-95",
+    "vs human mAP50 / 50-95",
+]
 
 
 def _distillation_rows(metrics: dict[str, Any]) -> list[list[str]]:
