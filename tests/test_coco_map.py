@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import supervision as sv
 
-from edgedistill.evaluate.coco import coco_map
+from edgedistill.coco_eval import coco_map
 
 NAMES = ["car", "person"]
 

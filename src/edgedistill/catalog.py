@@ -124,6 +124,12 @@ MIGRATIONS: list[str] = [
     DROP TABLE train_runs;
     ALTER TABLE train_runs_new RENAME TO train_runs;
     """,
+    # Feature distillation: the assistant a student learnt from (a run id or a weights
+    # path) and the weight of the distillation loss; NULL for a plain student.
+    """
+    ALTER TABLE train_runs ADD COLUMN distilled_from TEXT;
+    ALTER TABLE train_runs ADD COLUMN distill_weight REAL;
+    """,
 ]
 
 

@@ -413,9 +413,21 @@ def train(
     resume: Annotated[
         bool, typer.Option("--resume", help="Resume the last unfinished run.")
     ] = False,
+    distill_from: Annotated[
+        str | None,
+        typer.Option(
+            help="Distil from an assistant: a training run id of this project or a .pt.",
+            metavar="RUN|PATH",
+        ),
+    ] = None,
+    distill_weight: Annotated[
+        float | None,
+        typer.Option(min=0, help="Weight of the distillation loss (default 6).", metavar="W"),
+    ] = None,
 ) -> None:
     """Train the YOLO student on the latest dataset with Ultralytics."""
     from edgedistill.display import print_train_run
+    from edgedistill.distill import find_assistant
     from edgedistill.train import train_student
 
     overrides = {
@@ -425,9 +437,21 @@ def train(
         "batch": batch,
         "patience": patience,
         "device": device,
+        "distill_weight": distill_weight,
     }
     project = _project(project_dir).with_overrides("train", overrides)
-    run = train_student(project, dataset=dataset_version, resume=resume)
+    if distill_weight is not None and distill_from is None:
+        raise UsageError("--distill-weight needs --distill-from")
+    assistant = None
+    if distill_from is not None:
+        with project.open_catalog() as catalog:
+            assistant = find_assistant(
+                catalog,
+                distill_from,
+                project.config.train.distill_weight,
+                [project.config.weights_dir],
+            )
+    run = train_student(project, dataset=dataset_version, resume=resume, assistant=assistant)
     print_train_run(run)
 
 
@@ -462,7 +486,10 @@ def export(
     formats: Annotated[
         list[str] | None,
         typer.Option(
-            "--format", "-f", help="onnx, coreml, litert, executorch; repeatable.", metavar="FMT"
+            "--format",
+            "-f",
+            help="onnx, coreml (8-bit weights), coreml-fp16, litert, executorch; repeatable.",
+            metavar="FMT",
         ),
     ] = None,
     weights: Annotated[
@@ -477,8 +504,19 @@ def export(
         float, typer.Option(min=0, max=1, help="NMS IoU threshold.", metavar="IOU")
     ] = 0.45,
     int8: Annotated[
-        bool, typer.Option("--int8", help="CoreML 8-bit weights; LiteRT int8, calibrated.")
+        bool,
+        typer.Option(
+            "--int8",
+            help="ONNX int8 calibrated on the project's frames, scored against fp32 and fp16; "
+            "LiteRT int8, calibrated.",
+        ),
     ] = False,
+    int8_tolerance: Annotated[
+        float,
+        typer.Option(
+            min=0, max=1, help="Largest mAP50-95 drop from fp32 for int8 to ship.", metavar="MAP"
+        ),
+    ] = 0.02,
 ) -> None:
     """Export the student for the phone, check parity with PyTorch, write a model card."""
     from edgedistill.display import print_export_report
@@ -487,7 +525,9 @@ def export(
     size = _parse_size(imgsz)
     project = _project(project_dir)
     found = _model_path(project, weights)
-    report = export_student(project, formats or ["onnx"], found, size, conf, iou, int8)
+    report = export_student(
+        project, formats or ["onnx"], found, size, conf, iou, int8, int8_tolerance=int8_tolerance
+    )
     print_export_report(report)
     if not report.ok:
         raise typer.Exit(1)

@@ -90,6 +90,18 @@ class LabelConfig(BaseModel):
         description="videos: label each frame alone, or track objects through them (sam3)",
     )
     ray: RayConfig = Field(default_factory=RayConfig)
+    precision_target: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1.0,
+        description="per-class thresholds: the lowest score whose labels reach this "
+        "precision against the reference teacher's labels of the same frames",
+    )
+    reference: str | None = Field(
+        default=None,
+        description="the teacher whose labels count as truth for precision_target "
+        "(e.g. annotations of a reviewed sample)",
+    )
 
     @field_validator("nms", mode="before")
     @classmethod
@@ -112,6 +124,13 @@ class DatasetConfig(BaseModel):
     negatives: float = Field(default=0.1, ge=0.0, lt=1.0)
     group_folders: bool = False
     min_instances: int = Field(default=20, ge=0)
+    uncertain_band: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="leave out frames where the teacher scored an object this close under "
+        "its threshold; 0 keeps every frame",
+    )
     gallery_max: int = Field(default=300, ge=0)
 
     @model_validator(mode="after")
@@ -134,6 +153,12 @@ class TrainConfig(BaseModel):
     device: str = "auto"
     workers: int = Field(default=2, ge=0)
     seed: int = 0
+    assistant: str | None = Field(
+        default=None,
+        description="a larger YOLO of the student's family (yolo26s.pt) that `pipeline` "
+        "trains on the teacher's labels first, then distils into the student",
+    )
+    distill_weight: float = Field(default=6.0, gt=0, description="weight of the distillation loss")
 
     @field_validator("device")
     @classmethod

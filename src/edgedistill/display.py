@@ -165,6 +165,11 @@ def print_status(status: ProjectStatus, labels_only: bool = False) -> None:
         table.add_row("training runs", line)
         if status.student:
             table.add_row("student", escape(status.student))
+        for pair in status.distillation:
+            table.add_row(
+                "  distilled",
+                escape(f"{pair.student_run} from {pair.assistant} ({pair.status})"),
+            )
         if status.report:
             table.add_row("report", escape(status.report))
     out.print(table)
@@ -281,6 +286,8 @@ def print_stage(stage: str, result: object) -> None:
         "label": print_label_report,
         "dataset": print_dataset_report,
         "train": print_train_run,
+        "assistant": print_train_run,
+        "plain student": print_train_run,
         "eval": print_eval_report,
     }
     printers[stage](result)
@@ -294,8 +301,16 @@ def print_export_report(report: ExportReport) -> None:
         out.print(f"[{style}]{escape(parity.line())}[/]")
     for name in report.skipped_parity:
         out.print(f"parity: {name} not checked here (its runtime needs macOS/iOS or a device)")
+    if report.precision is not None:
+        style = "green" if report.precision.shipped else "bold red"
+        out.print(f"[{style}]{escape(report.precision.line())}[/]")
     out.print(f"Model card: {report.card}")
-    if not report.ok:
+    if report.precision is not None and not report.precision.shipped:
+        err.print(
+            "[bold red]error:[/] the int8 model lost too much accuracy and was not written; "
+            "ship the fp32 or fp16 file, or raise --int8-tolerance knowingly"
+        )
+    elif not report.ok:
         err.print(
             "[bold red]error:[/] an exported model does not match the PyTorch student; "
             "do not ship it"

@@ -89,6 +89,28 @@ class Speed(_Record):
         }
 
 
+class MapPair(_Record):
+    map50: float
+    map50_95: float
+
+
+class DistilledStudent(_Record):
+    """One of two students trained alike, with or without feature distillation."""
+
+    run: str
+    weights: str
+    distilled_from: str | None = None
+    distill_weight: float | None = None
+    vs_teacher: MapPair | None = None
+    vs_human: MapPair | None = None
+
+
+class Distillation(_Record):
+    """The distilled student first, then its plain twin (or the other way round)."""
+
+    students: list[DistilledStudent]
+
+
 class ModelFacts(_Record):
     parameters: int
     gflops: float
@@ -112,6 +134,7 @@ class EvalMetrics(_Record):
     model: ModelFacts
     vs_human: HumanComparison | None = None
     speed: Speed | None = None
+    distillation: Distillation | None = None
     teacher_description: str = ""
     caveats: list[str] = Field(default_factory=list)
 

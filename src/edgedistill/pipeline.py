@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgedistill.config import override
+from edgedistill.config import TrainConfig, override
 from edgedistill.dataset import DatasetReport, build_dataset
+from edgedistill.distill import Assistant, assistant_settings, check_fit, model_kind
 from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate import EvalReport, evaluate
 from edgedistill.ingest import IngestReport, ingest
 from edgedistill.label import LabelReport, label_project
 from edgedistill.project import FinishedRun, Project
+from edgedistill.student import load_student
 from edgedistill.teachers import build_teacher, teacher_settings, with_teacher_flags
 from edgedistill.train import TrainRun, train_student
 
@@ -62,13 +64,37 @@ def run_pipeline(
     dataset = build_dataset(project)
     announce("dataset", dataset)
     settings = override(config, "train", train_overrides or {}).train
-    finished = project.finished_runs(dataset.version, settings.model_dump_json())
-    run = _as_train_run(finished[0]) if finished else None
-    run = run or train_student(project, settings, dataset.version)
+    run = _train(project, settings, dataset.version, announce)
     announce("train", run)
     evaluation = _finished_evaluation(project, run) or evaluate(project, run.weights)
     announce("eval", evaluation)
     return PipelineResult(ingested, labelled, dataset, run, evaluation)
+
+
+def _train(
+    project: Project, settings: TrainConfig, dataset: str, announce: Callable[[str, object], None]
+) -> TrainRun:
+    """The student, reused when finished. With ``train.assistant``: the assistant on the
+    teacher's labels, the plain student (for the report's comparison), then the student
+    distilled from the assistant, which is returned."""
+
+    def trained(chosen: TrainConfig, assistant: Assistant | None = None) -> TrainRun:
+        finished = project.finished_runs(dataset, chosen.model_dump_json())
+        if finished:
+            return _as_train_run(finished[0])
+        return train_student(project, chosen, dataset, assistant=assistant)
+
+    if settings.assistant is None:
+        return trained(settings)
+    search = [project.config.weights_dir]
+    student = model_kind(load_student(settings.model, search))  # a misfit stops before training
+    check_fit(student, model_kind(load_student(settings.assistant, search)), settings.assistant)
+    helper = trained(assistant_settings(settings))
+    announce("assistant", helper)
+    announce("plain student", trained(settings.model_copy(update={"assistant": None})))
+    if helper.weights is None:
+        raise EdgedistillError(f"the assistant's run {helper.id} left no weights")
+    return trained(settings, Assistant(helper.weights, helper.id, settings.distill_weight))
 
 
 def _from_project(project: Project, source: str) -> Path:

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from edgedistill.catalog import Catalog
 from edgedistill.config import ProjectConfig
+from edgedistill.distill import DistilledRun, relations
 from edgedistill.label.summary import summarize
 from edgedistill.project import Project
 from edgedistill.teachers.cache import LabelCache
@@ -44,6 +45,7 @@ class ProjectStatus:
     datasets: int = 0
     train_runs: dict[str, int] = field(default_factory=dict)
     student: str | None = None
+    distillation: list[DistilledRun] = field(default_factory=list)
     report: str | None = None
 
     @property
@@ -87,6 +89,7 @@ def project_status(project: Project) -> ProjectStatus:
             datasets=catalog.count("datasets"),
             train_runs={status: runs.get(status, 0) for status in RUN_STATUSES},
             student=str(finished[0].weights) if finished else None,
+            distillation=relations(catalog),
             report=str(newest) if newest else None,
         )
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from edgedistill.catalog import Catalog, now
 from edgedistill.config import TrainConfig
+from edgedistill.distill import Assistant, check_distillable
 from edgedistill.errors import EdgedistillError, Interrupted
 from edgedistill.project import DatasetRecord, Project
 from edgedistill.student import load_student, pick_device
@@ -40,11 +41,13 @@ def train_student(
     settings: TrainConfig | None = None,
     dataset: str | None = None,
     resume: bool = False,
+    assistant: Assistant | None = None,
 ) -> TrainRun:
     """Train (or resume) a student; the run is recorded whether it finishes or fails.
 
     ``settings`` default to the project's ``train`` section; the model is found by the
-    weights rule, the config's ``weights_dir`` included.
+    weights rule, the config's ``weights_dir`` included. With ``assistant`` the student
+    also learns the assistant's features (Ultralytics' feature distillation).
     """
     settings = settings or project.config.train
     with project.open_catalog() as catalog:
@@ -54,12 +57,15 @@ def train_student(
         _check_compatible(settings.model, record)
         weights = resolve_weights(settings.model, [project.config.weights_dir])
         model = load_student(weights)
+        if assistant is not None:
+            check_distillable(catalog, model, assistant, record.version)
         run_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{Path(settings.model).stem}"
+        run_id += "-distilled" if assistant else ""
         directory = project.runs_dir / run_id
         device = pick_device(settings.device)
         catalog.execute(
-            "INSERT INTO train_runs (id, dataset, model, settings, directory, status, started_at) "
-            "VALUES (?, ?, ?, ?, ?, 'running', ?)",
+            "INSERT INTO train_runs (id, dataset, model, settings, directory, status, started_at,"
+            " distilled_from, distill_weight) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
             (
                 run_id,
                 record.version,
@@ -67,6 +73,8 @@ def train_student(
                 settings.model_dump_json(),
                 str(directory),
                 now(),
+                assistant.source if assistant else None,
+                assistant.weight if assistant else None,
             ),
         )
         _write_run_json(directory, run_id, settings, record)
@@ -84,6 +92,7 @@ def train_student(
             "exist_ok": True,
             "plots": False,
             "verbose": False,
+            **(assistant.train_args() if assistant else {}),
         }
         return _run(
             catalog, run_id, record.version, settings.model, directory, lambda: model.train(**args)

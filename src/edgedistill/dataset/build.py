@@ -12,6 +12,7 @@ from typing import Any
 
 from edgedistill.catalog import Catalog, now
 from edgedistill.config import DatasetConfig, ProjectConfig
+from edgedistill.dataset.confidence import calibrated, uncertain
 from edgedistill.dataset.gallery import Gallery
 from edgedistill.dataset.split import assign_splits, unit_score
 from edgedistill.dataset.writers import CocoWriter
@@ -52,6 +53,10 @@ class DatasetReport:
     warnings: list[str] = field(default_factory=list)
     reused: bool = False
     gallery: Path | None = None
+    thresholds: dict[str, float] = field(default_factory=dict)
+    """Per-class confidences chosen for ``label.precision_target``."""
+    uncertain_frames: int = 0
+    """Frames left out by ``dataset.uncertain_band``."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,6 +73,8 @@ class DatasetReport:
             "unlabelled_frames": self.unlabelled_frames,
             "warnings": self.warnings,
             "gallery": str(self.gallery) if self.gallery else None,
+            "thresholds": self.thresholds,
+            "uncertain_frames": self.uncertain_frames,
         }
 
 
@@ -85,10 +92,13 @@ def build_dataset(
             raise EdgedistillError(NO_FRAMES)
         cache = LabelCache(catalog)
         fingerprint, name, prompted = _teacher(cache, teacher)
+        config = calibrated(config, cache, fingerprint)
         prompts = cache_keys(config.ontology.prompts, prompted)
         if prompted:  # tracked objects (video propagation) get one class per track
             cache = track_voting_cache(catalog, fingerprint, prompts, config.ontology, config.label)
-        frames, objects = _labelled_frames(catalog, cache, config, fingerprint, prompted, settings)
+        frames, objects, dropped = _labelled_frames(
+            catalog, cache, config, fingerprint, prompted, settings
+        )
         if not frames:
             raise EdgedistillError(f"no labelled frames for {name}; run `edgedistill label` first")
         splits = assign_splits(
@@ -100,7 +110,13 @@ def build_dataset(
         report = DatasetReport(
             version, settings.format, root, None, name, fingerprint, config.ontology.student_names
         )
-        report.unlabelled_frames = catalog.count("frames") - len(frames)
+        report.unlabelled_frames = catalog.count("frames") - len(frames) - dropped
+        report.uncertain_frames = dropped
+        report.thresholds = {
+            c.name: c.confidence
+            for c in config.ontology.classes
+            if c.confidence is not None and config.label.precision_target is not None
+        }
         if (root / _COMPLETE).is_file():
             _load_counts(report)
             report.reused = True
@@ -136,12 +152,17 @@ def _labelled_frames(
     fingerprint: str,
     prompted: bool,
     settings: DatasetConfig,
-) -> tuple[dict[str, _Frame], dict[str, int]]:
-    """Frames with a complete answer from the teacher, and their object counts."""
+) -> tuple[dict[str, _Frame], dict[str, int], int]:
+    """Frames with a complete answer from the teacher, their object counts, and how many
+    were left out as uncertain."""
     prompts = cache_keys(config.ontology.prompts, prompted)
     frames: dict[str, _Frame] = {}
     objects: dict[str, int] = {}
+    dropped = 0
     for frame_id, raw in cache.detections(fingerprint, prompts):
+        if uncertain(raw, config.ontology, config.label, settings.uncertain_band):
+            dropped += 1
+            continue
         row = catalog.execute(
             "SELECT f.path, f.width, f.height, s.content_hash, s.kind, s.path AS source "
             "FROM frames f JOIN sources s ON s.id = f.source_id WHERE f.id = ?",
@@ -154,7 +175,7 @@ def _labelled_frames(
             frame_id, catalog.path.parent / row["path"], row["width"], row["height"], unit
         )
         objects[frame_id] = len(resolve(raw, config.ontology, config.label, prompted).detections)
-    return frames, objects
+    return frames, objects, dropped
 
 
 def _with_negatives(

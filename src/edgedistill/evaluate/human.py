@@ -15,9 +15,9 @@ import numpy as np
 import supervision as sv
 import yaml
 
+from edgedistill.coco_eval import coco_map
 from edgedistill.config import LabelConfig
 from edgedistill.errors import EdgedistillError
-from edgedistill.evaluate.coco import coco_map
 from edgedistill.evaluate.validation import validate
 from edgedistill.metrics import CocoScores, HumanComparison
 from edgedistill.ontology import Ontology

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import matplotlib
 
-from edgedistill.metrics import Comparison, EvalMetrics, Speed
+from edgedistill.metrics import Comparison, Distillation, EvalMetrics, MapPair, Speed
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -64,6 +64,11 @@ def report_blocks(metrics: EvalMetrics, bars: str | None, samples: list[str]) ->
         Heading("Per class (student vs teacher)"),
         _per_class_table(teacher) if teacher.per_class else Paragraph(_empty_per_class(metrics)),
     ]
+    if metrics.distillation is not None and metrics.distillation.students:
+        blocks += [
+            Heading("Distillation: with and without the assistant"),
+            _distillation_table(metrics.distillation),
+        ]
     if teacher.sibling_confusions:
         rows = [[c.true, c.predicted, str(c.count)] for c in teacher.sibling_confusions]
         blocks += [
@@ -222,6 +227,34 @@ def _summary_rows(metrics: EvalMetrics) -> list[list[str]]:
                 ]
             )
     return rows
+
+
+DISTILLATION_HEADER = [
+    "student",
+    "distilled from",
+    "vs teacher mAP50 / 50-95",
+    "vs human mAP50 / 50-95",
+]
+
+
+def _distillation_table(distillation: Distillation) -> Table:
+    """The student with and without feature distillation, side by side."""
+
+    def pair(figures: MapPair | None) -> str:
+        return f"{figures.map50:.3f} / {figures.map50_95:.3f}" if figures else "—"
+
+    rows = [
+        [
+            row.run,
+            f"{row.distilled_from} (weight {row.distill_weight:g})"
+            if row.distilled_from
+            else "— (plain)",
+            pair(row.vs_teacher),
+            pair(row.vs_human),
+        ]
+        for row in distillation.students
+    ]
+    return Table(DISTILLATION_HEADER, rows)
 
 
 def _speed_rows(speed: Speed) -> list[list[str]]:

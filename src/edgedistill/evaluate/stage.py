@@ -19,13 +19,14 @@ import numpy as np
 from edgedistill.catalog import now
 from edgedistill.drawing import annotate, captioned, thumbnail
 from edgedistill.errors import EdgedistillError
+from edgedistill.evaluate.distilled import compare_distillation
 from edgedistill.evaluate.human import HumanLabels, against_human_labels, check_ground_truth
 from edgedistill.evaluate.report import write_reports
 from edgedistill.evaluate.speed import measure_speed
-from edgedistill.evaluate.validation import validate
+from edgedistill.evaluate.validation import Scoring, validate
 from edgedistill.metrics import Comparison, EvalMetrics, ModelFacts, RelatedConfusion
 from edgedistill.ontology import Ontology
-from edgedistill.project import DatasetRecord, Project
+from edgedistill.project import Project
 from edgedistill.student import PHONE_INPUT, load_student, pick_device, provenance_caveats
 from edgedistill.teachers.cache import LabelCache, TeacherRecord
 from edgedistill.yolo_format import read_labels
@@ -39,18 +40,6 @@ class EvalReport:
     @property
     def html(self) -> Path:
         return self.directory / "report.html"
-
-
-@dataclass(frozen=True)
-class _Run:
-    """One evaluation: the loaded student, what it is scored on, where figures go."""
-
-    weights: Path
-    model: Any
-    record: DatasetRecord
-    device: str
-    imgsz: int
-    directory: Path
 
 
 def evaluate(
@@ -82,7 +71,7 @@ def evaluate(
     try:
         model = load_student(str(weights))
         imgsz = int(model.ckpt.get("train_args", {}).get("imgsz", 640)) if model.ckpt else 640
-        run = _Run(weights, model, record, pick_device(device), imgsz, work)
+        run = Scoring(weights, model, record, pick_device(device), imgsz, work)
         metrics = _measure(project, run, human, speed_runs if speed else 0).model_copy(
             update={
                 "teacher_description": teacher.description if teacher else record.fingerprint,
@@ -100,7 +89,7 @@ def evaluate(
 
 
 def _measure(
-    project: Project, run: _Run, human: HumanLabels | None, speed_runs: int
+    project: Project, run: Scoring, human: HumanLabels | None, speed_runs: int
 ) -> EvalMetrics:
     """Every figure of the report, with plots written to the run's folder; no speed
     figures when ``speed_runs`` is 0."""
@@ -120,6 +109,7 @@ def _measure(
             run.directory / "vs_human",
             run.record.fingerprint,
         )
+    distillation = compare_distillation(project, run, split, vs_teacher, vs_human)
     speed = None
     if speed_runs:
         speed = measure_speed(
@@ -137,6 +127,7 @@ def _measure(
         vs_human=vs_human,
         model=model_facts(run.model, run.weights, run.imgsz, PHONE_INPUT),
         speed=speed,
+        distillation=distillation,
     )
 
 
@@ -202,7 +193,7 @@ def model_facts(model: Any, weights: Path, imgsz: int, flops_size: tuple[int, in
     )
 
 
-def side_by_side(run: _Run, split: str, count: int = 4) -> list[str]:
+def side_by_side(run: Scoring, split: str, count: int = 4) -> list[str]:
     """A few held-out frames: the teacher's labels on the left, the student's on the right."""
     names = list(run.model.names.values())
     images = sorted((run.record.root / "images" / split).glob("*.jpg"))[:count]

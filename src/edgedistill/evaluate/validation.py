@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from edgedistill.logs import ultralytics_silenced
 from edgedistill.metrics import ClassScores, Comparison, ConfusionMatrix
+from edgedistill.project import DatasetRecord
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """One evaluation: the loaded student, what it is scored on, where figures go."""
+
+    weights: Path
+    model: Any
+    record: DatasetRecord
+    device: str
+    imgsz: int
+    directory: Path
 
 
 def validate(

@@ -34,6 +34,8 @@ class CardFacts:
     imgsz: tuple[int, int]
     files: list[ExportedFile]
     metrics: Comparison | None
+    precision: str | None = None
+    """The fp32 / fp16 / int8 comparison of ``export --int8``."""
 
 
 def write_model_card(directory: Path, config: ProjectConfig, facts: CardFacts) -> Path:
@@ -72,7 +74,7 @@ Class ids follow this order from 0: {", ".join(ontology.student_names)}.
 - Dataset `{facts.dataset}`: {facts.split}.
 - Accuracy: {accuracy}.
 - Thresholds: confidence {facts.conf}, NMS IoU {facts.iou}.
-
+{_precision(facts)}
 ## Input and files
 
 Input: RGB, {width}x{height} (width x height), values 0-1, letterboxed (grey 114 padding)
@@ -105,3 +107,8 @@ package embeds NMS and returns boxes and confidences directly.
     path = directory / "MODEL_CARD.md"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def _precision(facts: CardFacts) -> str:
+    """The fp32 / fp16 / int8 line of ``export --int8``, when there is one."""
+    return f"- ONNX {facts.precision}.\n" if facts.precision else ""

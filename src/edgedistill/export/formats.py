@@ -75,16 +75,32 @@ def export_onnx(model: Any, options: ExportOptions) -> Path:
     ".mlpackage",
     runs_here=False,
     requires="coremltools",
-    note="NMS embedded, fp16 (int8 weights with --int8); runs on macOS/iOS only",
+    note="NMS embedded; 8-bit palettised weights with fp16 compute (the phone default); "
+    "runs on macOS/iOS only",
 )
 def export_coreml(model: Any, options: ExportOptions) -> Path:
+    return _coreml(model, options, "w8a16")
+
+
+@register_format(
+    "coreml-fp16",
+    ".mlpackage",
+    runs_here=False,
+    requires="coremltools",
+    note="NMS embedded, fp16 weights and compute; runs on macOS/iOS only",
+)
+def export_coreml_fp16(model: Any, options: ExportOptions) -> Path:
+    return _coreml(model, options, 16)
+
+
+def _coreml(model: Any, options: ExportOptions, quantize: int | str) -> Path:
+    """Ultralytics' CoreML export: ``w8a16`` is k-means palettised 8-bit weights, fp16 compute."""
     return Path(
         model.export(
             format="coreml",
             imgsz=options.imgsz,
             nms=True,
-            half=not options.int8,
-            int8=options.int8,
+            quantize=quantize,
             conf=options.conf,
             iou=options.iou,
             device="cpu",

@@ -12,6 +12,14 @@ from edgedistill.errors import EdgedistillError
 from edgedistill.export.card import CardFacts, ExportedFile, write_model_card
 from edgedistill.export.formats import ExportOptions, get_format
 from edgedistill.export.parity import FLOAT, INT8, Parity, Tolerance, check_parity
+from edgedistill.export.quantize import (
+    CALIBRATION_FRAMES,
+    DEFAULT_TOLERANCE,
+    SCORED_FRAMES,
+    Int8Verdict,
+    compare_precisions,
+    spread,
+)
 from edgedistill.logs import ultralytics_silenced
 from edgedistill.metrics import Comparison
 from edgedistill.project import Project
@@ -28,10 +36,13 @@ class ExportReport:
     parity: list[Parity] = field(default_factory=list)
     skipped_parity: list[str] = field(default_factory=list)
     card: Path | None = None
+    precision: Int8Verdict | None = None
+    """ONNX fp32 vs fp16 vs int8 on held-out frames, with ``--int8``."""
 
     @property
     def ok(self) -> bool:
-        return all(p.ok for p in self.parity)
+        shipped = self.precision is None or self.precision.shipped
+        return shipped and all(p.ok for p in self.parity)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -40,6 +51,7 @@ class ExportReport:
                 "files": [asdict(f) for f in self.files],
                 "parity": [{"format": p.name, "ok": p.ok, "line": p.line()} for p in self.parity],
                 "skipped_parity": self.skipped_parity,
+                "precision": self.precision.line() if self.precision else None,
                 "card": str(self.card) if self.card else None,
             },
             indent=2,
@@ -55,6 +67,7 @@ def export_student(  # noqa: PLR0913 — the export command's options, one each
     iou: float = 0.45,
     int8: bool = False,
     parity_frames: int = 20,
+    int8_tolerance: float = DEFAULT_TOLERANCE,
 ) -> ExportReport:
     chosen = [get_format(name) for name in dict.fromkeys(formats)]  # checks dependencies first
     weights = Path(weights) if weights else project.latest_weights()
@@ -82,8 +95,11 @@ def export_student(  # noqa: PLR0913 — the export command's options, one each
             shutil.rmtree(target) if target.is_dir() else target.unlink()
         shutil.move(str(exported), target)
         report.files.append(ExportedFile(fmt.name, target.name, _size_mb(target), fmt.note))
+        if fmt.name == "onnx" and int8:  # the ONNX file itself stays fp32
+            report.precision = _int8_onnx(target, record.root, imgsz, int8_tolerance)
+            report.files += _precision_files(report.precision)
         if fmt.runs_here:
-            tolerance = INT8 if int8 else FLOAT
+            tolerance = INT8 if int8 and fmt.name != "onnx" else FLOAT
             report.parity.append(
                 _parity(fmt.name, reference, target, frames, imgsz, conf, tolerance)
             )
@@ -103,6 +119,7 @@ def export_student(  # noqa: PLR0913 — the export command's options, one each
         imgsz=imgsz,
         files=report.files,
         metrics=_last_metrics(project, weights),
+        precision=report.precision.line() if report.precision else None,
     )
     report.card = write_model_card(report.directory, project.config, facts)
     return report
@@ -119,6 +136,29 @@ def _parity(
 ) -> Parity:
     exported = load_yolo(target, task=reference.task)
     return check_parity(name, reference, exported, frames, imgsz, conf, tolerance)
+
+
+def _int8_onnx(fp32: Path, root: Path, imgsz: tuple[int, int], tolerance: float) -> Int8Verdict:
+    """fp16 and calibrated int8 beside the fp32 ONNX file, all three scored on held-out frames."""
+    names = list(json.loads((root / "dataset.json").read_text())["class_names"])
+    calibration = spread(sorted((root / "images" / "train").glob("*.jpg")), CALIBRATION_FRAMES)
+    split = "test" if (root / "images" / "test").is_dir() else "val"
+    images = spread(sorted((root / "images" / split).glob("*.jpg")), SCORED_FRAMES)
+    held_out = [(image, root / "labels" / split / f"{image.stem}.txt") for image in images]
+    return compare_precisions(fp32, calibration, held_out, names, imgsz, tolerance)
+
+
+def _precision_files(verdict: Int8Verdict) -> list[ExportedFile]:
+    """The fp16 file, and the int8 file when it kept its accuracy."""
+    notes = {
+        "fp16": "fp16 weights and compute, float input/output",
+        "int8": f"static int8 (QDQ, per-channel), mAP50-95 within {verdict.tolerance} of fp32",
+    }
+    return [
+        ExportedFile(f"onnx-{s.precision}", s.file.name, s.mb, notes[s.precision])
+        for s in verdict.scored
+        if s.precision != "fp32" and s.file.is_file()
+    ]
 
 
 def _held_out_frames(root: Path, count: int) -> list[Path]:

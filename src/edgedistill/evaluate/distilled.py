@@ -1,0 +1,77 @@
+"""The report's distillation table: the student with and without feature distillation.
+
+When the evaluated student was distilled from an assistant (or has a distilled twin),
+its counterpart — the same model trained on the same dataset the other way — is scored
+on the same split (and the same human labels), so the two stand side by side.
+"""
+
+from __future__ import annotations
+
+from edgedistill.distill import RunRelation, counterpart, run_of
+from edgedistill.evaluate.validation import Scoring, validate
+from edgedistill.metrics import (
+    Comparison,
+    Distillation,
+    DistilledStudent,
+    HumanComparison,
+    MapPair,
+)
+from edgedistill.project import Project
+from edgedistill.student import load_student
+
+
+def compare_distillation(
+    project: Project,
+    scoring: Scoring,
+    split: str,
+    vs_teacher: Comparison,
+    vs_human: HumanComparison | None,
+) -> Distillation | None:
+    """Both students' mAP, the distilled one first; None when there is nothing to compare.
+
+    The counterpart is validated here on the same split and on the human-label dataset
+    the evaluated student was scored on (under ``vs_human/`` in the report folder).
+    """
+    run = run_of(project, scoring.weights)
+    if run is None:
+        return None
+    other = counterpart(project, run)
+    if other is None and run.distilled_from is None:
+        return None
+    rows = [_row(run, vs_teacher, vs_human)]
+    if other is not None:
+        model = load_student(str(other.weights))
+        twin = scoring.directory / "twin"
+        theirs = validate(
+            model, scoring.record.data_yaml, split, scoring.imgsz, scoring.device, twin
+        )
+        human_data = scoring.directory / "vs_human" / "dataset" / "data.yaml"
+        their_human = None
+        if vs_human is not None and human_data.is_file():
+            their_human = validate(
+                model,
+                human_data,
+                "test",
+                scoring.imgsz,
+                scoring.device,
+                twin.with_name("twin_vs_human"),
+            )
+        rows.append(_row(other, theirs, their_human))
+    rows.sort(key=lambda row: row.distilled_from is None)
+    return Distillation(students=rows)
+
+
+def _row(run: RunRelation, vs_teacher: Comparison, vs_human: Comparison | None) -> DistilledStudent:
+    def pair(figures: Comparison | None) -> MapPair | None:
+        if figures is None:
+            return None
+        return MapPair(map50=round(figures.map50, 4), map50_95=round(figures.map50_95, 4))
+
+    return DistilledStudent(
+        run=run.id,
+        weights=str(run.weights),
+        distilled_from=run.distilled_from,
+        distill_weight=run.distill_weight,
+        vs_teacher=pair(vs_teacher),
+        vs_human=pair(vs_human),
+    )
