@@ -114,7 +114,8 @@ class UltralyticsSam3Images:
             self.predictor.setup_model(verbose=False)
         except (RuntimeError, OSError, EOFError, KeyError, ValueError) as exc:
             raise TeacherError(f"{weights.path}: cannot load SAM3 from it ({exc})") from None
-        text_encoder = self.predictor.model.backbone.language_backbone
+        # Ultralytics' BasePredictor.model is unannotated (inferred None); setup_model set it.
+        text_encoder = self.predictor.model.backbone.language_backbone  # type: ignore[attr-defined]
         text_encoder.tokenizer = ClipTokenizer()
 
     @torch.inference_mode()
