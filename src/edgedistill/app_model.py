@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from edgedistill.errors import EdgedistillError
 
@@ -37,7 +38,7 @@ class AppModel:
     parity: str
 
 
-def read_app_model(directory: Path) -> dict[str, object]:
+def read_app_model(directory: Path) -> dict[str, Any]:
     """``model.json`` of an app model directory; a missing or broken one is one sentence."""
     path = directory / MANIFEST
     try:

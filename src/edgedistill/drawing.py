@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import supervision as sv
 
+from edgedistill.detections import class_ids, confidences
 from edgedistill.masks import rle_to_mask
 
 THUMBNAIL_WIDTH = 360
@@ -16,17 +17,14 @@ def annotate(image: np.ndarray, detections: sv.Detections, names: list[str]) -> 
     scene = image.copy()
     if len(detections) == 0:
         return scene
-    masks = [rle_to_mask(r) if r else None for r in detections.data["rle"]]
-    if all(m is not None for m in masks):
-        shown = sv.Detections(
-            xyxy=detections.xyxy, mask=np.stack(masks), class_id=detections.class_id
-        )
+    rles = detections.data["rle"]
+    classes = class_ids(detections)
+    if all(rles):
+        masks = np.stack([rle_to_mask(r) for r in rles])
+        shown = sv.Detections(xyxy=detections.xyxy, mask=masks, class_id=classes)
         scene = sv.MaskAnnotator(opacity=0.35).annotate(scene, shown)
     scene = sv.BoxAnnotator(thickness=2).annotate(scene, detections)
-    labels = [
-        f"{names[c]} {s:.2f}"
-        for c, s in zip(detections.class_id, detections.confidence, strict=True)
-    ]
+    labels = [f"{names[c]} {s:.2f}" for c, s in zip(classes, confidences(detections), strict=True)]
     return sv.LabelAnnotator(text_scale=0.4, text_padding=3).annotate(scene, detections, labels)
 
 

@@ -51,7 +51,8 @@ def environment_problem(exc: BaseException) -> str | None:
     )
     if not full:
         return None
-    where = f" writing {exc.filename}" if getattr(exc, "filename", None) else ""
+    filename = getattr(exc, "filename", None)
+    where = f" writing {filename}" if filename else ""
     return (
         f"the disk is full{where}; free some space and run the command again "
         "(everything finished so far is kept)"

@@ -26,7 +26,7 @@ class _Once(logging.Filter):
         return True
 
 
-class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+class _Handler(logging.StreamHandler):
     """The CLI's own handler, recognised so that a second configure() replaces it."""
 
 

@@ -143,7 +143,7 @@ class Project:
                 query += f" AND {column} = ?"
                 params.append(value)
         with self.open_catalog() as catalog:
-            rows = catalog.execute(query + " ORDER BY finished_at DESC", params).fetchall()
+            rows = catalog.execute(query + " ORDER BY finished_at DESC", tuple(params)).fetchall()
         return [
             FinishedRun(row[0], row[1], row[2], Path(row[3]), Path(row[4]))
             for row in rows

@@ -15,6 +15,7 @@ import numpy as np
 import supervision as sv
 import yaml
 
+from edgedistill.detections import class_ids
 from edgedistill.masks import rle_to_polygons
 from edgedistill.media.store import link_image
 
@@ -96,10 +97,16 @@ def polygon_line(class_id: int, polygon: Sequence[float], width: int, height: in
 
 
 class FrameRef(Protocol):
-    id: str
-    path: Path
-    width: int
-    height: int
+    """A frame as the writers need it; read-only, so that frozen dataclasses satisfy it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def path(self) -> Path: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
 
 
 class YoloWriter:
@@ -118,7 +125,7 @@ class YoloWriter:
         label.write_text("".join(f"{line}\n" for line in lines))
 
     def _line(self, frame: FrameRef, detections: sv.Detections, i: int) -> str:
-        cls = int(detections.class_id[i])
+        cls = int(class_ids(detections)[i])
         w, h = frame.width, frame.height
         if not self.segments:
             return box_line(cls, detections.xyxy[i], w, h)
@@ -128,13 +135,17 @@ class YoloWriter:
 
     def close(self, fallback_val: bool) -> Path:
         """Write ``data.yaml``; without a val split, validation uses train (said loudly)."""
-        splits = {s: f"images/{s}" for s in SPLITS if s in self._splits}
+        splits: dict[str, str] = {s: f"images/{s}" for s in SPLITS if s in self._splits}
         first = next(iter(splits.values()), "images/train")
         if "val" not in splits and fallback_val:
             splits["val"] = splits.get("train", first)
         # Ultralytics requires a train entry even for a validation-only dataset.
         splits = {"train": splits.get("train", first), **splits}
-        data = {"path": str(self.root), **splits, "names": dict(enumerate(self.names))}
+        data: dict[str, object] = {
+            "path": str(self.root),
+            **splits,
+            "names": dict(enumerate(self.names)),
+        }
         path = self.root / "data.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
         return path

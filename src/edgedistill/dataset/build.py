@@ -16,6 +16,7 @@ from edgedistill.dataset.confidence import calibrated, uncertain
 from edgedistill.dataset.gallery import Gallery
 from edgedistill.dataset.split import assign_splits, unit_score
 from edgedistill.dataset.writers import CocoWriter
+from edgedistill.detections import class_ids
 from edgedistill.errors import NO_FRAMES, EdgedistillError
 from edgedistill.project import Project
 from edgedistill.teachers.cache import LabelCache, cache_keys
@@ -261,7 +262,7 @@ def _write(
         writer.add(split, frame, detections)
         report.images[split] += 1
         report.negatives[split] += len(detections) == 0
-        report.instances[split].update(names[c] for c in detections.class_id)
+        report.instances[split].update(names[c] for c in class_ids(detections))
         if not gallery.full:
             gallery.add(frame_id, split, frame.path, detections)
     if "val" not in report.images:

@@ -10,7 +10,9 @@ from pathlib import Path
 import cv2
 import supervision as sv
 
+from edgedistill.detections import class_ids
 from edgedistill.drawing import annotate, thumbnail
+from edgedistill.media.images import read_image
 
 
 class Gallery:
@@ -26,11 +28,10 @@ class Gallery:
         return len(self.items) >= self.limit
 
     def add(self, frame_id: str, split: str, image_path: Path, detections: sv.Detections) -> None:
-        image = cv2.imread(str(image_path))
-        picture = thumbnail(annotate(image, detections, self.names))
+        picture = thumbnail(annotate(read_image(image_path), detections, self.names))
         name = f"gallery/{frame_id}.jpg"
         cv2.imwrite(str(self.root / name), picture, [cv2.IMWRITE_JPEG_QUALITY, 85])
-        classes = sorted({self.names[c] for c in detections.class_id})
+        classes = sorted({self.names[c] for c in class_ids(detections)})
         self.items.append({"src": name, "split": split, "classes": classes, "id": frame_id})
 
     def write(self, title: str, caveat: str | None = None) -> Path:

@@ -31,7 +31,8 @@ def assign_splits(units: Iterable[str], val: float, test: float, seed: int) -> d
         splits[unit] = "test" if score < test else "val" if score < test + val else "train"
     if scores and "train" not in splits.values():
         splits[max(scores, key=scores.__getitem__)] = "train"
-    needed = [name for name, share in (("val", val), ("test", test)) if share > 0]
+    shares: tuple[tuple[Split, float], ...] = (("val", val), ("test", test))
+    needed = [name for name, share in shares if share > 0]
     for name in needed:
         train = sorted((u for u, s in splits.items() if s == "train"), key=scores.__getitem__)
         if name not in splits.values() and len(train) > 1:

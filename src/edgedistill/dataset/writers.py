@@ -13,6 +13,7 @@ from typing import Any
 
 import supervision as sv
 
+from edgedistill.detections import class_ids, confidences
 from edgedistill.masks import rle_area, rle_to_polygons
 from edgedistill.media.store import link_image
 from edgedistill.yolo_format import FrameRef
@@ -50,11 +51,11 @@ class CocoWriter:
         annotation: dict[str, Any] = {
             "id": len(self._annotations[split]) + 1,
             "image_id": image_id,
-            "category_id": int(d.class_id[i]) + 1,
+            "category_id": int(class_ids(d)[i]) + 1,
             "bbox": [x1, y1, x2 - x1, y2 - y1],
             "area": float(rle_area(rle)) if rle else (x2 - x1) * (y2 - y1),
             "iscrowd": 0,
-            "score": float(d.confidence[i]),
+            "score": float(confidences(d)[i]),
         }
         if rle and self.rle:
             annotation["segmentation"] = rle

@@ -9,6 +9,7 @@ import numpy as np
 import supervision as sv
 
 from edgedistill.config import HudConfig
+from edgedistill.detections import class_ids
 from edgedistill.hud.estimate import (
     TimeToCollision,
     distance_m,
@@ -42,28 +43,33 @@ class LeadTracker:
     def update(
         self, detections: sv.Detections, names: list[str], time_s: float, size: tuple[int, int]
     ) -> Lead | None:
+        tracks = detections.tracker_id
+        if tracks is None:  # untracked: no lead, and no track's history is still live
+            self._ttc.clear()
+            return None
+        classes = class_ids(detections)
         width, height = size
         zone = [(x * width, y * height) for x, y in self.settings.ego_zone]
         best: int | None = None
         for i in range(len(detections)):
-            name = names[int(detections.class_id[i])]
+            name = names[int(classes[i])]
             x1, y1, x2, y2 = detections.xyxy[i]
-            if name not in self.settings.vehicle_widths_m or detections.tracker_id is None:
+            if name not in self.settings.vehicle_widths_m:
                 continue
             if inside(((x1 + x2) / 2, y2), zone) and (
                 best is None or y2 > detections.xyxy[best][3]
             ):
                 best = i
-        live = set(detections.tracker_id.tolist()) if detections.tracker_id is not None else set()
+        live = set(tracks.tolist())
         for track in [t for t in self._ttc if t not in live]:
             del self._ttc[track]
         if best is None:
             return None
-        track_id = int(detections.tracker_id[best])
+        track_id = int(tracks[best])
         box_width = float(detections.xyxy[best][2] - detections.xyxy[best][0])
         estimator = self._ttc.setdefault(track_id, TimeToCollision(self.settings.ttc_window_s))
         ttc = estimator.update(time_s, box_width)
-        name = names[int(detections.class_id[best])]
+        name = names[int(classes[best])]
         focal = focal_length_px(width, self.settings.horizontal_fov_deg)
         distance = distance_m(box_width, self.settings.vehicle_widths_m[name], focal)
         warning = ttc is not None and ttc < self.settings.ttc_warning_s
@@ -84,7 +90,8 @@ def draw_hud(
     zone = np.array([(x * width, y * height) for x, y in settings.ego_zone], dtype=np.int32)
     tint = scene.copy()
     cv2.fillPoly(tint, [zone], WARNING_RED if lead and lead.warning else ZONE_GREEN)
-    scene = cv2.addWeighted(tint, 0.18, scene, 0.82, 0)
+    # uint8 in, uint8 out; OpenCV's stubs only say "some array", supervision wants uint8.
+    scene = cv2.addWeighted(tint, 0.18, scene, 0.82, 0).astype(np.uint8, copy=False)
     cv2.polylines(scene, [zone], True, ZONE_GREEN, 1, cv2.LINE_AA)
     if len(detections):
         labels = [_label(names, detections, i, lead) for i in range(len(detections))]
@@ -100,7 +107,7 @@ def draw_hud(
 
 
 def _label(names: list[str], detections: sv.Detections, i: int, lead: Lead | None) -> str:
-    text = names[int(detections.class_id[i])]
+    text = names[int(class_ids(detections)[i])]
     if detections.tracker_id is not None:
         text += f" #{int(detections.tracker_id[i])}"
     if lead is not None and lead.index == i and lead.distance_m is not None:

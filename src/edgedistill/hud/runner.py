@@ -15,6 +15,7 @@ import supervision as sv
 from trackers import ByteTrackTracker
 
 from edgedistill.config import HudConfig
+from edgedistill.detections import subset
 from edgedistill.errors import EdgedistillError
 from edgedistill.hud.overlay import LeadTracker, draw_hud
 from edgedistill.hud.sources import open_source
@@ -120,14 +121,14 @@ def _process(
     inferred = time.perf_counter()
     detections = tracker.update(sv.Detections.from_ultralytics(result))
     if detections.tracker_id is not None:
-        detections = detections[detections.tracker_id >= 0]  # tentative tracks have no id yet
+        detections = subset(detections, detections.tracker_id >= 0)  # tentative: no id yet
     tracked = time.perf_counter()
     height, width = frame.image.shape[:2]
     lead = leads.update(detections, names, frame.time_s, (width, height))
     stats.warnings += bool(lead and lead.warning)
     stats.lead_frames += bool(lead and lead.distance_m is not None)
     stats.ttc_frames += bool(lead and lead.ttc_s is not None)
-    fps = 1000 / np.mean(stats.stage_ms["total"][-15:]) if stats.stage_ms["total"] else 0.0
+    fps = 1000 / float(np.mean(stats.stage_ms["total"][-15:])) if stats.stage_ms["total"] else 0.0
     latency = (tracked - began) * 1000
     hud = draw_hud(frame.image, detections, names, lead, settings, fps, latency)
     drawn = time.perf_counter()

@@ -108,7 +108,7 @@ class _Ingestor:
         self.store = store
         self.settings = settings
         self.on_progress = on_progress or (lambda *_: None)
-        self._folder_filters: dict[Path, NearDuplicateFilter] = {}
+        self._folder_filters: dict[Path, NearDuplicateFilter | None] = {}
 
     def ingest_file(self, media: MediaFile, image_number: int, image_count: int) -> SourceResult:
         """Ingest one file; what goes wrong becomes the result's message, never an exception."""

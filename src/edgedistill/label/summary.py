@@ -38,6 +38,6 @@ def summarize(
     for _, raw in cache.detections(fingerprint, prompts):
         resolution = resolve(raw, config.ontology, config.label, prompted)
         summary.labelled_frames += 1
-        summary.per_class.update(resolution.detections.data["class_name"].tolist())
+        summary.per_class.update(resolution.detections.data["class_name"])
         summary.unknown_labels |= resolution.unknown_labels
     return summary

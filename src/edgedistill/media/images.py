@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
@@ -29,7 +30,7 @@ def load_image(path: Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
             # A JPEG can decode straight to 1/2, 1/4 or 1/8 of its size: much faster.
             image.draft("RGB", fit_within(*image.size, max_side))
             image.load()
-            image = ImageOps.exif_transpose(image).convert("RGB")
+            upright = ImageOps.exif_transpose(image).convert("RGB")
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageError(f"cannot decode as an image ({_reason(exc)})") from None
     except ImportError:
@@ -37,9 +38,18 @@ def load_image(path: Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
         # files Pillow cannot identify; without that plugin it raises ImportError.
         raise ImageError("cannot decode as an image (not a readable image format)") from None
     size = fit_within(width, height, max_side)
-    if size != image.size:
-        image = image.resize(size, Image.Resampling.BOX)
-    return np.asarray(image)[:, :, ::-1].copy(), (width, height)
+    if size != upright.size:
+        upright = upright.resize(size, Image.Resampling.BOX)
+    return np.asarray(upright)[:, :, ::-1].copy(), (width, height)
+
+
+def read_image(path: Path) -> np.ndarray:
+    """A stored image (a frame's JPEG) as OpenCV reads it, HxWx3 uint8 BGR; one sentence
+    when it is missing or cannot be decoded."""
+    image = cv2.imread(str(path))
+    if image is None:
+        raise ImageError(f"{path}: missing or not a readable image")
+    return image
 
 
 def _reason(exc: BaseException) -> str:

@@ -21,6 +21,7 @@ import supervision as sv
 from PIL import Image
 from trackers import ByteTrackTracker
 
+from edgedistill.detections import class_ids, confidences
 from edgedistill.student import PHONE_INPUT, open_detector
 
 
@@ -68,9 +69,10 @@ class Detector:
 
     def as_json(self, detections: sv.Detections) -> list[dict[str, Any]]:
         items = []
+        classes, scores = class_ids(detections), confidences(detections)
         for i in range(len(detections)):
             x1, y1, x2, y2 = (round(float(v), 1) for v in detections.xyxy[i])
-            cls = int(detections.class_id[i])
+            cls = int(classes[i])
             item = {
                 "x1": x1,
                 "y1": y1,
@@ -78,7 +80,7 @@ class Detector:
                 "y2": y2,
                 "class": self.names[cls],
                 "class_id": cls,
-                "confidence": round(float(detections.confidence[i]), 4),
+                "confidence": round(float(scores[i]), 4),
             }
             if detections.tracker_id is not None and detections.tracker_id[i] >= 0:
                 item["track_id"] = int(detections.tracker_id[i])
@@ -102,7 +104,7 @@ def check_size(data: bytes, max_pixels: int) -> None:
         factory, accept = Image.OPEN[name]
         if accept is not None and accept(data[:16]):
             try:
-                width, height = factory(io.BytesIO(data), None).size
+                width, height = factory(io.BytesIO(data), "").size
             except (OSError, ValueError, SyntaxError, struct.error, EOFError):
                 raise BadImage("undecodable image") from None
             if width * height > max_pixels:

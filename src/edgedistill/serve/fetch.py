@@ -69,7 +69,8 @@ async def _public_address(host: str, port: int, allow_private: bool) -> str:
     infos = await asyncio.get_running_loop().getaddrinfo(
         host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
     )
-    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    # An IP socket address starts with its host as a string (typeshed allows any family).
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if not addresses:
         raise FetchError()
     if not allow_private and not all(is_public(a) for a in addresses):

@@ -13,14 +13,15 @@ import json
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TypeGuard
 from urllib.parse import parse_qs
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("edgedistill.serve")
 
 MIN_KEY_LENGTH = 16
-ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Any]
 
 
 class Keys:
@@ -37,7 +38,7 @@ class Keys:
                 MIN_KEY_LENGTH,
             )
 
-    def accepts(self, key: object) -> bool:
+    def accepts(self, key: object) -> TypeGuard[str]:
         if not isinstance(key, str) or not key:
             return False
         given = key.encode("utf-8", "replace")
@@ -106,7 +107,7 @@ class RateWindow:
         return len(self._times) > self.per_second
 
 
-def client_address(scope: dict[str, Any]) -> str:
+def client_address(scope: Scope) -> str:
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
 
@@ -126,7 +127,7 @@ class BodyLimit:
         self.app, self.max_bytes, self.timeout = app, max_bytes, timeout
         self.keys, self.throttle = keys, throttle
 
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             return await self.app(scope, receive, send)
         address = client_address(scope)
@@ -150,7 +151,7 @@ class BodyLimit:
             return await _reply(send, 408, "request body too slow")
         await self.app(scope, _replay(bytes(body)), send)
 
-    def _refuse_early(self, scope: dict, address: str) -> tuple[int, str] | None:
+    def _refuse_early(self, scope: Scope, address: str) -> tuple[int, str] | None:
         if self.throttle.blocked(address):
             return 429, "too many failed API keys from this address; wait a minute"
         headers = dict(scope.get("headers") or [])
@@ -164,10 +165,10 @@ class BodyLimit:
         return None
 
 
-def _replay(body: bytes) -> Callable[[], Awaitable[dict]]:
+def _replay(body: bytes) -> Receive:
     sent = False
 
-    async def receive() -> dict:
+    async def receive() -> Message:
         nonlocal sent
         if sent:
             await asyncio.Event().wait()  # like a client that keeps the connection open
@@ -177,7 +178,7 @@ def _replay(body: bytes) -> Callable[[], Awaitable[dict]]:
     return receive
 
 
-async def _reply(send: Callable, status: int, message: str) -> None:
+async def _reply(send: Send, status: int, message: str) -> None:
     """Answer and close the connection: the rest of a refused body is not worth reading."""
     data = json.dumps({"message": message}).encode()
     headers = [

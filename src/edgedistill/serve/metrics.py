@@ -48,9 +48,9 @@ class Metrics:
             ]
         lines += ["# TYPE edgedistill_clients gauge", f"edgedistill_clients {self.clients}"]
         lines.append("# TYPE edgedistill_latency_ms summary")
-        for name, value in self.latency_percentiles().items():
+        for name, ms in self.latency_percentiles().items():
             quantile = int(name[1:]) / 100
-            lines.append(f'edgedistill_latency_ms{{quantile="{quantile}"}} {value}')
+            lines.append(f'edgedistill_latency_ms{{quantile="{quantile}"}} {ms}')
         with self._lock:
             model = list(self._model)
         if model:

@@ -1,5 +1,5 @@
 """Teacher backends, registered by name. A new backend: a module here that subclasses
-``Teacher`` and decorates it with ``@register_teacher``, named in ``base.BACKENDS`` so
+``Teacher[ItsSettings]`` and decorates it with ``@register_teacher``, named in ``base.BACKENDS`` so
 that it is imported when first used."""
 
 from edgedistill.teachers.base import (

@@ -41,7 +41,7 @@ class AnnotationsSettings(TeacherSettings):
 
 
 @register_teacher
-class AnnotationsTeacher(Teacher):
+class AnnotationsTeacher(Teacher[AnnotationsSettings]):
     """Human labels already on disk, read as if a teacher had produced them."""
 
     name = "annotations"

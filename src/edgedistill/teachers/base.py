@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -35,6 +35,10 @@ class TeacherSettings(BaseModel):
     """Base of every backend's settings; unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+SettingsT = TypeVar("SettingsT", bound=TeacherSettings)
+"""The settings model of one backend, so that ``teacher.settings`` has its fields."""
 
 
 @dataclass(frozen=True)
@@ -108,20 +112,22 @@ class CostEstimate:
     basis: str
 
 
-class Teacher(ABC):
-    """A labelling backend. Subclasses set ``name``, ``Settings`` and implement ``predict``."""
+class Teacher(ABC, Generic[SettingsT]):
+    """A labelling backend. Subclasses set ``name``, ``Settings`` and implement ``predict``;
+    they subclass ``Teacher[TheirSettings]`` so that ``self.settings`` is typed."""
 
     name: ClassVar[str]
     title: ClassVar[str] = ""
     """The backend in words for reports ("Roboflow's hosted SAM3"); defaults to ``name``."""
     Settings: ClassVar[type[TeacherSettings]] = TeacherSettings
+    """The model ``settings`` are validated with; the class that ``SettingsT`` names."""
     prompted: ClassVar[bool] = True
     """True: asked with the ontology's prompts. False: labels with its own class names."""
     propagates: bool = False
     """True: ``predict`` wants each video's frames in order and tracks objects through them."""
 
-    def __init__(self, settings: TeacherSettings) -> None:
-        self.settings = settings
+    def __init__(self, settings: SettingsT) -> None:
+        self.settings: SettingsT = settings
 
     @property
     def fingerprint(self) -> str:
@@ -183,16 +189,18 @@ BACKENDS: dict[str, str] = {
 """Each backend's module, imported only when the backend is used: naming the teachers
 (``--help``, config checks) loads none of their heavy dependencies."""
 
-_REGISTRY: dict[str, type[Teacher]] = {}
+_REGISTRY: dict[str, type[Teacher[Any]]] = {}
+
+TeacherClassT = TypeVar("TeacherClassT", bound=type[Teacher[Any]])
 
 
-def register_teacher(cls: type[Teacher]) -> type[Teacher]:
+def register_teacher(cls: TeacherClassT) -> TeacherClassT:
     """Class decorator: make a backend available by its ``name``."""
     _REGISTRY[cls.name] = cls
     return cls
 
 
-def teacher_class(name: str) -> type[Teacher]:
+def teacher_class(name: str) -> type[Teacher[Any]]:
     """The backend called ``name``, its module imported on first use."""
     if name not in _REGISTRY and name in BACKENDS:
         importlib.import_module(BACKENDS[name])

@@ -13,6 +13,7 @@ import numpy as np
 import supervision as sv
 
 from edgedistill.config import LabelConfig
+from edgedistill.detections import class_ids, subset
 from edgedistill.ontology import Ontology
 from edgedistill.teachers.base import RawDetection
 
@@ -74,17 +75,17 @@ def _prefer_specific(detections: sv.Detections, ontology: Ontology, iou: float) 
     if len(detections) < 2:
         return detections
     overlaps = sv.box_iou_batch(detections.xyxy, detections.xyxy)
-    names = [ontology.names[i] for i in detections.class_id]
+    names = [ontology.names[i] for i in class_ids(detections)]
     general = np.zeros(len(detections), dtype=bool)
     for i, j in zip(*np.nonzero(overlaps >= iou), strict=True):
         if i != j and ontology.is_more_specific(names[j], names[i]):
             general[i] = True
-    return detections[~general]
+    return subset(detections, ~general)
 
 
 def _to_student_classes(detections: sv.Detections, ontology: Ontology) -> sv.Detections:
     students = ontology.student_names
-    output = [ontology.output_name(ontology.names[i]) for i in detections.class_id]
+    output = [ontology.output_name(ontology.names[i]) for i in class_ids(detections)]
     detections.class_id = np.array([students.index(n) for n in output], dtype=int)
     detections.data["class_name"] = np.array(output, dtype=object)
     return detections

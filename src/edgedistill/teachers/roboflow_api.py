@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus, urlsplit
 
 import httpx
@@ -57,6 +57,9 @@ class RoboflowSettings(TeacherSettings):
     seconds_per_call: float = Field(
         default=0.5, gt=0, description="assumed processing time for estimates before any call"
     )
+
+
+RoboflowSettingsT = TypeVar("RoboflowSettingsT", bound=RoboflowSettings)
 
 
 @dataclass
@@ -228,12 +231,12 @@ def _key_forms(key: str) -> set[str]:
     return {key, quote(key, safe=""), quote(key), quote_plus(key)}
 
 
-class RoboflowTeacher(Teacher):
+class RoboflowTeacher(Teacher[RoboflowSettingsT]):
     """Base of the Roboflow backends: concurrent requests, cost per call, budget in USD."""
 
     Settings = RoboflowSettings
 
-    def __init__(self, settings: RoboflowSettings) -> None:
+    def __init__(self, settings: RoboflowSettingsT) -> None:
         super().__init__(settings)
         self._client: RoboflowClient | None = None
 

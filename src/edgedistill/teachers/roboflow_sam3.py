@@ -31,7 +31,7 @@ class RoboflowSam3Settings(RoboflowSettings):
 
 
 @register_teacher
-class RoboflowSam3Teacher(RoboflowTeacher):
+class RoboflowSam3Teacher(RoboflowTeacher[RoboflowSam3Settings]):
     name = "roboflow-sam3"
     title = "Roboflow's hosted SAM3"
     Settings = RoboflowSam3Settings

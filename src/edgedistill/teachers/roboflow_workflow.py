@@ -38,7 +38,7 @@ class RoboflowWorkflowSettings(RoboflowSettings):
 
 
 @register_teacher
-class RoboflowWorkflowTeacher(RoboflowTeacher):
+class RoboflowWorkflowTeacher(RoboflowTeacher[RoboflowWorkflowSettings]):
     name = "roboflow-workflow"
     title = "Roboflow workflow"
     Settings = RoboflowWorkflowSettings

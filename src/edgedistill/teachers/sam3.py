@@ -75,7 +75,7 @@ class Sam3Images(Protocol):
 
 
 @register_teacher
-class Sam3Teacher(Teacher):
+class Sam3Teacher(Teacher[Sam3Settings]):
     name = "sam3"
     title = "SAM3 (local)"
     Settings = Sam3Settings

@@ -46,7 +46,8 @@ class HfSam3Images:
             self.processor = Sam3Processor.from_pretrained(weights.path)
         except (OSError, ValueError) as exc:
             raise TeacherError(f"{weights.path}: cannot load SAM3 ({exc})") from None
-        self.model = model.to(device).eval()
+        # typeshed's functools._Wrapped has no __get__: transformers' @wraps'd .to() looks unbound
+        self.model = model.to(device).eval()  # type: ignore[arg-type]
         self._text: dict[str, tuple[Any, Any]] = {}
 
     @torch.inference_mode()
@@ -126,7 +127,8 @@ class HfSam3Video:
             self.processor = Sam3VideoProcessor.from_pretrained(weights.path)
         except (OSError, ValueError) as exc:
             raise TeacherError(f"{weights.path}: cannot load SAM3's video model ({exc})") from None
-        self.model = model.to(device).eval()
+        # typeshed's functools._Wrapped has no __get__: transformers' @wraps'd .to() looks unbound
+        self.model = model.to(device).eval()  # type: ignore[arg-type]
         # Only objects above this score start tracks; a track then lives on its own masks.
         self.model.score_threshold_detection = track_score
         self.model.new_det_thresh = track_score

@@ -31,14 +31,14 @@ def vote_track_classes(frames: Frames, ontology: Ontology, settings: LabelConfig
     votes: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for _, raw in frames:
         tracked = _confident_tracked(raw, ontology, settings)
-        for detection, cls in tracked:
-            votes[detection.track][cls.name] += detection.score
-        for (a, class_a), (b, class_b) in combinations(tracked, 2):
-            if a.track == b.track or not _related(ontology, class_a.name, class_b.name):
+        for track, detection, cls in tracked:
+            votes[track][cls.name] += detection.score
+        for (track_a, a, class_a), (track_b, b, class_b) in combinations(tracked, 2):
+            if track_a == track_b or not _related(ontology, class_a.name, class_b.name):
                 continue
             if _iou(a.box, b.box) >= settings.parent_iou:
-                votes[a.track][class_b.name] += b.score
-                votes[b.track][class_a.name] += a.score
+                votes[track_a][class_b.name] += b.score
+                votes[track_b][class_a.name] += a.score
     return {track: ontology.get(_winner(ontology, v)).prompts[0] for track, v in votes.items()}
 
 
@@ -85,8 +85,8 @@ def track_voting_cache(
 
 def _confident_tracked(
     raw: list[RawDetection], ontology: Ontology, settings: LabelConfig
-) -> list[tuple[RawDetection, OntologyClass]]:
-    """Tracked detections that the frame-by-frame rules would keep, with their class."""
+) -> list[tuple[str, RawDetection, OntologyClass]]:
+    """Tracked detections that the frame-by-frame rules would keep, with track and class."""
     kept = []
     for detection in raw:
         cls = ontology.class_for_prompt(detection.label)
@@ -94,7 +94,7 @@ def _confident_tracked(
             continue
         threshold = cls.confidence if cls.confidence is not None else settings.confidence
         if detection.score >= threshold:
-            kept.append((detection, cls))
+            kept.append((detection.track, detection, cls))
     return kept
 
 

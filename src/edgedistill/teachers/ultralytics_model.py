@@ -43,7 +43,7 @@ class UltralyticsSettings(TeacherSettings):
 
 
 @register_teacher
-class UltralyticsTeacher(Teacher):
+class UltralyticsTeacher(Teacher[UltralyticsSettings]):
     name = "ultralytics"
     title = "Ultralytics model"
     Settings = UltralyticsSettings
@@ -56,17 +56,18 @@ class UltralyticsTeacher(Teacher):
                 "the ultralytics teacher needs --weights (e.g. yolo11x.pt, "
                 "rtdetr-l.pt, or a path to your own .pt)"
             )
-        self.random_init = settings.weights.endswith((".yaml", ".yml"))
-        self.model = _load(settings.weights, self.random_init)
+        self.weights: str = settings.weights
+        self.random_init = self.weights.endswith((".yaml", ".yml"))
+        self.model = _load(self.weights, self.random_init)
         self.device = resolve_device(settings.device)
         self._identity = self._weights_identity()
 
     def _weights_identity(self) -> str:
-        path = Path(self.settings.weights)
+        path = Path(self.weights)
         if path.is_file():
             return file_sha256(path)
         # A YAML is built with a fixed seed, so its random weights are reproducible.
-        return f"{self.settings.weights}:seed0" if self.random_init else self.settings.weights
+        return f"{self.weights}:seed0" if self.random_init else self.weights
 
     def identity(self) -> dict[str, Any]:
         s = self.settings
@@ -85,7 +86,7 @@ class UltralyticsTeacher(Teacher):
     def caveat(self) -> str | None:
         if self.random_init:
             return (
-                f"the teacher is {self.settings.weights} with random weights: its labels are "
+                f"the teacher is {self.weights} with random weights: its labels are "
                 "meaningless, and so is a student trained on them"
             )
         return (
