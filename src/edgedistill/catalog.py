@@ -124,6 +124,10 @@ MIGRATIONS: list[str] = [
     DROP TABLE train_runs;
     ALTER TABLE train_runs_new RENAME TO train_runs;
     """,
+    # Classes a student lost against its starting weights (JSON list; NULL: not checked).
+    """
+    ALTER TABLE train_runs ADD COLUMN regressions TEXT;
+    """,
 ]
 
 

@@ -172,6 +172,9 @@ def print_status(counts: dict[str, Any], labels_only: bool = False) -> None:
         table.add_row("training runs", line)
         if counts["student"]:
             table.add_row("student", escape(counts["student"]))
+        if counts["student_regressed"]:
+            lost = ", ".join(counts["student_regressed"])
+            table.add_row("  [red]regressed[/]", escape(f"lost {lost} (see its report)"))
         if counts["report"]:
             table.add_row("report", escape(counts["report"]))
     out.print(table)
@@ -254,11 +257,15 @@ def print_eval_report(report: EvalReport) -> None:
         out.print(
             f"student vs human labels: mAP50 {human['map50']:.3f}, mAP50-95 {human['map50_95']:.3f}"
         )
-        if human.get("teacher"):
-            out.print(
-                f"teacher vs human labels: mAP50 {human['teacher']['map50']:.3f}, "
-                f"mAP50-95 {human['teacher']['map50_95']:.3f}"
-            )
+        for role in ("starting weights", "teacher"):
+            model = human["models"].get(role)
+            if model:
+                out.print(
+                    f"{role} vs human labels: mAP50 {model['map50']:.3f}, "
+                    f"mAP50-95 {model['map50_95']:.3f}"
+                )
+    for line in metrics.get("regressions") or []:
+        err.print(f"[red]{escape(line)}[/]")
     for backend, timing in (metrics.get("speed") or {}).items():
         if isinstance(timing, dict) and "total_ms" in timing:
             out.print(

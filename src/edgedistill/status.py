@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from edgedistill.catalog import Catalog
@@ -65,8 +66,12 @@ def _student_status(catalog: Catalog, project: Project) -> dict[str, Any]:
     """Datasets written, training runs, and the newest student and report."""
     runs = dict(catalog.execute("SELECT status, COUNT(*) FROM train_runs GROUP BY status"))
     student = catalog.execute(
-        "SELECT weights FROM train_runs WHERE status = 'done' ORDER BY finished_at DESC LIMIT 1"
+        "SELECT weights, regressions FROM train_runs WHERE status = 'done' "
+        "ORDER BY finished_at DESC LIMIT 1"
     ).fetchone()
+    regressed = catalog.execute(
+        "SELECT COUNT(*) FROM train_runs WHERE regressions IS NOT NULL AND regressions != '[]'"
+    ).fetchone()[0]
     reports = sorted((project.root / REPORTS_DIR).glob("*/report.html"))
     return {
         "datasets": catalog.execute("SELECT COUNT(*) FROM datasets").fetchone()[0],
@@ -74,5 +79,9 @@ def _student_status(catalog: Catalog, project: Project) -> dict[str, Any]:
             status: runs.get(status, 0) for status in ("done", "failed", "interrupted", "running")
         },
         "student": student[0] if student else None,
+        "regressed_runs": regressed,
+        "student_regressed": (
+            [r["name"] for r in json.loads(student[1])] if student and student[1] else None
+        ),
         "report": str(reports[-1]) if reports else None,
     }

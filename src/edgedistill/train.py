@@ -102,6 +102,7 @@ def train_student(
         _check_compatible(settings.model, record)
         weights = resolve_weights(settings.model, search)
         model = load_student(weights)
+        data = _training_data(project, catalog, record, Path(weights), settings)
         run_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{Path(settings.model).stem}"
         directory = project.root / RUNS_DIR / run_id
         device = pick_device(settings.device)
@@ -119,7 +120,7 @@ def train_student(
         )
         _write_run_json(directory, run_id, settings, record)
         args = {
-            "data": str(record.data_yaml),
+            "data": str(data),
             "epochs": settings.epochs,
             "imgsz": settings.imgsz,
             "batch": settings.batch,
@@ -127,6 +128,8 @@ def train_student(
             "device": device,
             "workers": settings.workers,
             "seed": settings.seed,
+            "freeze": settings.freeze,
+            "cls_pw": settings.cls_pw,
             "project": str(directory.parent),
             "name": run_id,
             "exist_ok": True,
@@ -136,6 +139,23 @@ def train_student(
         return _run(
             catalog, run_id, record.version, settings.model, directory, lambda: model.train(**args)
         )
+
+
+def _training_data(
+    project: Project, catalog: Catalog, record: DatasetRecord, weights: Path, settings: TrainConfig
+) -> Path:
+    """Warn about classes too rare to learn; the dataset, or with ``keep_known`` its copy
+    with the starting weights' labels added (see :mod:`edgedistill.keep_known`)."""
+    from edgedistill.keep_known import keep_known
+    from edgedistill.train_checks import rare_classes
+
+    for warning in rare_classes(
+        catalog, record.version, project.load_config().dataset.min_instances
+    ):
+        log.warning(warning)
+    if settings.keep_known and not is_architecture(settings.model):
+        return keep_known(project, record, weights, settings)
+    return record.data_yaml
 
 
 def _resume(project: Project, catalog: Catalog) -> TrainRun:

@@ -11,6 +11,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from edgedistill.evaluate.report_compare import CompareSection, compare_section  # noqa: E402
+
 
 def write_reports(directory: Path, metrics: dict[str, Any], samples: list[str]) -> None:
     bars = _per_class_bars(directory, metrics["vs_teacher"]["per_class"])
@@ -56,8 +58,8 @@ def _sections(metrics: dict[str, Any], bars: str | None, samples: list[str]) -> 
             for c in teacher.get("sibling_confusions", [])
         ],
         "images": ([bars] if bars else []) + _key_plots(teacher["plots"]),
-        "human_images": _key_plots(metrics.get("vs_human", {}).get("plots", [])),
         "samples": samples,
+        "compare": compare_section(metrics),
     }
 
 
@@ -93,6 +95,16 @@ def _summary_rows(metrics: dict[str, Any]) -> list[list[str]]:
                 f"{human['images']} images",
             ]
         )
+        start = human.get("models", {}).get("starting weights")
+        if start:
+            rows.append(
+                [
+                    "starting weights vs human labels",
+                    f"{start['map50']:.3f}",
+                    f"{start['map50_95']:.3f}",
+                    f"{start['images']} images",
+                ]
+            )
         if human.get("teacher"):
             t = human["teacher"]
             rows.append(
@@ -100,7 +112,7 @@ def _summary_rows(metrics: dict[str, Any]) -> list[list[str]]:
                     "teacher vs human labels",
                     f"{t['map50']:.3f}",
                     f"{t['map50_95']:.3f}",
-                    f"{t['images']} images (COCOeval)",
+                    f"{t['images']} images",
                 ]
             )
     return rows
@@ -155,12 +167,25 @@ def _markdown(metrics: dict[str, Any], s: dict[str, Any]) -> str:
         f"# Student report — {Path(metrics['weights']).name}",
         "",
         *(f"> **Caveat.** {caveat}\n" for caveat in metrics.get("caveats", [])),
+        *(f"> **Regression.** {line}\n" for line in metrics.get("regressions") or []),
         f"Weights `{metrics['weights']}`. {_teacher_line(metrics)}",
         "",
         "## Accuracy",
         "",
         *_md_table(["comparison", "mAP50", "mAP50-95", "on"], s["summary"]),
         "",
+    ]
+    compare = s["compare"]
+    if compare:
+        lines += [
+            f"## {compare.heading}",
+            "",
+            *_md_table(compare.header, compare.rows),
+            "",
+            *(f"- {line}" for line in compare.lines),
+            "",
+        ]
+    lines += [
         "## Per class (student vs teacher)",
         "",
         *(
@@ -187,12 +212,20 @@ def _markdown(metrics: dict[str, Any], s: dict[str, Any]) -> str:
         ]
     lines += ["## Model", "", _model_line(metrics), "", "## Student vs teacher", ""]
     lines += [f"![{p}]({p})" for p in s["images"]]
-    if s["human_images"]:
-        lines += ["", "## Student vs human labels", ""]
-        lines += [f"![{p}]({p})" for p in s["human_images"]]
     lines += ["", f"## {_samples_heading(metrics)}: teacher (left) and student (right)", ""]
     lines += [f"![{SAMPLE_CAPTION}]({p})\n\n*{SAMPLE_CAPTION}*\n" for p in s["samples"]]
     return "\n".join(lines) + "\n"
+
+
+def _html_compare(compare: CompareSection | None, table: Any) -> list[str]:
+    if compare is None:
+        return []
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in compare.lines)
+    return [
+        f"<h2>{html.escape(compare.heading)}</h2>",
+        table(compare.header, compare.rows),
+        f"<ul>{items}</ul>",
+    ]
 
 
 def _samples_heading(metrics: dict[str, Any]) -> str:
@@ -227,9 +260,14 @@ def _html(metrics: dict[str, Any], s: dict[str, Any]) -> str:
             f'<p class="caveat"><b>Caveat.</b> {html.escape(caveat)}</p>'
             for caveat in metrics.get("caveats", [])
         ),
+        *(
+            f'<p class="caveat"><b>Regression.</b> {html.escape(line)}</p>'
+            for line in metrics.get("regressions") or []
+        ),
         f"<p>{html.escape(_teacher_line(metrics))} {html.escape(_model_line(metrics))}.</p>",
         "<h2>Accuracy</h2>",
         table(["comparison", "mAP50", "mAP50-95", "on"], s["summary"]),
+        *_html_compare(s["compare"], table),
         "<h2>Per class (student vs teacher)</h2>",
         per_class,
     ]
@@ -248,8 +286,6 @@ def _html(metrics: dict[str, Any], s: dict[str, Any]) -> str:
         return "".join(f'<img src="{html.escape(p)}" alt="{html.escape(p)}">' for p in paths)
 
     parts += ["<h2>Student vs teacher</h2>", images(s["images"])]
-    if s["human_images"]:
-        parts += ["<h2>Student vs human labels</h2>", images(s["human_images"])]
     if s["samples"]:
         parts += [
             f"<h2>{_samples_heading(metrics)}: teacher (left) and student (right)</h2>",

@@ -23,7 +23,14 @@ from edgedistill.config import ProjectConfig
 from edgedistill.dataset.gallery import annotate, thumbnail
 from edgedistill.dataset.labels import read_yolo_labels
 from edgedistill.errors import EdgedistillError
-from edgedistill.evaluate.human import HumanLabels, against_human_labels, check_ground_truth
+from edgedistill.evaluate.compare import (
+    Starting,
+    on_human_labels,
+    on_starting_detections,
+    starting_weights,
+)
+from edgedistill.evaluate.human import HumanLabels, check_ground_truth, human_truth
+from edgedistill.evaluate.regression import gate_lines, record_regressions, regressions_of
 from edgedistill.evaluate.report import write_reports
 from edgedistill.evaluate.speed import SPEED_SIZE, measure_speed
 from edgedistill.label.cache import LabelCache, TeacherRecord
@@ -67,8 +74,9 @@ def evaluate(
     weights = Path(weights) if weights else latest_weights(project)
     if not weights.is_file():
         raise EdgedistillError(f"{weights}: no such weights file")
-    human = check_ground_truth(gt) if gt is not None else None
     config = project.load_config()
+    gt = gt if gt is not None else config.eval.gt
+    human = check_ground_truth(gt) if gt is not None else None
     with project.open_catalog() as catalog:
         row = catalog.execute(
             "SELECT dataset, model FROM train_runs WHERE weights = ?", (str(weights),)
@@ -81,16 +89,20 @@ def evaluate(
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
+        start = starting_weights(config, row[1] if row else None)
         metrics, samples = _measure(
-            project, config, weights, record, human, speed, device, speed_runs, work
+            project, config, weights, record, human, start, speed, device, speed_runs, work
         )
         metrics["teacher_description"] = teacher.description if teacher else record.fingerprint
         metrics["caveats"] = _caveats(teacher, row[1] if row else None, metrics)
+        metrics["regressions"] = gate_lines(metrics)
         (work / "metrics.json").write_text(json.dumps(metrics, indent=2))
         write_reports(work, metrics, samples)
         work.rename(final)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if row is not None:
+        record_regressions(project, weights, regressions_of(metrics))
     return EvalReport(final, metrics)
 
 
@@ -100,6 +112,7 @@ def _measure(
     weights: Path,
     record: DatasetRecord,
     human: HumanLabels | None,
+    start: Starting,
     speed: bool,
     device: str,
     speed_runs: int,
@@ -126,14 +139,18 @@ def _measure(
         metrics["vs_teacher"], config.ontology
     )
     if human is not None:
-        metrics["vs_human"] = against_human_labels(
-            project, model, human, imgsz, device, directory / "vs_human", record.fingerprint
-        )
+        truth = human_truth(config.ontology, human)
+        metrics["vs_human"] = on_human_labels(
+            project, config, truth, model, weights, start, record.fingerprint, imgsz, device
+        ).to_json()
+    else:
+        frames = sorted((record.root / "images" / split).glob("*.jpg"))
+        vs_start = on_starting_detections(config, frames, model, weights, start, imgsz, device)
+        if vs_start is not None:
+            metrics["vs_start"] = vs_start.to_json()
     metrics["model"] = model_facts(model, weights, imgsz, SPEED_SIZE)
     if speed:
-        metrics["speed"] = measure_speed(
-            model, weights, record, device, speed_runs, directory
-        )
+        metrics["speed"] = measure_speed(model, weights, record, device, speed_runs, directory)
     shown = split if held_out else "train"  # without a val folder, val is the train folder
     samples = side_by_side(model, record, shown, imgsz, device, directory)
     return metrics, samples
