@@ -46,7 +46,7 @@ def _sections(metrics: dict[str, Any], bars: str | None, samples: list[str]) -> 
         "per_class": [
             [
                 name,
-                f"{v['precision']:.3f}",
+                "—" if v["precision"] is None else f"{v['precision']:.3f}",
                 f"{v['recall']:.3f}",
                 f"{v['ap50']:.3f}",
                 f"{v['ap50_95']:.3f}",

@@ -17,12 +17,14 @@ from typing import Any
 
 import cv2
 import numpy as np
+import yaml
 
 from edgedistill.catalog import now
 from edgedistill.config import ProjectConfig
 from edgedistill.dataset.gallery import annotate, thumbnail
 from edgedistill.dataset.labels import read_yolo_labels
 from edgedistill.errors import EdgedistillError
+from edgedistill.evaluate.by_name import same_classes, vs_teacher_by_name
 from edgedistill.evaluate.compare import (
     Starting,
     on_human_labels,
@@ -132,12 +134,18 @@ def _measure(
         "imgsz": imgsz,
         "created_at": now(),
     }
-    metrics["vs_teacher"] = validate(
-        model, record.data_yaml, split, imgsz, device, directory / "vs_teacher"
-    )
-    metrics["vs_teacher"]["sibling_confusions"] = sibling_confusions(
-        metrics["vs_teacher"], config.ontology
-    )
+    names = list(yaml.safe_load(record.data_yaml.read_text())["names"].values())
+    if same_classes(model, names):
+        metrics["vs_teacher"] = validate(
+            model, record.data_yaml, split, imgsz, device, directory / "vs_teacher"
+        )
+        metrics["vs_teacher"]["sibling_confusions"] = sibling_confusions(
+            metrics["vs_teacher"], config.ontology
+        )
+    else:  # another model's classes: Ultralytics' validator would match them by index
+        metrics["vs_teacher"] = vs_teacher_by_name(
+            config.ontology, record.root, split, names, model, imgsz, device
+        )
     if human is not None:
         truth = human_truth(config.ontology, human)
         metrics["vs_human"] = on_human_labels(
@@ -172,6 +180,11 @@ def _caveats(
         caveats.append(
             "Scored on the training frames: no source could be held out, so these figures "
             "are optimistic. Add more videos or images."
+        )
+    if metrics["vs_teacher"].get("matched_by_name"):
+        caveats.append(
+            "These weights' classes are not the dataset's: their figures match classes by "
+            "name through the ontology (pycocotools), without precision or confusion matrix."
         )
     return caveats
 
