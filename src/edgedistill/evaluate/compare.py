@@ -26,7 +26,7 @@ from edgedistill.project import Project
 from edgedistill.weights import is_architecture, resolve_weights
 
 HUMAN_BASIS = "human labels"
-START_BASIS = "the starting weights' confident detections on held-out frames"
+START_BASIS = "the starting weights' confident detections on {} frames"
 START_CONF = 0.5
 """Score from which the starting weights' detections stand as the reference (``vs_start``)."""
 START_FRAMES = 200
@@ -140,8 +140,11 @@ def on_starting_detections(
     start: Starting,
     imgsz: int,
     device: str,
+    held_out: bool = True,
 ) -> Comparison | None:
-    """Student vs its starting weights where no human labels exist; None without them."""
+    """Student vs its starting weights where no human labels exist; None without them.
+
+    ``held_out``: the frames are held out (else training frames, said in the basis)."""
     if start.model is None or not frames:
         return None
     from PIL import Image
@@ -162,7 +165,7 @@ def on_starting_detections(
     truth = truth_from_labels(config.ontology, rows)
     student_names = list(student.names.values())
     comparison = Comparison(
-        START_BASIS,
+        START_BASIS.format("held-out" if held_out else "training"),
         truth,
         [
             score(

@@ -1,8 +1,10 @@
 """The eval stage: the student against the teacher's labels (and human labels), its speed
 at 480p, and a report a person wants to read.
 
-Accuracy comes from Ultralytics' own validator (mAP50, mAP50-95, per-class P/R/AP,
-confusion matrix); teacher-vs-human accuracy from pycocotools' COCOeval.
+Student-vs-teacher accuracy comes from Ultralytics' own validator (mAP50, mAP50-95,
+per-class P/R/AP, confusion matrix). On human labels the student, its starting weights
+and the teacher are scored on one yardstick (:mod:`edgedistill.evaluate.compare`), and a
+class the student lost against its starting weights is flagged and recorded on its run.
 """
 
 from __future__ import annotations
@@ -134,34 +136,46 @@ def _measure(
         "imgsz": imgsz,
         "created_at": now(),
     }
-    names = list(yaml.safe_load(record.data_yaml.read_text())["names"].values())
-    if same_classes(model, names):
-        metrics["vs_teacher"] = validate(
-            model, record.data_yaml, split, imgsz, device, directory / "vs_teacher"
-        )
-        metrics["vs_teacher"]["sibling_confusions"] = sibling_confusions(
-            metrics["vs_teacher"], config.ontology
-        )
-    else:  # another model's classes: Ultralytics' validator would match them by index
-        metrics["vs_teacher"] = vs_teacher_by_name(
-            config.ontology, record.root, split, names, model, imgsz, device
-        )
+    shown = split if held_out else "train"  # without a val folder, val is the train folder
+    metrics["vs_teacher"] = _vs_teacher(
+        config, record, split, shown, model, imgsz, device, directory
+    )
     if human is not None:
         truth = human_truth(config.ontology, human)
         metrics["vs_human"] = on_human_labels(
             project, config, truth, model, weights, start, record.fingerprint, imgsz, device
         ).to_json()
     else:
-        frames = sorted((record.root / "images" / split).glob("*.jpg"))
-        vs_start = on_starting_detections(config, frames, model, weights, start, imgsz, device)
+        frames = sorted((record.root / "images" / shown).glob("*.jpg"))
+        vs_start = on_starting_detections(
+            config, frames, model, weights, start, imgsz, device, held_out
+        )
         if vs_start is not None:
             metrics["vs_start"] = vs_start.to_json()
     metrics["model"] = model_facts(model, weights, imgsz, SPEED_SIZE)
     if speed:
         metrics["speed"] = measure_speed(model, weights, record, device, speed_runs, directory)
-    shown = split if held_out else "train"  # without a val folder, val is the train folder
     samples = side_by_side(model, record, shown, imgsz, device, directory)
     return metrics, samples
+
+
+def _vs_teacher(
+    config: ProjectConfig,
+    record: DatasetRecord,
+    split: str,
+    shown: str,
+    model: Any,
+    imgsz: int,
+    device: str,
+    directory: Path,
+) -> dict[str, Any]:
+    """Ultralytics' validator on the teacher's labels; by name for another class list."""
+    names = list(yaml.safe_load(record.data_yaml.read_text())["names"].values())
+    if not same_classes(model, names):  # the validator would match classes by index
+        return vs_teacher_by_name(config.ontology, record.root, shown, names, model, imgsz, device)
+    result = validate(model, record.data_yaml, split, imgsz, device, directory / "vs_teacher")
+    result["sibling_confusions"] = sibling_confusions(result, config.ontology)
+    return result
 
 
 def _scored_split(root: Path) -> tuple[str, bool]:
