@@ -107,7 +107,11 @@ class TrainConfig(BaseModel):
         description="add the starting weights' confident detections where the teacher is silent",
     )
     keep_conf: float = Field(default=0.5, ge=0.0, le=1.0, description="for keep_known")
-    freeze: int = Field(default=0, ge=0, description="layers of the starting weights kept fixed")
+    freeze: int = Field(
+        default=10,
+        ge=0,
+        description="layers of the starting weights kept fixed (not for a model YAML)",
+    )
     cls_pw: float = Field(
         default=0.0, ge=0.0, le=1.0, description="class-balanced loss: inverse-frequency power"
     )

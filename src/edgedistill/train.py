@@ -128,7 +128,7 @@ def train_student(
             "device": device,
             "workers": settings.workers,
             "seed": settings.seed,
-            "freeze": settings.freeze,
+            "freeze": 0 if is_architecture(settings.model) else settings.freeze,
             "cls_pw": settings.cls_pw,
             "project": str(directory.parent),
             "name": run_id,
