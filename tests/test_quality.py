@@ -119,6 +119,7 @@ def test_pipeline_marks_a_student_that_lost_what_it_knew(
             "batch": 4,
             "workers": 0,
             "keep_known": True,
+            "freeze": 0,
         },
         eval={"gt": str(gt), "regression_tolerance": 0.0, "regression_min_ap": 0.0},
     )
