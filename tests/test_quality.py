@@ -15,6 +15,8 @@ from edgedistill.catalog import Catalog
 from edgedistill.config import IngestConfig
 from edgedistill.dataset import build_dataset
 from edgedistill.evaluate.compare import Starting, on_starting_detections
+from edgedistill.evaluate.human import check_ground_truth, human_truth
+from edgedistill.evaluate.teacher_scores import teacher_on_truth
 from edgedistill.ingest import ingest
 from edgedistill.label import LabelCache, label_project
 from edgedistill.pipeline import run_pipeline
@@ -167,3 +169,25 @@ def test_without_human_labels_the_starting_detections_are_the_reference(assets, 
     figures = same.to_json()["models"]
     assert figures["student"]["per_class"] == figures["starting weights"]["per_class"]
     assert figures["starting weights"]["per_class"]["bus"]["ap50"] == pytest.approx(1.0, abs=0.02)
+
+
+def test_a_local_teacher_is_run_on_labelled_images_it_never_saw(assets, tmp_path) -> None:
+    train = highway_subset(assets, tmp_path / "train-set", "valid", 3, None)
+    project = init_project(tmp_path / "project", "blank")
+    weights = str(assets / "weights" / "yolo11n-coco.pt")
+    edit_config(
+        project, ontology=ONTOLOGY, teachers={"ultralytics": {"weights": weights, "imgsz": 160}}
+    )
+    ingest(project, [str(train.parent / "valid" / "images")], IngestConfig(dedup=False))
+    teacher = build_teacher(project.load_config(), "ultralytics", {})
+    label_project(project, teacher)
+    config = project.load_config()
+    gt = check_ground_truth(highway_subset(assets, tmp_path / "human", "test", 6, bus=True))
+    truth = human_truth(config.ontology, gt)
+    scored = teacher_on_truth(project, config, teacher.fingerprint, truth, "cpu")
+    assert scored.score is not None and scored.score.model.endswith("(run here)")
+    assert scored.score.per_class["bus"] is not None and scored.score.images == 6
+    # Other settings in the config are another teacher: not scored in its place.
+    edit_config(project, teachers={"ultralytics": {"weights": weights, "imgsz": 192}})
+    other = teacher_on_truth(project, project.load_config(), teacher.fingerprint, truth, "cpu")
+    assert other.score is None and "is not the teacher that labelled" in str(other.note)

@@ -98,8 +98,9 @@ def _run_here(
     local = record.name in _LOCAL or (record.name == "sam3" and device.startswith("cuda"))
     if not local:
         return None, (
-            f"the teacher ({record.description}) has not labelled these images and is not "
-            "run here (a paid API, or SAM3 without a GPU): ingest and label them to score it"
+            f"the teacher ({record.description}) has not labelled these images, and eval "
+            "runs only the ultralytics teacher, or SAM3 on a GPU, itself (never a paid API): "
+            "ingest and label the images to score it"
         )
     try:
         teacher = build_teacher(config, record.name, {})
