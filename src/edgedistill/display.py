@@ -258,7 +258,7 @@ def print_eval_report(report: EvalReport) -> None:
             f"student vs human labels: mAP50 {human['map50']:.3f}, mAP50-95 {human['map50_95']:.3f}"
         )
         for role in ("starting weights", "teacher"):
-            model = human["models"].get(role)
+            model = human.get("models", {}).get(role)  # reports before issue 18 lack it
             if model:
                 out.print(
                     f"{role} vs human labels: mAP50 {model['map50']:.3f}, "

@@ -75,7 +75,7 @@ def regressions_of(metrics: dict[str, Any]) -> list[Regression] | None:
     """The regressions an evaluation found; None when nothing could be checked (no
     starting weights to compare with)."""
     comparison = metrics.get("vs_human") or metrics.get("vs_start")
-    if not comparison or "starting weights" not in comparison["models"]:
+    if not comparison or "starting weights" not in comparison.get("models", {}):
         return None
     fields = ("name", "before", "after", "boxes", "basis")
     return [Regression(**{k: r[k] for k in fields}) for r in comparison["regressions"]]
