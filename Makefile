@@ -68,6 +68,7 @@ bench: setup
 	$(BIN)/python bench/label.py
 	$(BIN)/python bench/label_ray.py
 	$(BIN)/python bench/distill.py
+	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/realtime.py
 	$(BIN)/python bench/serve.py
 	cd $(APP) && node bench/hud.js

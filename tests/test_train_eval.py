@@ -45,6 +45,9 @@ def test_train_then_eval_writes_weights_metrics_and_report(server, tmp_path) -> 
     assert saved["dataset"] == dataset.version
     assert saved["teacher_fingerprint"] == dataset.fingerprint
     assert saved["settings"]["epochs"] == 1
+    # train.freeze (10 by default) keeps pretrained layers; random weights are never frozen.
+    assert saved["settings"]["freeze"] == 10
+    assert yaml.safe_load((run.directory / "args.yaml").read_text())["freeze"] == 0
 
     gt = human_labels(tmp_path / "human", tmp_path / "media" / "stills")
     report = evaluate(project, gt=gt, speed_runs=2)

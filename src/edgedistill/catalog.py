@@ -130,6 +130,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE train_runs ADD COLUMN distilled_from TEXT;
     ALTER TABLE train_runs ADD COLUMN distill_weight REAL;
     """,
+    # Classes a student lost against its starting weights (JSON list; NULL: not checked).
+    """
+    ALTER TABLE train_runs ADD COLUMN regressions TEXT;
+    """,
 ]
 
 

@@ -428,6 +428,7 @@ def train(
     """Train the YOLO student on the latest dataset with Ultralytics."""
     from edgedistill.display import print_train_run
     from edgedistill.distill import find_assistant
+    from edgedistill.keep_known import training_data
     from edgedistill.train import train_student
 
     overrides = {
@@ -451,7 +452,10 @@ def train(
                 project.config.train.distill_weight,
                 [project.config.weights_dir],
             )
-    run = train_student(project, dataset=dataset_version, resume=resume, assistant=assistant)
+    data = None if resume else training_data(project, project.config.train, dataset_version)
+    run = train_student(
+        project, dataset=dataset_version, resume=resume, assistant=assistant, data=data
+    )
     print_train_run(run)
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import supervision as sv
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
@@ -18,6 +20,71 @@ def coco_map(
     names: list[str],
 ) -> dict[str, float]:
     """mAP50 and mAP50-95 over images of ``sizes`` (width, height); class ids index ``names``."""
+    evaluation = _evaluated(sizes, truths, predictions, names)
+    if evaluation is None:
+        return {"map50": 0.0, "map50_95": 0.0}
+    return {
+        "map50": round(max(float(evaluation.stats[1]), 0.0), 4),
+        "map50_95": round(max(float(evaluation.stats[0]), 0.0), 4),
+    }
+
+
+@dataclass(frozen=True)
+class ClassScore:
+    """One class's COCO figures: AP at IoU 0.5 and 0.5:0.95, recall at IoU 0.5 (100 boxes
+    per image), and the ground-truth boxes it was scored on."""
+
+    ap50: float
+    ap50_95: float
+    recall: float
+    instances: int
+
+
+def coco_per_class(
+    sizes: list[tuple[int, int]],
+    truths: list[sv.Detections],
+    predictions: list[sv.Detections],
+    names: list[str],
+) -> dict[str, ClassScore]:
+    """Per-class COCO figures of the classes in ``names`` that have ground-truth boxes.
+
+    A class without predictions scores 0; a class without ground truth is left out.
+    """
+    instances = np.bincount(
+        np.concatenate([t.class_id for t in truths] + [np.empty(0, dtype=int)]).astype(int),
+        minlength=len(names),
+    )
+    evaluation = _evaluated(sizes, truths, predictions, names)
+    scores = {}
+    for index, name in enumerate(names):
+        if not instances[index]:
+            continue
+        if evaluation is None:
+            scores[name] = ClassScore(0.0, 0.0, 0.0, int(instances[index]))
+            continue
+        precision = evaluation.eval["precision"][:, :, index, 0, -1]  # IoU x recall, all areas
+        recall = evaluation.eval["recall"][0, index, 0, -1]
+        scores[name] = ClassScore(
+            round(_mean_valid(precision[0]), 4),
+            round(_mean_valid(precision), 4),
+            round(max(float(recall), 0.0), 4),
+            int(instances[index]),
+        )
+    return scores
+
+
+def _mean_valid(values: np.ndarray) -> float:
+    """COCOeval marks cells it could not fill with -1; they count as 0 precision."""
+    return float(np.clip(values, 0.0, None).mean()) if values.size else 0.0
+
+
+def _evaluated(
+    sizes: list[tuple[int, int]],
+    truths: list[sv.Detections],
+    predictions: list[sv.Detections],
+    names: list[str],
+) -> COCOeval | None:
+    """COCOeval after evaluate/accumulate/summarize; None without truths or predictions."""
     images, annotations, results = [], [], []
     for image_id, ((width, height), truth, predicted) in enumerate(
         zip(sizes, truths, predictions, strict=True), start=1
@@ -30,7 +97,7 @@ def coco_map(
         ):
             results.append({**_box(box, cls, image_id, 0), "score": float(score)})
     if not annotations or not results:
-        return {"map50": 0.0, "map50_95": 0.0}
+        return None
     truth_set = COCO()
     truth_set.dataset = {
         "images": images,
@@ -43,10 +110,7 @@ def coco_map(
         evaluation.evaluate()
         evaluation.accumulate()
         evaluation.summarize()
-    return {
-        "map50": round(max(float(evaluation.stats[1]), 0.0), 4),
-        "map50_95": round(max(float(evaluation.stats[0]), 0.0), 4),
-    }
+    return evaluation
 
 
 def _box(box: Any, cls: int, image_id: int, annotation_id: int) -> dict[str, Any]:

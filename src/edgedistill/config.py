@@ -159,6 +159,19 @@ class TrainConfig(BaseModel):
         "trains on the teacher's labels first, then distils into the student",
     )
     distill_weight: float = Field(default=6.0, gt=0, description="weight of the distillation loss")
+    keep_known: bool = Field(
+        default=False,
+        description="add the starting weights' confident detections where the teacher is silent",
+    )
+    keep_conf: float = Field(default=0.5, ge=0.0, le=1.0, description="for keep_known")
+    freeze: int = Field(
+        default=10,
+        ge=0,
+        description="layers of the starting weights kept fixed (not for a model YAML)",
+    )
+    cls_pw: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="class-balanced loss: inverse-frequency power"
+    )
 
     @field_validator("device")
     @classmethod
@@ -167,6 +180,20 @@ class TrainConfig(BaseModel):
             return parse_device(value, several=True)
         except UsageError as exc:
             raise ValueError(str(exc)) from None
+
+
+class EvalConfig(BaseModel):
+    """How `eval` (and the eval step of `pipeline`) judges a student."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    gt: Path | None = Field(default=None, description="human labels: YOLO data.yaml or COCO JSON")
+    regression_tolerance: float = Field(
+        default=0.2, ge=0.0, le=1.0, description="share of a class's AP50 the student may lose"
+    )
+    regression_min_ap: float = Field(
+        default=0.1, ge=0.0, le=1.0, description="AP50 from which the starting weights detect"
+    )
 
 
 class HudConfig(BaseModel):
@@ -252,6 +279,7 @@ class ProjectConfig(BaseModel):
     label: LabelConfig = Field(default_factory=LabelConfig)
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
     hud: HudConfig = Field(default_factory=HudConfig)
     serve: ServeConfig = Field(default_factory=ServeConfig)
     teachers: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -273,6 +301,9 @@ def load_config(path: Path) -> ProjectConfig:
     config = parse_config(text, source=str(path))
     if config.weights_dir is not None and not config.weights_dir.expanduser().is_absolute():
         config = config.model_copy(update={"weights_dir": path.parent / config.weights_dir})
+    gt = config.eval.gt
+    if gt is not None and not gt.expanduser().is_absolute():
+        config.eval.gt = path.parent / gt
     return config
 
 

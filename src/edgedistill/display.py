@@ -165,6 +165,9 @@ def print_status(status: ProjectStatus, labels_only: bool = False) -> None:
         table.add_row("training runs", line)
         if status.student:
             table.add_row("student", escape(status.student))
+        if status.student_regressed:
+            lost = ", ".join(status.student_regressed)
+            table.add_row("  [red]regressed[/]", escape(f"lost {lost} (see its report)"))
         for pair in status.distillation:
             table.add_row(
                 "  distilled",
@@ -263,11 +266,14 @@ def print_eval_report(report: EvalReport) -> None:
         out.print(
             f"student vs human labels: mAP50 {human.map50:.3f}, mAP50-95 {human.map50_95:.3f}"
         )
-        if human.teacher is not None:
-            out.print(
-                f"teacher vs human labels: mAP50 {human.teacher.map50:.3f}, "
-                f"mAP50-95 {human.teacher.map50_95:.3f}"
-            )
+        for model in (human.models.get("starting weights"), human.models.get("teacher")):
+            if model is not None:
+                out.print(
+                    f"{model.role} vs human labels: mAP50 {model.map50:.3f}, "
+                    f"mAP50-95 {model.map50_95:.3f}"
+                )
+    for line in metrics.regressions:
+        err.print(f"[red]{escape(line)}[/]")
     speed = metrics.speed
     for backend, timing in (speed.backends() if speed else {}).items():
         if timing.total_ms is not None and timing.fps is not None:

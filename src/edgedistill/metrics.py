@@ -13,7 +13,7 @@ class _Record(BaseModel):
 
 
 class ClassScores(_Record):
-    precision: float
+    precision: float | None  # None where classes were matched by name (COCOeval gives none)
     recall: float
     ap50: float
     ap50_95: float
@@ -37,28 +37,69 @@ class Comparison(_Record):
 
     map50: float
     map50_95: float
-    precision: float
-    recall: float
+    precision: float | None = None
+    recall: float | None = None
     per_class: dict[str, ClassScores]
-    confusion_matrix: ConfusionMatrix
+    confusion_matrix: ConfusionMatrix | None = None
     plots: list[str] = Field(default_factory=list)
     sibling_confusions: list[RelatedConfusion] = Field(default_factory=list)
+    matched_by_name: bool = False
+    """True for weights whose class list is not the dataset's: scored by COCOeval with
+    classes matched by name through the ontology, not by Ultralytics' validator."""
 
 
-class CocoScores(_Record):
-    """Labels scored against human labels by pycocotools' COCOeval."""
+class NamedClassScore(_Record):
+    """One class on the yardstick (COCOeval): AP at IoU 0.5 and 0.5:0.95, recall at 0.5,
+    and the human boxes it was scored on."""
 
-    images: int = 0
+    ap50: float
+    ap50_95: float
+    recall: float
+    instances: int
+
+
+class ModelOnTruth(_Record):
+    """A model (student, starting weights or teacher) scored on the yardstick; a class it
+    has no name for is None, never 0."""
+
+    role: str
+    model: str
+    images: int
     map50: float
     map50_95: float
+    classes_scored: int
+    per_class: dict[str, NamedClassScore | None]
+    ignored_classes: list[str] = Field(default_factory=list)
 
 
-class HumanComparison(Comparison):
-    """The student against human labels (``eval --gt``), and the teacher where it can be."""
+class RegressionRecord(_Record):
+    """A class whose AP50 fell from the starting weights' to the student's."""
 
+    name: str
+    before: float
+    after: float
+    boxes: int
+    basis: str
+    line: str
+
+
+class Yardstick(_Record):
+    """Student, starting weights and teacher on one truth (human labels, or the starting
+    weights' confident detections), classes matched by name through the ontology."""
+
+    basis: str
     images: int
+    classes: list[str]
+    instances: dict[str, int]
+    unmatched_labels: dict[str, int] = Field(default_factory=dict)
     unknown_labels: list[str] = Field(default_factory=list)
-    teacher: CocoScores | None = None
+    models: dict[str, ModelOnTruth]
+    notes: list[str] = Field(default_factory=list)
+    regressions: list[RegressionRecord] = Field(default_factory=list)
+    map50: float
+    map50_95: float
+    per_class: dict[str, NamedClassScore | None]
+    teacher: ModelOnTruth | None = None
 
 
 class Timing(_Record):
@@ -132,7 +173,10 @@ class EvalMetrics(_Record):
     created_at: str
     vs_teacher: Comparison
     model: ModelFacts
-    vs_human: HumanComparison | None = None
+    vs_human: Yardstick | None = None
+    vs_start: Yardstick | None = None
+    regressions: list[str] = Field(default_factory=list)
+    """One line per regressed class (the gate), said on top of the report and the terminal."""
     speed: Speed | None = None
     distillation: Distillation | None = None
     teacher_description: str = ""

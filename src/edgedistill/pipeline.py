@@ -18,6 +18,7 @@ from edgedistill.distill import Assistant, assistant_settings, check_fit, model_
 from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate import EvalReport, evaluate
 from edgedistill.ingest import IngestReport, ingest
+from edgedistill.keep_known import training_data
 from edgedistill.label import LabelReport, label_project
 from edgedistill.project import FinishedRun, Project
 from edgedistill.student import load_student
@@ -82,7 +83,8 @@ def _train(
         finished = project.finished_runs(dataset, chosen.model_dump_json())
         if finished:
             return _as_train_run(finished[0])
-        return train_student(project, chosen, dataset, assistant=assistant)
+        data = training_data(project, chosen, dataset)
+        return train_student(project, chosen, dataset, assistant=assistant, data=data)
 
     if settings.assistant is None:
         return trained(settings)

@@ -45,6 +45,9 @@ class ProjectStatus:
     datasets: int = 0
     train_runs: dict[str, int] = field(default_factory=dict)
     student: str | None = None
+    student_regressed: list[str] | None = None
+    """Classes the newest student lost against its starting weights (None: not checked)."""
+    regressed_runs: int = 0
     distillation: list[DistilledRun] = field(default_factory=list)
     report: str | None = None
 
@@ -89,6 +92,11 @@ def project_status(project: Project) -> ProjectStatus:
             datasets=catalog.count("datasets"),
             train_runs={status: runs.get(status, 0) for status in RUN_STATUSES},
             student=str(finished[0].weights) if finished else None,
+            student_regressed=_regressed(catalog, finished[0].id) if finished else None,
+            regressed_runs=catalog.execute(
+                "SELECT COUNT(*) FROM train_runs "
+                "WHERE regressions IS NOT NULL AND regressions != '[]'"
+            ).fetchone()[0],
             distillation=relations(catalog),
             report=str(newest) if newest else None,
         )
@@ -112,3 +120,9 @@ def _label_status(
         unknown_labels=sorted(summary.unknown_labels),
     )
     return summary.labelled_frames, dict(summary.per_class), label
+
+
+def _regressed(catalog: Catalog, run_id: str) -> list[str] | None:
+    """The classes a run's student lost (its evaluation's gate); None when not checked."""
+    row = catalog.execute("SELECT regressions FROM train_runs WHERE id = ?", (run_id,)).fetchone()
+    return [r["name"] for r in json.loads(row[0])] if row and row[0] else None

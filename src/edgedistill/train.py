@@ -20,7 +20,7 @@ from edgedistill.distill import Assistant, check_distillable
 from edgedistill.errors import EdgedistillError, Interrupted
 from edgedistill.project import DatasetRecord, Project
 from edgedistill.student import load_student, pick_device
-from edgedistill.weights import resolve_weights
+from edgedistill.weights import is_architecture, resolve_weights
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +42,15 @@ def train_student(
     dataset: str | None = None,
     resume: bool = False,
     assistant: Assistant | None = None,
+    data: Path | None = None,
 ) -> TrainRun:
     """Train (or resume) a student; the run is recorded whether it finishes or fails.
 
     ``settings`` default to the project's ``train`` section; the model is found by the
     weights rule, the config's ``weights_dir`` included. With ``assistant`` the student
-    also learns the assistant's features (Ultralytics' feature distillation).
+    also learns the assistant's features (Ultralytics' feature distillation). ``data``
+    replaces the dataset's ``data.yaml`` (its copy with the starting weights' own labels
+    added, see :mod:`edgedistill.keep_known`).
     """
     settings = settings or project.config.train
     with project.open_catalog() as catalog:
@@ -59,6 +62,8 @@ def train_student(
         model = load_student(weights)
         if assistant is not None:
             check_distillable(catalog, model, assistant, record.version)
+        _warn_rare_classes(catalog, record.version, project.config.dataset.min_instances)
+        data = data or record.data_yaml
         run_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{Path(settings.model).stem}"
         run_id += "-distilled" if assistant else ""
         directory = project.runs_dir / run_id
@@ -79,7 +84,7 @@ def train_student(
         )
         _write_run_json(directory, run_id, settings, record)
         args = {
-            "data": str(record.data_yaml),
+            "data": str(data),
             "epochs": settings.epochs,
             "imgsz": settings.imgsz,
             "batch": settings.batch,
@@ -87,6 +92,8 @@ def train_student(
             "device": device,
             "workers": settings.workers,
             "seed": settings.seed,
+            "freeze": 0 if is_architecture(settings.model) else settings.freeze,
+            "cls_pw": settings.cls_pw,
             "project": str(directory.parent),
             "name": run_id,
             "exist_ok": True,
@@ -97,6 +104,27 @@ def train_student(
         return _run(
             catalog, run_id, record.version, settings.model, directory, lambda: model.train(**args)
         )
+
+
+def _warn_rare_classes(catalog: Catalog, version: str, min_instances: int) -> None:
+    """One warning per class of dataset ``version`` with fewer than ``min_instances``
+    training boxes: how many it holds and what the user can do."""
+    row = catalog.execute(
+        "SELECT class_names, counts FROM datasets WHERE version = ?", (version,)
+    ).fetchone()
+    if row is None or min_instances <= 0:
+        return
+    train = json.loads(row[1]).get("instances", {}).get("train", {})
+    for name in json.loads(row[0]):
+        count = train.get(name, 0)
+        if count < min_instances:
+            log.warning(
+                "class '%s' has %d training %s in dataset %s, fewer than the %d it takes to "
+                "learn it (dataset.min_instances): add footage that shows it, label another "
+                "source that contains it, or keep what the starting weights know of it "
+                "(train.keep_known: true, or train.freeze)",
+                name, count, "box" if count == 1 else "boxes", version, min_instances,
+            )  # fmt: skip
 
 
 def _resume(project: Project, catalog: Catalog) -> TrainRun:

@@ -1,8 +1,5 @@
-"""Student and teacher against human labels (``eval --gt``), classes matched by name or prompt.
-
-The human labels become a YOLO dataset in the student's classes, which Ultralytics'
-validator scores the student on. Where the teacher labelled the same images (frames
-ingested from them), pycocotools' COCOeval scores the teacher too.
+"""Human labels for ``eval --gt``: checked before anything runs, read into the ontology's
+classes by name (see :mod:`edgedistill.evaluate.yardstick`, which scores every model on them).
 """
 
 from __future__ import annotations
@@ -11,26 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
-import numpy as np
-import supervision as sv
 import yaml
 
-from edgedistill.coco_eval import coco_map
-from edgedistill.config import LabelConfig
 from edgedistill.errors import EdgedistillError
-from edgedistill.evaluate.validation import validate
-from edgedistill.metrics import CocoScores, HumanComparison
+from edgedistill.evaluate.yardstick import Truth, truth_from_labels
 from edgedistill.ontology import Ontology
-from edgedistill.project import Project
 from edgedistill.teachers.annotations import AnnotationSet, load_annotations
 from edgedistill.teachers.base import FrameInput
-from edgedistill.teachers.cache import LabelCache, cache_keys
-from edgedistill.teachers.resolve import resolve
-from edgedistill.teachers.tracks import track_voting_cache
-from edgedistill.yolo_format import YoloWriter
-
-# Human labels are taken as they are: no threshold, no NMS, no minimum size.
-_AS_GIVEN = LabelConfig(confidence=0.0, nms="none", min_box_area=0.0)
 
 
 @dataclass(frozen=True)
@@ -54,36 +38,14 @@ def check_ground_truth(gt: Path) -> HumanLabels:
     return HumanLabels(gt, annotations, images)
 
 
-def against_human_labels(
-    project: Project,
-    model: Any,
-    human: HumanLabels,
-    imgsz: int,
-    device: str,
-    directory: Path,
-    fingerprint: str,
-) -> HumanComparison:
-    config = project.config
-    annotations, images = human.annotations, human.images
-    names = config.ontology.student_names
-    writer = YoloWriter(directory / "dataset", names, segments=False)
-    unknown: set[str] = set()
-    truth: dict[str, Any] = {}
-    for index, (path, entry) in enumerate(images):
+def human_truth(ontology: Ontology, human: HumanLabels) -> Truth:
+    """The human labels in the ontology's classes, matched by name, prompt or rename."""
+    rows = []
+    for index, (path, entry) in enumerate(human.images):
         frame = _frame(f"gt{index:06d}", path)
-        resolution = resolve(annotations.read(entry, frame), config.ontology, _AS_GIVEN, False)
-        unknown |= resolution.unknown_labels
-        writer.add("test", frame, resolution.detections)
-        truth[path.name.lower()] = (frame, resolution.detections)
-    data = writer.close(fallback_val=True)
-    result = validate(model, data, "test", imgsz, device, directory)
-    teacher = _teacher_vs_human(project, config.ontology, config.label, fingerprint, truth, names)
-    return HumanComparison(
-        **result.model_dump(),
-        images=len(images),
-        unknown_labels=sorted(unknown),
-        teacher=teacher,
-    )
+        labels = [(d.label, d.box) for d in human.annotations.read(entry, frame)]
+        rows.append((path, frame.width, frame.height, labels))
+    return truth_from_labels(ontology, rows)
 
 
 def _held_out_images(gt: Path, annotations: AnnotationSet) -> list[tuple[Path, Any]]:
@@ -120,51 +82,3 @@ def _frame(frame_id: str, path: Path) -> FrameInput:
     with Image.open(path) as image:
         width, height = image.size
     return FrameInput(frame_id, path, width, height, str(path), ())
-
-
-def _teacher_vs_human(
-    project: Project,
-    ontology: Ontology,
-    label: LabelConfig,
-    fingerprint: str,
-    truth: dict[str, Any],
-    names: list[str],
-) -> CocoScores | None:
-    """COCO mAP of the teacher's labels on the ingested frames of the same images."""
-    pairs = []
-    with project.open_catalog() as catalog:
-        prompted = bool(
-            catalog.execute(
-                "SELECT prompted FROM teachers WHERE fingerprint = ?", (fingerprint,)
-            ).fetchone()[0]
-        )
-        prompts = cache_keys(ontology.prompts, prompted)
-        # As the dataset reads them: a tracked object's class is its track's vote.
-        cache = (
-            track_voting_cache(catalog, fingerprint, prompts, ontology, label)
-            if prompted
-            else LabelCache(catalog)
-        )
-        rows = catalog.execute(
-            "SELECT f.id, f.width, f.height, s.path FROM frames f "
-            "JOIN sources s ON s.id = f.source_id"
-        ).fetchall()
-        for frame_id, width, height, source in rows:
-            match = truth.get(PurePath(source).name.lower())
-            raw = cache.frame_detections(fingerprint, frame_id, prompts) if match else None
-            if raw is not None:
-                teacher = resolve(raw, ontology, label, prompted).detections
-                pairs.append((match, teacher, (width, height)))
-    if not pairs:
-        return None
-    sizes = [(frame.width, frame.height) for (frame, _), _, _ in pairs]
-    truths = [human for (_, human), _, _ in pairs]
-    predictions = []
-    for (frame, _), teacher, (width, height) in pairs:
-        scale = np.array([frame.width / width, frame.height / height] * 2, dtype=np.float32)
-        predictions.append(
-            sv.Detections(
-                xyxy=teacher.xyxy * scale, confidence=teacher.confidence, class_id=teacher.class_id
-            )
-        )
-    return CocoScores(images=len(pairs), **coco_map(sizes, truths, predictions, names))

@@ -14,6 +14,8 @@ from edgedistill.metrics import Comparison, Distillation, EvalMetrics, MapPair, 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from edgedistill.evaluate.report_compare import compare_section  # noqa: E402
+
 SAMPLE_CAPTION = "teacher's labels (left), student's detections (right)"
 
 
@@ -26,7 +28,12 @@ class Heading:
 @dataclass(frozen=True)
 class Paragraph:
     text: str
-    caveat: bool = False
+    flag: str | None = None  # "Caveat." or "Regression.": a boxed warning
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: list[str]
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,7 @@ class Images:
     caption: str | None = None  # a caption under each image (sample pairs)
 
 
-Block = Heading | Paragraph | Table | Images
+Block = Heading | Paragraph | Bullets | Table | Images
 
 
 def write_reports(directory: Path, metrics: EvalMetrics, samples: list[str]) -> None:
@@ -57,10 +64,12 @@ def report_blocks(metrics: EvalMetrics, bars: str | None, samples: list[str]) ->
     teacher = metrics.vs_teacher
     blocks: list[Block] = [
         Heading(f"Student report — {Path(metrics.weights).name}", level=1),
-        *(Paragraph(caveat, caveat=True) for caveat in metrics.caveats),
+        *(Paragraph(caveat, flag="Caveat.") for caveat in metrics.caveats),
+        *(Paragraph(line, flag="Regression.") for line in metrics.regressions),
         Paragraph(f"Weights {metrics.weights}. {_teacher_line(metrics)} {_model_line(metrics)}."),
         Heading("Accuracy"),
         Table(["comparison", "mAP50", "mAP50-95", "on"], _summary_rows(metrics)),
+        *_compare_blocks(metrics),
         Heading("Per class (student vs teacher)"),
         _per_class_table(teacher) if teacher.per_class else Paragraph(_empty_per_class(metrics)),
     ]
@@ -101,7 +110,9 @@ def to_markdown(blocks: list[Block]) -> str:
         if isinstance(block, Heading):
             lines += ["#" * block.level + " " + block.text, ""]
         elif isinstance(block, Paragraph):
-            lines += [f"> **Caveat.** {block.text}" if block.caveat else block.text, ""]
+            lines += [f"> **{block.flag}** {block.text}" if block.flag else block.text, ""]
+        elif isinstance(block, Bullets):
+            lines += [*(f"- {item}" for item in block.items), ""]
         elif isinstance(block, Table):
             lines += [
                 "| " + " | ".join(block.header) + " |",
@@ -130,9 +141,11 @@ def _html_block(block: Block) -> str:
     if isinstance(block, Heading):
         return f"<h{block.level}>{e(block.text)}</h{block.level}>"
     if isinstance(block, Paragraph):
-        if block.caveat:
-            return f'<p class="caveat"><b>Caveat.</b> {e(block.text)}</p>'
+        if block.flag:
+            return f'<p class="caveat"><b>{e(block.flag)}</b> {e(block.text)}</p>'
         return f"<p>{e(block.text)}</p>"
+    if isinstance(block, Bullets):
+        return "<ul>" + "".join(f"<li>{e(item)}</li>" for item in block.items) + "</ul>"
     if isinstance(block, Table):
         head = "".join(f"<th>{e(h)}</th>" for h in block.header)
         body = "".join(
@@ -177,9 +190,27 @@ def _per_class_bars(directory: Path, comparison: Comparison) -> str | None:
     return "per_class.png"
 
 
+def _compare_blocks(metrics: EvalMetrics) -> list[Block]:
+    """Starting weights, teacher and student side by side per class, when measured."""
+    section = compare_section(metrics)
+    if section is None:
+        return []
+    return [
+        Heading(section.heading),
+        Table(section.header, section.rows),
+        Bullets(section.lines),
+    ]
+
+
 def _per_class_table(comparison: Comparison) -> Table:
     rows = [
-        [name, f"{v.precision:.3f}", f"{v.recall:.3f}", f"{v.ap50:.3f}", f"{v.ap50_95:.3f}"]
+        [
+            name,
+            "—" if v.precision is None else f"{v.precision:.3f}",
+            f"{v.recall:.3f}",
+            f"{v.ap50:.3f}",
+            f"{v.ap50_95:.3f}",
+        ]
         for name, v in comparison.per_class.items()
     ]
     return Table(["class", "precision", "recall", "AP50", "AP50-95"], rows)
@@ -217,15 +248,16 @@ def _summary_rows(metrics: EvalMetrics) -> list[list[str]]:
                 f"{human.images} images",
             ]
         )
-        if human.teacher is not None:
-            rows.append(
-                [
-                    "teacher vs human labels",
-                    f"{human.teacher.map50:.3f}",
-                    f"{human.teacher.map50_95:.3f}",
-                    f"{human.teacher.images} images (COCOeval)",
-                ]
-            )
+        for model in (human.models.get("starting weights"), human.teacher):
+            if model is not None:
+                rows.append(
+                    [
+                        f"{model.role} vs human labels",
+                        f"{model.map50:.3f}",
+                        f"{model.map50_95:.3f}",
+                        f"{model.images} images",
+                    ]
+                )
     return rows
 
 

@@ -1,8 +1,10 @@
 """The eval stage: the student against the teacher's labels (and human labels), its speed
 at 480p, and a report a person wants to read.
 
-Accuracy comes from Ultralytics' own validator (mAP50, mAP50-95, per-class P/R/AP,
-confusion matrix); teacher-vs-human accuracy from pycocotools' COCOeval.
+Student-vs-teacher accuracy comes from Ultralytics' own validator (mAP50, mAP50-95,
+per-class P/R/AP, confusion matrix). On human labels the student, its starting weights
+and the teacher are scored on one yardstick (:mod:`edgedistill.evaluate.compare`), and a
+class the student lost against its starting weights is flagged and recorded on its run.
 """
 
 from __future__ import annotations
@@ -15,12 +17,22 @@ from typing import Any
 
 import cv2
 import numpy as np
+import yaml
 
 from edgedistill.catalog import now
+from edgedistill.config import ProjectConfig
 from edgedistill.drawing import annotate, captioned, thumbnail
 from edgedistill.errors import EdgedistillError
+from edgedistill.evaluate.by_name import same_classes, vs_teacher_by_name
+from edgedistill.evaluate.compare import (
+    Starting,
+    on_human_labels,
+    on_starting_detections,
+    starting_weights,
+)
 from edgedistill.evaluate.distilled import compare_distillation
-from edgedistill.evaluate.human import HumanLabels, against_human_labels, check_ground_truth
+from edgedistill.evaluate.human import HumanLabels, check_ground_truth, human_truth
+from edgedistill.evaluate.regression import gate_lines, record_regressions, regressions_of
 from edgedistill.evaluate.report import write_reports
 from edgedistill.evaluate.speed import measure_speed
 from edgedistill.evaluate.validation import Scoring, validate
@@ -58,6 +70,7 @@ def evaluate(
     weights = Path(weights) if weights else project.latest_weights()
     if not weights.is_file():
         raise EdgedistillError(f"{weights}: no such weights file")
+    gt = gt if gt is not None else project.config.eval.gt
     human = check_ground_truth(gt) if gt is not None else None
     trained = project.run_of(weights)
     record = project.dataset(trained.dataset if trained else None)
@@ -72,43 +85,46 @@ def evaluate(
         model = load_student(str(weights))
         imgsz = int(model.ckpt.get("train_args", {}).get("imgsz", 640)) if model.ckpt else 640
         run = Scoring(weights, model, record, pick_device(device), imgsz, work)
-        metrics = _measure(project, run, human, speed_runs if speed else 0).model_copy(
+        start = starting_weights(project.config, trained.model if trained else None)
+        metrics = _measure(project, run, human, start, speed_runs if speed else 0)
+        metrics = metrics.model_copy(
             update={
                 "teacher_description": teacher.description if teacher else record.fingerprint,
+                "caveats": _caveats(teacher, trained.model if trained else None, metrics),
+                "regressions": gate_lines(metrics),
             }
         )
-        caveats = _caveats(teacher, trained.model if trained else None, metrics.held_out)
-        metrics = metrics.model_copy(update={"caveats": caveats})
         samples = side_by_side(run, "train" if not metrics.held_out else metrics.split)
         (work / "metrics.json").write_text(metrics.to_json())
         write_reports(work, metrics, samples)
         work.rename(final)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if trained is not None:
+        record_regressions(project, weights, regressions_of(metrics))
     return EvalReport(final, metrics)
 
 
 def _measure(
-    project: Project, run: Scoring, human: HumanLabels | None, speed_runs: int
+    project: Project,
+    run: Scoring,
+    human: HumanLabels | None,
+    start: Starting,
+    speed_runs: int,
 ) -> EvalMetrics:
     """Every figure of the report, with plots written to the run's folder; no speed
     figures when ``speed_runs`` is 0."""
     split, held_out = _scored_split(run.record.root)
-    vs_teacher = validate(
-        run.model, run.record.data_yaml, split, run.imgsz, run.device, run.directory / "vs_teacher"
-    )
-    related = sibling_confusions(vs_teacher, project.config.ontology)
-    vs_human = None
+    shown = split if held_out else "train"  # without a val folder, val is the train folder
+    vs_teacher = _vs_teacher(project.config, run, split, shown)
+    vs_human = vs_start = None
     if human is not None:
-        vs_human = against_human_labels(
-            project,
-            run.model,
-            human,
-            run.imgsz,
-            run.device,
-            run.directory / "vs_human",
-            run.record.fingerprint,
-        )
+        truth = human_truth(project.config.ontology, human)
+        vs_human = on_human_labels(project, truth, run, start).to_record()
+    else:
+        frames = sorted((run.record.root / "images" / shown).glob("*.jpg"))
+        found = on_starting_detections(project.config, frames, run, start, held_out)
+        vs_start = found.to_record() if found is not None else None
     distillation = compare_distillation(project, run, split, vs_teacher, vs_human)
     speed = None
     if speed_runs:
@@ -123,12 +139,27 @@ def _measure(
         held_out=held_out,
         imgsz=run.imgsz,
         created_at=now(),
-        vs_teacher=vs_teacher.model_copy(update={"sibling_confusions": related}),
+        vs_teacher=vs_teacher,
         vs_human=vs_human,
+        vs_start=vs_start,
         model=model_facts(run.model, run.weights, run.imgsz, PHONE_INPUT),
         speed=speed,
         distillation=distillation,
     )
+
+
+def _vs_teacher(config: ProjectConfig, run: Scoring, split: str, shown: str) -> Comparison:
+    """Ultralytics' validator on the teacher's labels; by name for another class list."""
+    names = list(yaml.safe_load(run.record.data_yaml.read_text())["names"].values())
+    if not same_classes(run.model, names):  # the validator would match classes by index
+        return vs_teacher_by_name(
+            config.ontology, run.record.root, shown, names, run.model, run.imgsz, run.device
+        )
+    result = validate(
+        run.model, run.record.data_yaml, split, run.imgsz, run.device, run.directory / "vs_teacher"
+    )
+    related = sibling_confusions(result, config.ontology)
+    return result.model_copy(update={"sibling_confusions": related})
 
 
 def _scored_split(root: Path) -> tuple[str, bool]:
@@ -138,13 +169,21 @@ def _scored_split(root: Path) -> tuple[str, bool]:
     return "val", (root / "images" / "val").is_dir()
 
 
-def _caveats(teacher: TeacherRecord | None, student_model: str | None, held_out: bool) -> list[str]:
-    """Stand-ins, random weights, and scoring on the training frames, said up front."""
+def _caveats(
+    teacher: TeacherRecord | None, student_model: str | None, metrics: EvalMetrics
+) -> list[str]:
+    """Stand-ins, random weights, scoring on the training frames, and classes matched by
+    name, said up front."""
     caveats = provenance_caveats(teacher.caveat if teacher else None, student_model)
-    if not held_out:
+    if not metrics.held_out:
         caveats.append(
             "Scored on the training frames: no source could be held out, so these figures "
             "are optimistic. Add more videos or images."
+        )
+    if metrics.vs_teacher.matched_by_name:
+        caveats.append(
+            "These weights' classes are not the dataset's: their figures match classes by "
+            "name through the ontology (pycocotools), without precision or confusion matrix."
         )
     return caveats
 
