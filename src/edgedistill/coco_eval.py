@@ -12,6 +12,8 @@ import supervision as sv
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from edgedistill.detections import class_ids, confidences
+
 
 def coco_map(
     sizes: list[tuple[int, int]],
@@ -51,7 +53,7 @@ def coco_per_class(
     A class without predictions scores 0; a class without ground truth is left out.
     """
     instances = np.bincount(
-        np.concatenate([t.class_id for t in truths] + [np.empty(0, dtype=int)]).astype(int),
+        np.concatenate([class_ids(t) for t in truths] + [np.empty(0, dtype=int)]).astype(int),
         minlength=len(names),
     )
     evaluation = _evaluated(sizes, truths, predictions, names)
@@ -85,15 +87,17 @@ def _evaluated(
     names: list[str],
 ) -> COCOeval | None:
     """COCOeval after evaluate/accumulate/summarize; None without truths or predictions."""
-    images, annotations, results = [], [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
     for image_id, ((width, height), truth, predicted) in enumerate(
         zip(sizes, truths, predictions, strict=True), start=1
     ):
         images.append({"id": image_id, "width": width, "height": height})
-        for box, cls in zip(truth.xyxy, truth.class_id, strict=True):
+        for box, cls in zip(truth.xyxy, class_ids(truth), strict=True):
             annotations.append(_box(box, cls, image_id, len(annotations) + 1))
         for box, cls, score in zip(
-            predicted.xyxy, predicted.class_id, predicted.confidence, strict=True
+            predicted.xyxy, class_ids(predicted), confidences(predicted), strict=True
         ):
             results.append({**_box(box, cls, image_id, 0), "score": float(score)})
     if not annotations or not results:

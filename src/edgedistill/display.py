@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Self
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Self
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 if TYPE_CHECKING:  # the stages are imported by the commands that run them
@@ -47,7 +55,7 @@ class _StageProgress:
             transient=True,
             disable=_quiet,
         )
-        self._tasks: dict[object, int] = {}
+        self._tasks: dict[object, TaskID] = {}
 
     def __enter__(self) -> Self:
         self._progress.start()
@@ -274,20 +282,20 @@ def print_eval_report(report: EvalReport) -> None:
                 )
     for line in metrics.regressions:
         err.print(f"[red]{escape(line)}[/]")
-    speed = metrics.speed
-    for backend, timing in (speed.backends() if speed else {}).items():
-        if timing.total_ms is not None and timing.fps is not None:
-            out.print(
-                f"speed {backend} at {speed.input}: {timing.total_ms:.1f} ms/frame "
-                f"({timing.fps:.1f} fps)"
-            )
+    if metrics.speed is not None:
+        for backend, timing in metrics.speed.backends().items():
+            if timing.total_ms is not None and timing.fps is not None:
+                out.print(
+                    f"speed {backend} at {metrics.speed.input}: {timing.total_ms:.1f} ms/frame "
+                    f"({timing.fps:.1f} fps)"
+                )
     out.print(f"Report: {report.html}")
 
 
 def print_stage(stage: str, result: object) -> None:
     """Announce a finished pipeline stage with its usual report."""
     out.rule(f"[bold]{stage}")
-    printers = {
+    printers: dict[str, Callable[[Any], None]] = {
         "ingest": print_ingest_report,
         "label": print_label_report,
         "dataset": print_dataset_report,

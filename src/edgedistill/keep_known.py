@@ -22,6 +22,7 @@ import yaml
 
 from edgedistill.catalog import now
 from edgedistill.config import ProjectConfig, TrainConfig
+from edgedistill.detections import class_ids, subset
 from edgedistill.errors import EdgedistillError
 from edgedistill.label import label_project
 from edgedistill.media.store import link_image
@@ -30,7 +31,7 @@ from edgedistill.teachers.base import Teacher
 from edgedistill.teachers.cache import LabelCache, cache_keys
 from edgedistill.teachers.resolve import resolve
 from edgedistill.weights import is_architecture, resolve_weights
-from edgedistill.yolo_format import read_labels
+from edgedistill.yolo_format import box_line, read_labels
 
 log = logging.getLogger(__name__)
 
@@ -136,10 +137,10 @@ def _write(
                 teacher = read_labels(source, width, height)
                 known = resolve(raw, config.ontology, label, False).detections
                 extra = silent_class_boxes(teacher, known)
-                added.update(names[int(c)] for c in extra.class_id)
+                added.update(names[int(c)] for c in class_ids(extra))
                 text += "".join(
-                    _yolo_line(box, int(c), width, height)
-                    for box, c in zip(extra.xyxy, extra.class_id, strict=True)
+                    box_line(int(c), box, width, height) + "\n"
+                    for box, c in zip(extra.xyxy, class_ids(extra), strict=True)
                 )
             target.write_text(text)
     data = yaml.safe_load(record.data_yaml.read_text())
@@ -151,14 +152,9 @@ def _write(
 
 def silent_class_boxes(teacher: sv.Detections, known: sv.Detections) -> sv.Detections:
     """Boxes of ``known`` whose class the teacher has none of, away from every teacher box."""
-    silent = np.array([c not in set(teacher.class_id.tolist()) for c in known.class_id], dtype=bool)
+    seen = set(class_ids(teacher).tolist())
+    silent = np.array([c not in seen for c in class_ids(known)], dtype=np.bool_)
     if len(teacher) and len(known):
         overlap = sv.box_iou_batch(known.xyxy, teacher.xyxy).max(axis=1)
-        silent &= overlap < OVERLAP_IOU
-    return known[silent] if len(known) else known
-
-
-def _yolo_line(box: np.ndarray, cls: int, width: int, height: int) -> str:
-    x1, y1, x2, y2 = np.clip(box, 0, [width, height, width, height])
-    values = [(x1 + x2) / 2 / width, (y1 + y2) / 2 / height, (x2 - x1) / width, (y2 - y1) / height]
-    return f"{cls} " + " ".join(f"{v:.6f}" for v in values) + "\n"
+        silent = silent & (overlap < OVERLAP_IOU)
+    return subset(known, silent) if len(known) else known

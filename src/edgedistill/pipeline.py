@@ -109,6 +109,8 @@ def _as_train_run(run: FinishedRun) -> TrainRun:
 
 
 def _finished_evaluation(project: Project, run: TrainRun) -> EvalReport | None:
+    if run.weights is None:
+        return None
     for folder, metrics in project.reports_of(run.weights):
         if (folder / "report.html").exists():
             return EvalReport(folder, metrics)

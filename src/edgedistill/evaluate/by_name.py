@@ -9,6 +9,7 @@ from typing import Any
 
 from PIL import Image
 
+from edgedistill.detections import class_ids
 from edgedistill.evaluate.yardstick import predict_ultralytics, score, truth_from_labels
 from edgedistill.metrics import ClassScores, Comparison
 from edgedistill.ontology import Ontology
@@ -38,7 +39,7 @@ def vs_teacher_by_name(
         labels = read_yolo_labels(root / "labels" / split / f"{path.stem}.txt", width, height)
         named = [
             (dataset_names[int(c)], tuple(b))
-            for b, c in zip(labels.xyxy, labels.class_id, strict=True)
+            for b, c in zip(labels.xyxy, class_ids(labels), strict=True)
         ]
         rows.append((path, width, height, named))
     truth = truth_from_labels(ontology, rows)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edgedistill.config import ProjectConfig
+from edgedistill.detections import class_ids, confidences, subset
 from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate.regression import Regression, find_regressions
 from edgedistill.evaluate.teacher_scores import teacher_on_truth
@@ -59,7 +60,7 @@ class Comparison:
                 "images": len(self.truth.images),
                 "classes": self.truth.names,
                 "instances": {
-                    name: int(sum(int((i.boxes.class_id == k).sum()) for i in self.truth.images))
+                    name: sum(int((class_ids(i.boxes) == k).sum()) for i in self.truth.images)
                     for k, name in enumerate(self.truth.names)
                 },
                 "unmatched_labels": self.truth.unmatched,
@@ -154,10 +155,10 @@ def on_starting_detections(
     for path, found in zip(frames, base, strict=True):
         with Image.open(path) as image:
             width, height = image.size
-        confident = found[found.confidence >= START_CONF]
+        confident = subset(found, confidences(found) >= START_CONF)
         labels = [
             (base_names[int(c)], tuple(b))
-            for b, c in zip(confident.xyxy, confident.class_id, strict=True)
+            for b, c in zip(confident.xyxy, class_ids(confident), strict=True)
         ]
         rows.append((path, width, height, labels))
     truth = truth_from_labels(config.ontology, rows)

@@ -13,8 +13,8 @@ from edgedistill.metrics import (
     Comparison,
     Distillation,
     DistilledStudent,
-    HumanComparison,
     MapPair,
+    Yardstick,
 )
 from edgedistill.project import Project
 from edgedistill.student import load_student
@@ -25,12 +25,12 @@ def compare_distillation(
     scoring: Scoring,
     split: str,
     vs_teacher: Comparison,
-    vs_human: HumanComparison | None,
+    vs_human: Yardstick | None,
 ) -> Distillation | None:
     """Both students' mAP, the distilled one first; None when there is nothing to compare.
 
-    The counterpart is validated here on the same split and on the human-label dataset
-    the evaluated student was scored on (under ``vs_human/`` in the report folder).
+    The counterpart is validated here on the same split of the teacher's labels; the
+    human-label figures are the evaluated student's only.
     """
     run = run_of(project, scoring.weights)
     if run is None:
@@ -45,24 +45,13 @@ def compare_distillation(
         theirs = validate(
             model, scoring.record.data_yaml, split, scoring.imgsz, scoring.device, twin
         )
-        human_data = scoring.directory / "vs_human" / "dataset" / "data.yaml"
-        their_human = None
-        if vs_human is not None and human_data.is_file():
-            their_human = validate(
-                model,
-                human_data,
-                "test",
-                scoring.imgsz,
-                scoring.device,
-                twin.with_name("twin_vs_human"),
-            )
-        rows.append(_row(other, theirs, their_human))
+        rows.append(_row(other, theirs, None))
     rows.sort(key=lambda row: row.distilled_from is None)
     return Distillation(students=rows)
 
 
-def _row(run: RunRelation, vs_teacher: Comparison, vs_human: Comparison | None) -> DistilledStudent:
-    def pair(figures: Comparison | None) -> MapPair | None:
+def _row(run: RunRelation, vs_teacher: Comparison, vs_human: Yardstick | None) -> DistilledStudent:
+    def pair(figures: Comparison | Yardstick | None) -> MapPair | None:
         if figures is None:
             return None
         return MapPair(map50=round(figures.map50, 4), map50_95=round(figures.map50_95, 4))

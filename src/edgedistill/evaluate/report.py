@@ -93,8 +93,6 @@ def report_blocks(metrics: EvalMetrics, bars: str | None, samples: list[str]) ->
         Heading("Student vs teacher"),
         Images(([bars] if bars else []) + _key_plots(teacher.plots)),
     ]
-    if metrics.vs_human is not None and _key_plots(metrics.vs_human.plots):
-        blocks += [Heading("Student vs human labels"), Images(_key_plots(metrics.vs_human.plots))]
     if samples:
         seen = "Held-out frames" if metrics.held_out else "Training frames"
         blocks += [

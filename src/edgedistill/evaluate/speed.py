@@ -61,5 +61,11 @@ def _time(model: Any, frame: np.ndarray, device: str, runs: int) -> Timing:
         for stage in stages:
             stages[stage].append(result.speed[stage])
     total_ms = (time.perf_counter() - start) * 1000 / runs
-    timings = {f"{k}_ms": round(float(np.median(v)), 2) for k, v in stages.items()}
-    return Timing(**timings, total_ms=round(total_ms, 2), fps=round(1000 / total_ms, 1))
+    median = {stage: round(float(np.median(v)), 2) for stage, v in stages.items()}
+    return Timing(
+        preprocess_ms=median["preprocess"],
+        inference_ms=median["inference"],
+        postprocess_ms=median["postprocess"],
+        total_ms=round(total_ms, 2),
+        fps=round(1000 / total_ms, 1),
+    )

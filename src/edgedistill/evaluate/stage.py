@@ -190,6 +190,8 @@ def _caveats(
 
 def sibling_confusions(result: Comparison, ontology: Ontology) -> list[RelatedConfusion]:
     """Confusions between related classes (a class and its parent, or two children of one)."""
+    if result.confusion_matrix is None:  # classes matched by name: no confusion matrix
+        return []
     labels = result.confusion_matrix.labels[:-1]
     matrix = result.confusion_matrix.rows_predicted_columns_true
     related = []

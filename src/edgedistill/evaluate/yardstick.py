@@ -21,6 +21,7 @@ import numpy as np
 import supervision as sv
 
 from edgedistill.coco_eval import ClassScore, coco_per_class
+from edgedistill.detections import class_ids, confidences, subset
 from edgedistill.ontology import Ontology
 
 PREDICT_CONF = 0.001
@@ -174,10 +175,10 @@ def score(
 
 
 def _remap(detections: sv.Detections, mapping: dict[int, int]) -> sv.Detections:
-    keep = np.array([int(c) in mapping for c in detections.class_id], dtype=bool)
-    kept = detections[keep] if len(detections) else detections
-    class_id = np.array([mapping[int(c)] for c in kept.class_id], dtype=int)
-    return sv.Detections(xyxy=kept.xyxy, confidence=kept.confidence, class_id=class_id)
+    keep = np.array([int(c) in mapping for c in class_ids(detections)], dtype=np.bool_)
+    kept = subset(detections, keep) if len(detections) else detections
+    class_id = np.array([mapping[int(c)] for c in class_ids(kept)], dtype=np.int64)
+    return sv.Detections(xyxy=kept.xyxy, confidence=confidences(kept), class_id=class_id)
 
 
 def _detections(rows: list[tuple[int, Any, float]]) -> sv.Detections:
