@@ -11,10 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import supervision as sv
-
-from edgedistill.evaluate.human import _teacher_vs_human
+from edgedistill.evaluate.teacher_scores import teacher_on_truth
+from edgedistill.evaluate.yardstick import truth_from_labels
 from edgedistill.label import label_project
 from edgedistill.teachers.base import FrameInput, RawDetection, Teacher, TeacherResult
 from edgedistill.teachers.cache import LabelCache
@@ -56,19 +54,12 @@ def test_teacher_vs_human_scores_the_voted_class_of_each_track(tmp_path) -> None
         raw = dict(LabelCache(catalog).detections(teacher.fingerprint, ("car", "police car")))
     assert sorted(d.label for found in raw.values() for d in found) == ["car", "police car"]
     config = project.config
-    names = config.ontology.student_names
-    truth = {}
-    for frame_id, width, height, source in rows:
-        name = Path(source).name.lower()
-        frame = FrameInput(frame_id, tmp_path / name, width, height, source, ())
-        police = sv.Detections(
-            xyxy=np.array([BOX], dtype=np.float32),
-            class_id=np.array([names.index("police car")]),
-        )
-        truth[name] = (frame, police)
-    scored = _teacher_vs_human(
-        project, config.ontology, config.label, teacher.fingerprint, truth, names
+    # The human labels: the police car, in images named as the frames' sources.
+    truth = truth_from_labels(
+        config.ontology,
+        [(Path(source), width, height, [("police car", BOX)]) for _, width, height, source in rows],
     )
-    assert scored is not None and scored["images"] == 2
+    scored = teacher_on_truth(project, config, teacher.fingerprint, truth, "cpu").score
+    assert scored is not None and scored.images == 2
     # Frame by frame the teacher said "car" once; its track says police car throughout.
-    assert scored["map50"] == 1.0
+    assert scored.map50 == 1.0
