@@ -846,7 +846,8 @@ def _plain_metavars() -> None:
     from typer.core import TyperArgument, TyperOption
 
     def option_type(self: TyperOption, ctx: object) -> str | None:
-        return None if self.is_flag else self.metavar or self.type.name.upper()
+        # Typer's own click copy has no ``.type``; an option's type is its annotation.
+        return None if self.is_flag else self.metavar or self.bare_type().upper()
 
     def argument_usage(self: TyperArgument) -> str:
         name = self.metavar or self.name.upper()

@@ -28,6 +28,7 @@ from edgedistill.display import err, out, print_export_report, print_run_stats, 
 from edgedistill.errors import EdgedistillError
 from edgedistill.export import export_student
 from edgedistill.hud import run_hud
+from edgedistill.media.images import read_image
 from edgedistill.media.store import file_sha256
 from edgedistill.metrics import EvalMetrics
 from edgedistill.pipeline import run_pipeline
@@ -94,7 +95,7 @@ def make_demo_clip(
         stream = container.add_stream("libx264", rate=CLIP_FPS)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for photo in photos:
-            image = cv2.imread(str(photo))
+            image = read_image(photo)
             moving = round(seconds_per_photo * CLIP_FPS)
             for step in range(moving):
                 view = _camera_view(image, step / max(moving - 1, 1), (width, height))

@@ -21,6 +21,7 @@ import numpy as np
 import supervision as sv
 
 from edgedistill.config import LabelConfig, ProjectConfig
+from edgedistill.detections import class_ids, confidences
 from edgedistill.errors import EdgedistillError
 from edgedistill.ontology import Ontology
 from edgedistill.teachers.base import RawDetection
@@ -80,8 +81,9 @@ def choose_thresholds(
             continue
         labels = resolve(raw, unthresholded, floor, prompted).detections
         reviewed = resolve(truth[frame_id], unthresholded, _AS_GIVEN, bool(row[1])).detections
-        for cls in set(reviewed.class_id.tolist()):
-            references[cls] += int(np.sum(reviewed.class_id == cls))
+        reviewed_classes = class_ids(reviewed)
+        for cls in set(reviewed_classes.tolist()):
+            references[cls] += int(np.sum(reviewed_classes == cls))
         for cls, score, hit in match(labels, reviewed):
             scored[cls].append((score, hit))
     names = ontology.student_names
@@ -117,15 +119,16 @@ def match(labels: sv.Detections, truth: sv.Detections) -> list[tuple[int, float,
         if len(truth)
         else np.zeros((len(labels), 0), dtype=np.float32)
     )
+    classes, scores = class_ids(labels), confidences(labels)
     if len(truth):
-        ious[labels.class_id[:, None] != truth.class_id[None, :]] = 0.0
+        ious[classes[:, None] != class_ids(truth)[None, :]] = 0.0
     results = []
-    for i in np.argsort(-labels.confidence):
+    for i in np.argsort(-scores):
         j = int(np.argmax(ious[i])) if ious.shape[1] else -1
         hit = j >= 0 and ious[i, j] >= MATCH_IOU
         if hit:
             ious[:, j] = 0.0
-        results.append((int(labels.class_id[i]), float(labels.confidence[i]), bool(hit)))
+        results.append((int(classes[i]), float(scores[i]), bool(hit)))
     return results
 
 

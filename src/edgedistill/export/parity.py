@@ -10,6 +10,9 @@ import cv2
 import numpy as np
 import supervision as sv
 
+from edgedistill.detections import class_ids, confidences
+from edgedistill.media.images import read_image
+
 
 @dataclass(frozen=True)
 class Tolerance:
@@ -81,13 +84,14 @@ def check_parity(
         if not len(ours) or not len(theirs):
             continue
         ious = sv.box_iou_batch(ours.xyxy, theirs.xyxy)
-        ious[ours.class_id[:, None] != theirs.class_id[None, :]] = 0.0
+        ours_scores, theirs_scores = confidences(ours), confidences(theirs)
+        ious[class_ids(ours)[:, None] != class_ids(theirs)[None, :]] = 0.0
         for i in range(len(ours)):
             j = int(np.argmax(ious[i]))
             if ious[i, j] >= 0.5:
                 matched += 1
                 min_iou = min(min_iou, float(ious[i, j]))
-                max_diff = max(max_diff, abs(float(ours.confidence[i] - theirs.confidence[j])))
+                max_diff = max(max_diff, abs(float(ours_scores[i] - theirs_scores[j])))
                 ious[:, j] = 0.0  # each exported box matches once
     return Parity(name, len(frames), total, matched, min_iou, max_diff, tolerance)
 
@@ -99,7 +103,7 @@ def camera_frame(path: Path, size: tuple[int, int]) -> np.ndarray:
     another shape to a smaller rectangle than the fixed-size export does.
     """
     height, width = size
-    image = cv2.imread(str(path))
+    image = read_image(path)
     scale = min(width / image.shape[1], height / image.shape[0])
     resized = cv2.resize(
         image,

@@ -155,17 +155,17 @@ def held_out_map(
     model_file: Path, images: Sequence[tuple[Path, Path]], names: list[str], imgsz: tuple[int, int]
 ) -> tuple[float, float]:
     """COCO mAP50 and mAP50-95 of an exported model on ``(image, YOLO label file)`` pairs."""
-    import cv2
     import supervision as sv
-    from ultralytics import YOLO
 
     from edgedistill.coco_eval import coco_map
+    from edgedistill.media.images import read_image
+    from edgedistill.student import load_yolo
     from edgedistill.yolo_format import read_labels
 
-    model = YOLO(str(model_file), task="detect")
+    model = load_yolo(model_file, task="detect")
     sizes, truths, predictions = [], [], []
     for image, label in images:
-        height, width = cv2.imread(str(image)).shape[:2]
+        height, width = read_image(image).shape[:2]
         result = model.predict(
             str(image), imgsz=imgsz, conf=0.001, iou=0.7, device="cpu", verbose=False
         )[0]

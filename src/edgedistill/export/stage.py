@@ -49,7 +49,7 @@ class ExportReport:
             {
                 "directory": str(self.directory),
                 "files": [asdict(f) for f in self.files],
-                "parity": [{"format": p.name, "ok": p.ok, "line": p.line()} for p in self.parity],
+                "parity": [{"format": p.format, "ok": p.ok, "line": p.line()} for p in self.parity],
                 "skipped_parity": self.skipped_parity,
                 "precision": self.precision.line() if self.precision else None,
                 "card": str(self.card) if self.card else None,

@@ -40,7 +40,7 @@ from edgedistill.teachers.cache import LabelCache
 from edgedistill.teachers.roboflow_api import API_KEY_VARIABLE, API_URL_VARIABLE
 
 if TYPE_CHECKING:
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]  # pyarrow ships no type information
 
 INSTALL_RAY = (
     "labelling on Ray needs the ray extra: pip install 'edgedistill[ray]' "

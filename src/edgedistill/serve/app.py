@@ -185,6 +185,7 @@ async def _stream(websocket: WebSocket, gate: _Gate, detector: Detector) -> None
         log.info("%s: WebSocket closed %d %s", address, *refusal)
         await websocket.close(*refusal)
         return
+    assert key is not None  # stream_refusal refuses a missing key
     gate.metrics.clients += 1
     try:
         await _serve_stream(websocket, detector, gate.settings, gate.metrics)
@@ -220,7 +221,9 @@ async def _serve_stream(
             timeout = settings.idle_timeout
             if message["type"] == "websocket.disconnect":
                 return None
-            data = message.get("bytes")
+            data: bytes | None = message.get("bytes")
+            if data is None:
+                return UNSUPPORTED, "send binary frames: a 4-byte id, then a JPEG"
             now = time.perf_counter()
             problem = _frame_problem(data, arrivals.hit(now), settings.max_frame_bytes)
             if problem is not None:
@@ -283,11 +286,9 @@ async def _until_either_ends(
         answering.cancel()
 
 
-def _frame_problem(data: bytes | None, too_fast: bool, max_bytes: int) -> tuple[int, str] | None:
-    """Why a WebSocket message is not a frame the stream may send (a close code and
-    reason), or None."""
-    if data is None:
-        return UNSUPPORTED, "send binary frames: a 4-byte id, then a JPEG"
+def _frame_problem(data: bytes, too_fast: bool, max_bytes: int) -> tuple[int, str] | None:
+    """Why a binary WebSocket message is not a frame the stream may send (a close code
+    and reason), or None."""
     if too_fast:
         return POLICY_VIOLATION, "too many frames per second"
     if len(data) > max_bytes + 4:

@@ -38,7 +38,7 @@ _NO_DETECTIONS: tuple[np.ndarray, np.ndarray, dict[int, Any], dict[int, int], np
 no track matched and none unmatched (a frame without detection confirms or misses nothing)."""
 
 
-class KeyframeSam3VideoPredictor(SAM3VideoSemanticPredictor):  # type: ignore[misc]
+class KeyframeSam3VideoPredictor(SAM3VideoSemanticPredictor):
     """SAM3's video predictor that runs the text-prompted detector only when asked to.
 
     Between keyframes the tracker alone carries the objects forward: the image encoder
@@ -71,7 +71,7 @@ class KeyframeSam3VideoPredictor(SAM3VideoSemanticPredictor):  # type: ignore[mi
 
     def _associate_det_trk(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
         if self.detect_now:
-            return super()._associate_det_trk(*args, **kwargs)  # type: ignore[no-any-return]
+            return super()._associate_det_trk(*args, **kwargs)
         return _NO_DETECTIONS
 
 
