@@ -134,7 +134,7 @@ def test_pipeline_marks_a_student_that_lost_what_it_knew(
     assert "class 'bus' has 0 training boxes" in caplog.text
     assert "train.keep_known: true" in caplog.text
 
-    metrics = result.evaluation.metrics
+    metrics = result.evaluation.metrics.model_dump()
     models = metrics["vs_human"]["models"]
     assert models["starting weights"]["model"] == "yolo11n.pt"
     base, student = models["starting weights"]["per_class"], models["student"]["per_class"]

@@ -183,7 +183,7 @@ class EvalMetrics(_Record):
     caveats: list[str] = Field(default_factory=list)
 
     def to_json(self) -> str:
-        return self.model_dump_json(indent=2, exclude_none=True)
+        return self.model_dump_json(indent=2)
 
     @classmethod
     def read(cls, path: Path) -> EvalMetrics:
