@@ -6,13 +6,12 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from edgedistill import __version__, display
-from edgedistill.config import ProjectConfig, RayConfig, override
 from edgedistill.devices import DEVICE_HELP, parse_device
 from edgedistill.display import err, out
 from edgedistill.errors import (
@@ -24,17 +23,13 @@ from edgedistill.errors import (
 )
 from edgedistill.logs import configure_logging
 from edgedistill.presets import available_presets
-from edgedistill.project import Project, find_project, init_project
 from edgedistill.student import PHONE_INPUT
-from edgedistill.teachers import (
-    available_teachers,
-    budget_credits,
-    build_teacher,
-    check_teacher_sections,
-    teacher_class,
-    with_teacher_flags,
-)
+from edgedistill.teachers.registry import BACKENDS
 from edgedistill.weights import resolve_weights
+
+if TYPE_CHECKING:  # loading and checking the config is the commands' work, not --help's
+    from edgedistill.config import ProjectConfig, RayConfig
+    from edgedistill.project import Project
 
 # Each command imports its stage when it runs: `edgedistill --help` and `status` stay quick.
 
@@ -105,6 +100,9 @@ def _root(
 def _project(directory: Path | None) -> Project:
     """The project named after the command, else before it, else found from here; its
     config is loaded and checked once, here, and handed down."""
+    from edgedistill.project import find_project
+    from edgedistill.teachers import check_teacher_sections
+
     project = find_project(directory or _given.project)
     check_teacher_sections(project.config, str(project.config_path))
     return project
@@ -130,6 +128,8 @@ def init(
     ] = "driving",
 ) -> None:
     """Create a project: a commented config file and an empty catalog."""
+    from edgedistill.project import init_project
+
     project = init_project(directory, preset)
     out.print(f"Created project [bold]{escape(str(project.root))}[/] from preset '{preset}'.")
     out.print(f"  config:  {escape(str(project.config_path))}  (edit the ontology here)")
@@ -210,7 +210,7 @@ def label(
     teacher: Annotated[
         str | None,
         typer.Option(
-            help=f"Teacher: {', '.join(available_teachers())} (default: label.teacher).",
+            help=f"Teacher: {', '.join(sorted(BACKENDS))} (default: label.teacher).",
             metavar="NAME",
         ),
     ] = None,
@@ -265,6 +265,7 @@ def label(
     from edgedistill.display import LabelProgress, print_label_report, print_status
     from edgedistill.label import label_project
     from edgedistill.status import project_status
+    from edgedistill.teachers import build_teacher, teacher_class, with_teacher_flags
 
     flags = {
         "weights": weights,
@@ -322,6 +323,7 @@ def _on_ray(
             "--device does not apply with --ray: each actor uses the GPU Ray gives it "
             "(label.ray.gpus_per_actor)"
         )
+    from edgedistill.config import override
     from edgedistill.label.ray_runner import require_ray
 
     require_ray()
@@ -334,6 +336,8 @@ def _budget(
     config: ProjectConfig, teacher: str | None, max_usd: float | None, max_credits: float | None
 ) -> float | None:
     """The labelling cap in credits, priced without building the teacher."""
+    from edgedistill.teachers import budget_credits
+
     credits, priced = budget_credits(config, teacher, None, max_usd, max_credits)
     if not priced:
         name = teacher or config.label.teacher
@@ -567,7 +571,7 @@ def export_app(
     size = _parse_size(imgsz)
     project = _optional_project(project_dir)
     weights_path = _model_path(project, weights)
-    hud = project.config.hud if project else ProjectConfig().hud
+    hud = project.config.hud if project else _defaults().hud
     folder = parity_frames or (project.root / "frames" if project else None)
     frames = sorted(folder.rglob("*.jpg"))[:20] if folder and folder.is_dir() else []
     if parity_frames and not frames:
@@ -578,6 +582,13 @@ def export_app(
         f"{len(info.names)} classes, output {info.output_format} {info.output_shape}, "
         f"version {info.version}; {info.parity}"
     )
+
+
+def _defaults() -> ProjectConfig:
+    """The settings of a command run outside any project."""
+    from edgedistill.config import ProjectConfig
+
+    return ProjectConfig()
 
 
 def _parse_size(text: str) -> tuple[int, int]:
@@ -631,7 +642,9 @@ def run_command(
     if output is not None:
         _check_video_output(output)
     project = _optional_project(project_dir)
-    config = project.config if project else ProjectConfig()
+    from edgedistill.config import override
+
+    config = project.config if project else _defaults()
     settings = override(config, "hud", {"target_fps": fps}).hud
     found = _model_path(project, model)
     try:
@@ -687,7 +700,7 @@ def serve(
     from edgedistill.serve.transport import server_config
 
     project = _optional_project(project_dir)
-    settings = project.config.serve if project else ProjectConfig().serve
+    settings = project.config.serve if project else _defaults().serve
     found = _model_path(project, model)
     if not api_keys(settings):
         raise UsageError(
@@ -788,6 +801,8 @@ def pipeline(
 
     project = _project(project_dir)
     teacher_overrides = {"weights": weights, "annotations": annotations}
+    from edgedistill.teachers import with_teacher_flags
+
     flagged = with_teacher_flags(project.config, teacher, teacher_overrides)
     budget = _budget(flagged, teacher, max_usd, None)
     try:

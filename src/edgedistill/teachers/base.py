@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from edgedistill.errors import EdgedistillError, UsageError
+from edgedistill.teachers.registry import BACKENDS
 
 if TYPE_CHECKING:
     from edgedistill.masks import Box, Rle
@@ -179,13 +180,6 @@ class Teacher(ABC, Generic[SettingsT]):
         """Release models, sessions and threads."""
 
 
-BACKENDS: dict[str, str] = {
-    "annotations": "edgedistill.teachers.annotations",
-    "roboflow-sam3": "edgedistill.teachers.roboflow_sam3",
-    "roboflow-workflow": "edgedistill.teachers.roboflow_workflow",
-    "sam3": "edgedistill.teachers.sam3",
-    "ultralytics": "edgedistill.teachers.ultralytics_model",
-}
 """Each backend's module, imported only when the backend is used: naming the teachers
 (``--help``, config checks) loads none of their heavy dependencies."""
 
