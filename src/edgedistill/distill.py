@@ -20,7 +20,7 @@ from typing import Any
 from edgedistill.catalog import Catalog
 from edgedistill.config import TrainConfig
 from edgedistill.errors import EdgedistillError, UsageError
-from edgedistill.project import Project
+from edgedistill.project import FinishedRun, Project
 from edgedistill.student import load_yolo
 from edgedistill.weights import resolve_weights
 
@@ -127,46 +127,19 @@ def assistant_settings(settings: TrainConfig) -> TrainConfig:
     return settings.model_copy(update={"model": settings.assistant, "assistant": None})
 
 
-@dataclass(frozen=True)
-class RunRelation:
-    """A finished training run and what it was distilled from (None for a plain run)."""
-
-    id: str
-    model: str
-    weights: Path
-    distilled_from: str | None
-    distill_weight: float | None
-
-
-def run_of(project: Project, weights: Path) -> RunRelation | None:
-    """The finished run that wrote ``weights``, with its relation."""
-    with project.open_catalog() as catalog:
-        row = catalog.execute(
-            "SELECT id, model, weights, distilled_from, distill_weight FROM train_runs "
-            "WHERE weights = ?",
-            (str(weights),),
-        ).fetchone()
-    return RunRelation(row[0], row[1], Path(row[2]), row[3], row[4]) if row else None
-
-
-def counterpart(project: Project, run: RunRelation) -> RunRelation | None:
+def counterpart(project: Project, run: FinishedRun) -> FinishedRun | None:
     """The newest finished run trained the other way with otherwise the same settings
     (model, dataset, epochs, size, seed …): the plain twin of a distilled student, or the
     distilled twin of a plain one."""
     with project.open_catalog() as catalog:
-        own = catalog.execute(
-            "SELECT dataset, settings FROM train_runs WHERE id = ?", (run.id,)
-        ).fetchone()
         rows = catalog.execute(
-            "SELECT id, model, weights, distilled_from, distill_weight, settings FROM train_runs "
-            "WHERE status = 'done' AND dataset = ? AND id != ? AND (distilled_from IS NULL) = ? "
-            "ORDER BY finished_at DESC",
-            (own[0], run.id, run.distilled_from is not None),
+            "SELECT id, settings FROM train_runs WHERE dataset = ?", (run.dataset,)
         ).fetchall()
-    for row in rows:
-        same = _schedule(row[5]) == _schedule(own[1])
-        if same and row[2] and Path(row[2]).is_file():
-            return RunRelation(row[0], row[1], Path(row[2]), row[3], row[4])
+    settings = {row[0]: _schedule(row[1]) for row in rows}
+    for other in project.finished_runs(run.dataset):
+        other_way = (other.distilled_from is None) == (run.distilled_from is not None)
+        if other.id != run.id and other_way and settings[other.id] == settings[run.id]:
+            return other
     return None
 
 

@@ -17,7 +17,7 @@ reports; none of them spells a folder name or queries for them itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,17 @@ class FinishedRun:
     model: str
     directory: Path
     weights: Path
+    distilled_from: str | None = None
+    """The assistant (a run id or weights path) of a student trained with distillation."""
+    distill_weight: float | None = None
+
+
+_RUN_COLUMNS = "id, dataset, model, directory, weights, distilled_from, distill_weight"
+
+
+def _finished_run(row: Sequence[Any]) -> FinishedRun:
+    """A ``train_runs`` row of :data:`_RUN_COLUMNS`."""
+    return FinishedRun(row[0], row[1], row[2], Path(row[3]), Path(row[4]), row[5], row[6])
 
 
 @dataclass(frozen=True)
@@ -134,9 +145,7 @@ class Project:
     ) -> list[FinishedRun]:
         """Finished training runs whose weights exist, newest first; optionally only those
         on ``dataset`` with exactly these ``settings`` (JSON)."""
-        query = (
-            "SELECT id, dataset, model, directory, weights FROM train_runs WHERE status = 'done'"
-        )
+        query = f"SELECT {_RUN_COLUMNS} FROM train_runs WHERE status = 'done'"
         params: list[str] = []
         for column, value in (("dataset", dataset), ("settings", settings)):
             if value is not None:
@@ -144,11 +153,7 @@ class Project:
                 params.append(value)
         with self.open_catalog() as catalog:
             rows = catalog.execute(query + " ORDER BY finished_at DESC", tuple(params)).fetchall()
-        return [
-            FinishedRun(row[0], row[1], row[2], Path(row[3]), Path(row[4]))
-            for row in rows
-            if row[4] and Path(row[4]).is_file()
-        ]
+        return [_finished_run(row) for row in rows if row[4] and Path(row[4]).is_file()]
 
     def latest_weights(self) -> Path:
         """Best weights of the most recent finished run."""
@@ -163,10 +168,9 @@ class Project:
         """The run that trained ``weights`` (None for weights from elsewhere)."""
         with self.open_catalog() as catalog:
             row = catalog.execute(
-                "SELECT id, dataset, model, directory FROM train_runs WHERE weights = ?",
-                (str(weights),),
+                f"SELECT {_RUN_COLUMNS} FROM train_runs WHERE weights = ?", (str(weights),)
             ).fetchone()
-        return FinishedRun(row[0], row[1], row[2], Path(row[3]), weights) if row else None
+        return _finished_run(row) if row else None
 
     def reports_of(self, weights: Path) -> Iterator[tuple[Path, EvalMetrics]]:
         """``(folder, metrics)`` of each evaluation of these weights, newest first; reports

@@ -7,7 +7,7 @@ on the same split (and the same human labels), so the two stand side by side.
 
 from __future__ import annotations
 
-from edgedistill.distill import RunRelation, counterpart, run_of
+from edgedistill.distill import counterpart
 from edgedistill.evaluate.validation import Scoring, validate
 from edgedistill.metrics import (
     Comparison,
@@ -16,7 +16,7 @@ from edgedistill.metrics import (
     MapPair,
     Yardstick,
 )
-from edgedistill.project import Project
+from edgedistill.project import FinishedRun, Project
 from edgedistill.student import load_student
 
 
@@ -32,7 +32,7 @@ def compare_distillation(
     The counterpart is validated here on the same split of the teacher's labels; the
     human-label figures are the evaluated student's only.
     """
-    run = run_of(project, scoring.weights)
+    run = project.run_of(scoring.weights)
     if run is None:
         return None
     other = counterpart(project, run)
@@ -50,7 +50,7 @@ def compare_distillation(
     return Distillation(students=rows)
 
 
-def _row(run: RunRelation, vs_teacher: Comparison, vs_human: Yardstick | None) -> DistilledStudent:
+def _row(run: FinishedRun, vs_teacher: Comparison, vs_human: Yardstick | None) -> DistilledStudent:
     def pair(figures: Comparison | Yardstick | None) -> MapPair | None:
         if figures is None:
             return None
