@@ -158,7 +158,7 @@ def test_bad_sources_and_models_are_one_sentence(tmp_path, student, cli) -> None
     fake = tmp_path / "model.onnx"
     fake.write_text("not a model")
     clip = write_video(tmp_path / "clip.mp4", seconds=1, fps=10)
-    with pytest.raises(EdgedistillError, match="not a model Ultralytics can load"):
+    with pytest.raises(EdgedistillError, match="not a model ONNX Runtime can load"):
         run_hud(str(clip), fake, HudConfig(), tmp_path / "o.mp4")
     result = cli("run", str(clip), "--model", str(tmp_path / "none.pt"), "--output", "o.mp4")
     assert result.code == 1 and "none.pt: no such model file" in result.err

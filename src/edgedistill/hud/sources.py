@@ -31,6 +31,8 @@ class FrameSource:
     frames: Iterator[TimedFrame]
     fps: float
     name: str
+    live: bool = False
+    """Frames arrive at their own pace (a camera, a stream): the newest one matters."""
 
 
 def open_source(source: str, width: int, folder_fps: float) -> FrameSource:
@@ -85,7 +87,7 @@ def _camera(index: int, width: int) -> FrameSource:
         finally:
             capture.release()
 
-    return FrameSource(frames(), fps, f"camera {index}")
+    return FrameSource(frames(), fps, f"camera {index}", live=True)
 
 
 def _stream(url: str, width: int) -> FrameSource:
@@ -104,7 +106,7 @@ def _stream(url: str, width: int) -> FrameSource:
                 time_s = frame.time if frame.time is not None else index / fps
                 yield TimedFrame(index, time_s, _fit(frame.to_ndarray(format="bgr24"), width))
 
-    return FrameSource(frames(), fps, url)
+    return FrameSource(frames(), fps, url, live=True)
 
 
 def _fit(image: np.ndarray, width: int) -> np.ndarray:

@@ -1,0 +1,37 @@
+"""What every student runtime offers: class names, an input size and ``detect``."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import supervision as sv
+
+from edgedistill.errors import EdgedistillError
+from edgedistill.runtime.decode import Boxes
+from edgedistill.runtime.letterbox import Placement
+
+
+class RuntimeLoadError(EdgedistillError):
+    """A student file the runtime cannot load or run."""
+
+
+class StudentRuntime(Protocol):
+    """A student ready to detect in BGR frames of any size."""
+
+    names: list[str]
+    input_size: tuple[int, int]
+    """Height, width of the model input."""
+
+    def detect(self, image: np.ndarray, conf: float) -> sv.Detections:
+        """Boxes in ``image``'s pixels scoring above ``conf``, with class ids and scores."""
+        ...
+
+
+def detections_in_frame(boxes: Boxes, placement: Placement) -> sv.Detections:
+    """Model-input boxes as ``sv.Detections`` in the frame's pixels."""
+    return sv.Detections(
+        xyxy=placement.to_frame(boxes.xyxy),
+        confidence=boxes.scores.astype(np.float32),
+        class_id=boxes.class_ids.astype(int),
+    )

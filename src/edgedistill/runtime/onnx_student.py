@@ -1,0 +1,101 @@
+"""An exported student run by ONNX Runtime directly: numpy letterbox, decode and NMS.
+
+No PyTorch and no Ultralytics are loaded, so a process that only runs the student
+stays small, and ONNX Runtime's thread pool has the cores to itself.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+
+import numpy as np
+import supervision as sv
+
+from edgedistill.runtime.base import RuntimeLoadError, detections_in_frame
+from edgedistill.runtime.decode import Boxes, decode_anchors, decode_end_to_end, is_end_to_end
+from edgedistill.runtime.letterbox import Placement, letterbox, to_tensor
+
+PROVIDERS = ("CUDAExecutionProvider", "CoreMLExecutionProvider", "CPUExecutionProvider")
+"""Execution providers in order of preference; the first this ONNX Runtime build has wins."""
+
+
+def cores() -> int:
+    """The CPU cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+class OnnxStudent:
+    """An Ultralytics ONNX export (``[1, 4+nc, N]`` or ``[1, 300, 6]`` output) behind ``detect``."""
+
+    def __init__(self, path: Path, iou: float, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or cores()
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3
+        available = set(ort.get_available_providers())
+        try:
+            self.session = ort.InferenceSession(
+                str(path), options, providers=[p for p in PROVIDERS if p in available]
+            )
+        except Exception as exc:  # ONNX Runtime raises its own kinds for a bad file
+            raise RuntimeLoadError(
+                f"{path}: not a model ONNX Runtime can load ({type(exc).__name__})"
+            ) from None
+        model_input = self.session.get_inputs()[0]
+        self.input_name: str = model_input.name
+        self.input_dtype = np.float16 if model_input.type == "tensor(float16)" else np.float32
+        self.input_size = _input_size(model_input.shape, path)
+        self.output_shape = tuple(self.session.get_outputs()[0].shape)
+        self.names = _class_names(self.session.get_modelmeta().custom_metadata_map, path)
+        self.iou = iou
+
+    def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Placement]:
+        """The input tensor for a BGR frame, and where the frame sits in it."""
+        padded, placement = letterbox(image, self.input_size)
+        return to_tensor(padded).astype(self.input_dtype, copy=False), placement
+
+    def infer(self, tensor: np.ndarray) -> np.ndarray:
+        """The model's raw output for one input tensor."""
+        (output,) = self.session.run(None, {self.input_name: tensor})[:1]
+        return np.asarray(output[0], dtype=np.float32)
+
+    def postprocess(self, output: np.ndarray, placement: Placement, conf: float) -> sv.Detections:
+        boxes: Boxes
+        if is_end_to_end(self.output_shape):
+            boxes = decode_end_to_end(output, conf)
+        else:
+            boxes = decode_anchors(output, conf, self.iou)
+        return detections_in_frame(boxes, placement)
+
+    def detect(self, image: np.ndarray, conf: float) -> sv.Detections:
+        tensor, placement = self.preprocess(image)
+        return self.postprocess(self.infer(tensor), placement, conf)
+
+
+def _input_size(shape: list[object], path: Path) -> tuple[int, int]:
+    height, width = shape[2:4]
+    if not isinstance(height, int) or not isinstance(width, int):
+        raise RuntimeLoadError(
+            f"{path}: the input size is dynamic; export the student at a fixed size "
+            "(edgedistill export does)"
+        )
+    return height, width
+
+
+def _class_names(metadata: dict[str, str], path: Path) -> list[str]:
+    """The class names Ultralytics writes into an export's metadata (a Python dict literal)."""
+    try:
+        names = ast.literal_eval(metadata["names"])
+        return [str(names[i]) for i in range(len(names))]
+    except (KeyError, ValueError, SyntaxError, TypeError):
+        raise RuntimeLoadError(
+            f"{path}: no class names in the model's metadata; export the student with "
+            "Ultralytics (edgedistill export) so that they are written"
+        ) from None

@@ -1,0 +1,36 @@
+"""A ``.pt`` student through Ultralytics' predictor, behind the same ``detect`` as ONNX."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import supervision as sv
+
+from edgedistill.runtime.base import RuntimeLoadError
+from edgedistill.student import PHONE_INPUT, ModelLoadError, load_yolo
+
+
+class PyTorchStudent:
+    """A checkpoint run by Ultralytics (PyTorch) at the phone's input size."""
+
+    def __init__(self, path: Path, iou: float, device: str | None = None) -> None:
+        try:
+            self.model = load_yolo(path, task="detect")
+        except ModelLoadError as exc:
+            raise RuntimeLoadError(str(exc)) from None
+        self.names: list[str] = [str(n) for n in self.model.names.values()]
+        self.input_size = PHONE_INPUT
+        self.iou = iou
+        self.device = device
+
+    def detect(self, image: np.ndarray, conf: float) -> sv.Detections:
+        result = self.model.predict(
+            image,
+            imgsz=self.input_size,
+            conf=conf,
+            iou=self.iou,
+            device=self.device,
+            verbose=False,
+        )[0]
+        return sv.Detections.from_ultralytics(result)
