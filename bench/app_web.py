@@ -29,7 +29,7 @@ import onnxruntime as ort
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.realtime import model_alone  # noqa: E402
+from bench.models import model_alone  # noqa: E402
 from edgedistill.config import HudConfig  # noqa: E402
 from tests.test_app_web import (  # noqa: E402
     CHROMIUM,
@@ -113,7 +113,7 @@ def main() -> None:
         raise SystemExit("no web build with a student: run `make app` first")
     with tempfile.TemporaryDirectory() as folder:
         page = browser_fps(args.seconds, Path(folder))
-    python_ms = model_alone(MODEL, HudConfig())
+    python_ms = model_alone(MODEL, HudConfig().width, HudConfig().conf)
     one_thread_ms = bare_session_ms(1)
     info = json.loads((DIST / "model" / "model.json").read_text())
     report = {

@@ -40,7 +40,7 @@ from websockets.sync.client import connect
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.realtime import yolo11n_onnx  # noqa: E402
+from bench.models import random_yolo11n_onnx  # noqa: E402
 from bench.serve import FPS, measure, serving  # noqa: E402
 from edgedistill.student import PHONE_INPUT  # noqa: E402
 from tests.media import scene  # noqa: E402
@@ -213,7 +213,7 @@ def student(folder: Path) -> tuple[Path, str]:
     """The COCO-pretrained YOLO11n from ../shared/assets as ONNX, else a random one."""
     weights = ASSETS / "weights" / "yolo11n-coco.pt"
     if not weights.is_file():
-        return yolo11n_onnx(folder), "YOLO11n (random weights) exported to ONNX at 480x640"
+        return random_yolo11n_onnx(folder), "YOLO11n (random weights) exported to ONNX at 480x640"
     from ultralytics import YOLO
 
     copy = folder / "yolo11n-coco.pt"

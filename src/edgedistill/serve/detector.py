@@ -22,7 +22,7 @@ from PIL import Image
 from trackers import ByteTrackTracker
 
 from edgedistill.detections import class_ids, confidences
-from edgedistill.student import PHONE_INPUT, open_detector
+from edgedistill.runtime import open_runtime
 
 
 class BadImage(ValueError):
@@ -42,13 +42,14 @@ class Answer:
 
 
 class Detector:
-    """The student behind a lock: ONNX Runtime and PyTorch already use every core."""
+    """The student behind a lock: ONNX Runtime and PyTorch already use every core, so two
+    frames at once would only share them; decoding runs outside the lock."""
 
     def __init__(
         self, model_path: Path, conf: float, max_pixels: int = 5_000_000, decoders: int = 2
     ) -> None:
-        self.model = open_detector(model_path)
-        self.names: list[str] = list(self.model.names.values())
+        self.student = open_runtime(model_path)
+        self.names: list[str] = self.student.names
         self.conf = conf
         self.max_pixels = max_pixels
         self._lock = threading.Lock()
@@ -60,9 +61,8 @@ class Detector:
             image = decode_jpeg(data)
         with self._lock:
             start = time.perf_counter()
-            result = self.model.predict(image, imgsz=PHONE_INPUT, conf=self.conf, verbose=False)[0]
+            detections = self.student.detect(image, self.conf)
             model_ms = (time.perf_counter() - start) * 1000
-        detections = sv.Detections.from_ultralytics(result)
         if tracker is not None:
             detections = tracker.update(detections)
         return Answer(image.shape[1], image.shape[0], detections, model_ms)
