@@ -4,8 +4,8 @@ A few frames of the real dashcam clip, cropped to the road ahead (a small camera
 field of view: the lead car is as many pixels wide as in the full frame), go through the
 phone's preprocessing as VisionCamera's GPU resizer does it (bilinear with half-pixel centres,
 in float, into the letterbox's inner size; Ultralytics' grey 114 around it), then through the
-exported student (ONNX Runtime, the file `edgedistill export-app` writes) and the Python HUD:
-Ultralytics' postprocess and box scaling, the runner's ByteTrack and the LeadTracker.
+exported student (the file `edgedistill export-app` writes) and the Python HUD: the student
+runtime's decode and box scaling, the runner's ByteTrack and the LeadTracker.
 
 Written beside the jest test (app/src/camera/__tests__/):
 - ``frames.bin``: the frames' RGB bytes, each row stored as differences to the pixel on its
@@ -27,11 +27,8 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
-import supervision as sv
 import torch
 import torch.nn.functional as F
-from ultralytics.utils import nms, ops
 
 from edgedistill.app_model import NMS_IOU
 from edgedistill.config import HudConfig
@@ -39,6 +36,8 @@ from edgedistill.export.app import export_app_model
 from edgedistill.hud.overlay import LeadTracker
 from edgedistill.hud.runner import new_tracker
 from edgedistill.hud.sources import open_source
+from edgedistill.runtime import OnnxStudent
+from edgedistill.runtime.letterbox import place
 from edgedistill.student import PHONE_INPUT
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -78,11 +77,9 @@ def main() -> int:
         info = export_app_model(
             ASSETS / "weights" / "yolo26n-coco.pt", Path(tmp), settings, PHONE_INPUT
         )
-        session = ort.InferenceSession(
-            str(Path(tmp) / "model.onnx"), providers=["CPUExecutionProvider"]
-        )
+        student = OnnxStudent(Path(tmp) / "model.onnx", NMS_IOU)
         names = info.names
-        frames = run_hud(session, names, settings, times, images)
+        frames = run_hud(student, names, settings, times, images)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "frames.bin").write_bytes(encode_frames(images))
     record = {
@@ -146,7 +143,7 @@ def fingerprint(tensor: np.ndarray) -> dict:
 
 
 def run_hud(
-    session: ort.InferenceSession,
+    student: OnnxStudent,
     names: list[str],
     settings: HudConfig,
     times: list[float],
@@ -158,15 +155,11 @@ def run_hud(
     frames = []
     for time_s, image in zip(times, images, strict=True):
         tensor = model_input(image)
-        raw = session.run(None, {session.get_inputs()[0].name: tensor})[0]
+        raw = student.infer(tensor)[None]
         sparse, rebuilt = sparse_output(raw, "end2end")
         height, width = image.shape[:2]
-        out = nms.non_max_suppression(torch.from_numpy(rebuilt), settings.conf, NMS_IOU)[0]
-        out[:, :4] = ops.scale_boxes(PHONE_INPUT, out[:, :4], (height, width))
-        data = out.numpy()
-        detections = sv.Detections(
-            xyxy=data[:, :4], confidence=data[:, 4], class_id=data[:, 5].astype(int)
-        )
+        placement = place((height, width), PHONE_INPUT)
+        detections = student.postprocess(rebuilt[0], placement, settings.conf)
         tracked = tracker.update(detections)
         tracked = tracked[tracked.tracker_id >= 0]
         lead = leads.update(tracked, names, time_s, (width, height))

@@ -4,10 +4,10 @@ For each student — YOLO26 end-to-end exported exactly as `edgedistill export-a
 YOLO11 with its raw head (the older `yolo` format that the app still decodes, NMS in
 TypeScript; export-app now puts YOLO11's NMS in the graph, giving YOLO26's format) — the
 frames of the dashcam clip go through the same steps as `edgedistill run`: the frame source,
-Ultralytics' predict, the runner's ByteTrack and the LeadTracker. Per frame the file keeps the
-raw ONNX output (only the rows or columns that can matter, rounded), the detections, the
-tracked boxes and the lead vehicle. The TypeScript decodes the raw output and tracks it; jest
-compares (app/src/hud/__tests__/golden.test.ts).
+the student runtime (the HUD's and the server's), the runner's ByteTrack and the LeadTracker.
+Per frame the file keeps the raw ONNX output (only the rows or columns that can matter,
+rounded), the detections, the tracked boxes and the lead vehicle. The TypeScript decodes the
+raw output and tracks it; jest compares (app/src/hud/__tests__/golden.test.ts).
 
     make golden   # rewrites app/src/hud/__tests__/golden.json
 """
@@ -22,11 +22,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import supervision as sv
-import torch
-from ultralytics.data.augment import LetterBox
-from ultralytics.utils import nms, ops
 
 from edgedistill.app_model import NMS_IOU
 from edgedistill.config import HudConfig
@@ -35,7 +31,9 @@ from edgedistill.export.app import export_app_model, onnx_output_shape
 from edgedistill.hud.overlay import LeadTracker
 from edgedistill.hud.runner import new_tracker
 from edgedistill.hud.sources import open_source
-from edgedistill.student import PHONE_INPUT, open_detector
+from edgedistill.runtime import OnnxStudent
+from edgedistill.runtime.letterbox import place
+from edgedistill.student import PHONE_INPUT
 
 ASSETS = Path(__file__).resolve().parents[1].parent / "shared" / "assets"
 CLIP = ASSETS / "videos" / "dashcam_highway_960x540.mp4"
@@ -80,15 +78,13 @@ def main() -> int:
 
 
 def letterbox_case(width: int, height: int) -> dict:
-    params = LetterBox(new_shape=PHONE_INPUT, auto=False).get_params(
-        {"img": np.zeros((height, width, 3), np.uint8)}
-    )
+    placement = place((height, width), PHONE_INPUT)
     box = np.array([[100.0, 80.0, 300.0, 400.0]])
-    back = ops.scale_boxes(PHONE_INPUT, box.copy(), (height, width))[0]
+    back = placement.to_frame(box)[0]
     return {
         "frame": [width, height],
-        "resized": list(params["new_unpad"]),
-        "pad": [params["left"], params["top"]],
+        "resized": [placement.inner[1], placement.inner[0]],
+        "pad": [placement.left, placement.top],
         "input_box": box[0].tolist(),
         "frame_box": [round(float(v), 4) for v in back],
     }
@@ -105,24 +101,20 @@ def run_student(weights: str, settings: HudConfig, limit: int, raw_head: bool = 
             info = export_app_model(ASSETS / "weights" / weights, Path(tmp), settings, PHONE_INPUT)
             onnx_path = Path(tmp) / "model.onnx"
             output_format, output_shape = info.output_format, info.output_shape
-        model = open_detector(onnx_path)
-        session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+        student = OnnxStudent(onnx_path, NMS_IOU)
         source = open_source(str(CLIP), settings.width, settings.target_fps)
         tracker = new_tracker(settings, source.fps)
         leads = LeadTracker(settings)
-        names = list(model.names.values())
+        names = student.names
         frames = []
         for frame in source.frames:
             if len(frames) >= limit:
                 break
-            result = model.predict(
-                frame.image, imgsz=PHONE_INPUT, conf=settings.conf, verbose=False
-            )[0]
-            tensor = model.predictor.preprocess([frame.image]).numpy()
-            raw = session.run(None, {session.get_inputs()[0].name: tensor})[0]
+            tensor, placement = student.preprocess(frame.image)
+            raw = student.infer(tensor)[None]
+            detections = student.postprocess(raw[0], placement, settings.conf)
             sparse, rebuilt = sparse_output(raw, output_format)
-            check_rebuilt(rebuilt, result, frame.image.shape, settings.conf)
-            detections = sv.Detections.from_ultralytics(result)
+            check_rebuilt(student.postprocess(rebuilt[0], placement, settings.conf), detections)
             tracked = tracker.update(detections)
             tracked = tracked[tracked.tracker_id >= 0]
             height, width = frame.image.shape[:2]
@@ -178,14 +170,9 @@ def sparse_output(raw: np.ndarray, output_format: str) -> tuple[dict, np.ndarray
     return {"index": keep.tolist(), "columns": columns}, rebuilt
 
 
-def check_rebuilt(rebuilt: np.ndarray, result, shape: tuple[int, ...], conf: float) -> None:
-    """The sparse, rounded tensor must give Ultralytics' own answer, or the file is no golden."""
-    out = nms.non_max_suppression(torch.from_numpy(rebuilt), conf, NMS_IOU, max_det=300)[0]
-    out[:, :4] = ops.scale_boxes(PHONE_INPUT, out[:, :4], shape[:2])
-    expected = result.boxes.data.numpy()
-    if out.shape[0] != expected.shape[0] or not np.allclose(
-        out.numpy()[:, :4], expected[:, :4], atol=0.05
-    ):
+def check_rebuilt(rebuilt: sv.Detections, expected: sv.Detections) -> None:
+    """The sparse, rounded tensor must give the full tensor's answer, or the file is no golden."""
+    if len(rebuilt) != len(expected) or not np.allclose(rebuilt.xyxy, expected.xyxy, atol=0.05):
         raise SystemExit("the rounded raw output no longer reproduces predict(); raise precision")
 
 
