@@ -1,6 +1,5 @@
-"""The student at run time: the phone's input size, one way to load a YOLO model, its device.
-
-Every stage that runs a student (train, eval, export, the HUD, the server) loads it here.
+"""The student for training and export: the phone's input size, one way to load a YOLO model
+through Ultralytics, its device. Running a student on frames is :mod:`edgedistill.runtime`.
 """
 
 from __future__ import annotations
@@ -18,8 +17,6 @@ log = logging.getLogger(__name__)
 
 PHONE_INPUT = (480, 640)
 """Height, width of the model input on the phone: a landscape 480p camera frame."""
-
-MODEL_SUFFIXES = (".pt", ".onnx")
 
 PRETRAINED_HINT = (
     f"pretrained weights train far better: put yolo11n.pt in a folder named by "
@@ -57,27 +54,6 @@ def load_student(model: str, search: Sequence[Path | None] = ()) -> Any:
             f"cannot load the student '{model}' ({str(exc).rsplit('(', 1)[-1]}; without "
             f"internet use a local .pt or a model YAML such as yolo11n.yaml; {PRETRAINED_HINT}"
         ) from None
-
-
-def open_detector(path: Path) -> Any:
-    """A trained ``.pt`` or ``.onnx`` student ready to detect at :data:`PHONE_INPUT`.
-
-    ONNX files load lazily: one warm-up frame proves the file and warms the runtime.
-    """
-    if not path.is_file():
-        raise EdgedistillError(f"{path}: no such model file")
-    if path.suffix not in MODEL_SUFFIXES:
-        raise EdgedistillError(f"{path}: expected a .pt or .onnx student")
-    import numpy as np
-
-    model = load_yolo(path, task="detect")
-    try:
-        model.predict(np.zeros((*PHONE_INPUT, 3), dtype=np.uint8), imgsz=PHONE_INPUT, verbose=False)
-    except Exception as exc:  # a file that loads but cannot run
-        raise ModelLoadError(
-            f"{path}: not a model Ultralytics can load ({type(exc).__name__})"
-        ) from None
-    return model
 
 
 def pick_device(device: str) -> str:
