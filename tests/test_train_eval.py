@@ -12,6 +12,7 @@ from edgedistill.config import DatasetConfig, TrainConfig
 from edgedistill.dataset import build_dataset
 from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate import evaluate
+from edgedistill.export import export_student
 from edgedistill.pipeline import run_pipeline
 from edgedistill.project import init_project
 from edgedistill.status import project_status
@@ -41,6 +42,9 @@ def test_train_then_eval_writes_weights_metrics_and_report(server, tmp_path) -> 
     run = train_student(project, TINY)
     assert run.status == "done" and run.weights.is_file()
     assert project.latest_weights() == run.weights
+    assert project.latest_runnable() == run.weights  # no ONNX export yet
+    exported = export_student(project, ["onnx"], parity_frames=1)
+    assert project.latest_runnable() == exported.directory / f"{run.weights.stem}.onnx"
     saved = json.loads((run.directory / "run.json").read_text())
     assert saved["dataset"] == dataset.version
     assert saved["teacher_fingerprint"] == dataset.fingerprint

@@ -601,14 +601,15 @@ def _parse_size(text: str) -> tuple[int, int]:
     return height, width
 
 
-def _model_path(project: Project | None, given: str | None) -> Path:
-    """``given`` found by the weights rule, else the project's newest student."""
+def _model_path(project: Project | None, given: str | None, to_run: bool = False) -> Path:
+    """``given`` found by the weights rule, else the project's newest student: its weights,
+    or (``to_run``: for ``run`` and ``serve``) its ONNX export when there is a fresh one."""
     if given is not None:
         search = [project.config.weights_dir] if project else []
         return Path(resolve_weights(given, search))
     if project is None:
         raise UsageError("name the student (a .pt or .onnx file), or run inside a project")
-    return project.latest_weights()
+    return project.latest_runnable() if to_run else project.latest_weights()
 
 
 @app.command(name="run")
@@ -620,7 +621,10 @@ def run_command(
     project_dir: ProjectOption = None,
     model: Annotated[
         str | None,
-        typer.Option(help=".pt or .onnx student (default: the project's latest).", metavar="PATH"),
+        typer.Option(
+            help=".pt or .onnx student (default: the project's latest, as ONNX once exported).",
+            metavar="PATH",
+        ),
     ] = None,
     output: Annotated[
         Path | None, typer.Option(help="Write the HUD video here (.mp4).", metavar="FILE")
@@ -646,7 +650,7 @@ def run_command(
 
     config = project.config if project else _defaults()
     settings = override(config, "hud", {"target_fps": fps}).hud
-    found = _model_path(project, model)
+    found = _model_path(project, model, to_run=True)
     try:
         stats = run_hud(source, found, settings, output, show, realtime)
     except KeyboardInterrupt:
@@ -676,7 +680,10 @@ def serve(
     project_dir: ProjectOption = None,
     model: Annotated[
         str | None,
-        typer.Option(help=".pt or .onnx student (default: the project's latest).", metavar="PATH"),
+        typer.Option(
+            help=".pt or .onnx student (default: the project's latest, as ONNX once exported).",
+            metavar="PATH",
+        ),
     ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.", metavar="ADDRESS")] = (
         "127.0.0.1"
@@ -701,7 +708,7 @@ def serve(
 
     project = _optional_project(project_dir)
     settings = project.config.serve if project else _defaults().serve
-    found = _model_path(project, model)
+    found = _model_path(project, model, to_run=True)
     if not api_keys(settings):
         raise UsageError(
             "no API keys: set EDGEDISTILL_API_KEYS=key1,key2 (or serve.api_keys "

@@ -17,6 +17,7 @@ reports; none of them spells a folder name or queries for them itself.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,6 +38,8 @@ DATASETS_DIR = "datasets"
 RUNS_DIR = Path("runs") / "train"
 REPORTS_DIR = "reports"
 EXPORTS_DIR = "exports"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,23 @@ class Project:
                 "no trained student in this project; run `edgedistill train` first"
             )
         return runs[0].weights
+
+    def latest_runnable(self) -> Path:
+        """The newest student as ``run`` and ``serve`` load it: its ONNX export (``edgedistill
+        export onnx``) when one is as new as the weights, else the weights themselves."""
+        runs = self.finished_runs()
+        if not runs:
+            return self.latest_weights()  # says what to do
+        weights = runs[0].weights
+        onnx = self.exports_dir / runs[0].id / f"{weights.stem}.onnx"
+        if onnx.is_file() and onnx.stat().st_mtime >= weights.stat().st_mtime:
+            return onnx
+        log.info(
+            "running %s with PyTorch; `edgedistill export onnx` makes the faster, lighter "
+            "ONNX Runtime student that run and serve then pick",
+            weights,
+        )
+        return weights
 
     def run_of(self, weights: Path) -> FinishedRun | None:
         """The run that trained ``weights`` (None for weights from elsewhere)."""
