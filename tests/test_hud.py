@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import av
@@ -22,6 +23,7 @@ from edgedistill.hud.estimate import (
     ttc_from_samples,
 )
 from edgedistill.hud.overlay import LeadTracker
+from edgedistill.hud.threads import EncodeBehind, ReadAhead
 from tests.media import write_video
 from tests.test_export import confident_student
 
@@ -163,3 +165,56 @@ def test_bad_sources_and_models_are_one_sentence(tmp_path, student, cli) -> None
     result = cli("run", str(clip), "--model", str(tmp_path / "none.pt"), "--output", "o.mp4")
     assert result.code == 1 and "none.pt: no such model file" in result.err
     assert "Traceback" not in result.err
+
+
+def test_read_ahead_keeps_order_and_runs_at_most_depth_ahead() -> None:
+    produced: list[int] = []
+
+    def numbers():
+        for i in range(20):
+            produced.append(i)
+            yield i
+
+    ahead = ReadAhead(numbers(), depth=3)
+    taken = []
+    for item in ahead:
+        time.sleep(0.01)  # a slow consumer: the producer must wait for it
+        assert len(produced) <= item + 1 + 3 + 1  # queued ones plus the one in hand
+        taken.append(item)
+    assert taken == list(range(20)) and ahead.skipped == 0
+
+
+def test_read_ahead_latest_wins_skips_what_the_consumer_missed() -> None:
+    ahead = ReadAhead(iter(range(200)), latest_wins=True)
+    taken = []
+    for item in ahead:
+        time.sleep(0.005)
+        taken.append(item)
+    assert taken[-1] == 199 and taken == sorted(taken)
+    assert ahead.skipped == 200 - len(taken) > 0
+
+
+def test_read_ahead_hands_over_the_producers_error() -> None:
+    def broken():
+        yield 1
+        raise EdgedistillError("clip breaks after 1 frame")
+
+    with pytest.raises(EdgedistillError, match="breaks after 1 frame"):
+        list(ReadAhead(broken()))
+
+
+def test_a_video_that_cannot_be_written_is_one_sentence(tmp_path) -> None:
+    (tmp_path / "file").write_text("a file, not a folder")
+    writer = EncodeBehind(tmp_path / "file" / "hud.mp4", fps=10)
+    with pytest.raises(EdgedistillError, match="cannot write the HUD video"):
+        for _ in range(50):
+            writer.write(np.zeros((64, 64, 3), np.uint8))
+        writer.close()
+
+
+def test_a_live_stream_hands_over_its_newest_frame_and_keeps_the_timing(tmp_path, student) -> None:
+    clip = write_video(tmp_path / "clip.mp4", seconds=4, fps=30, size=(320, 180))
+    stats = run_hud(f"file://{clip}", student, HudConfig(), output=tmp_path / "hud.mp4")
+    assert stats.frames == 120 and stats.dropped > 0  # decoding outruns the student
+    assert stats.processed + stats.dropped == 120
+    assert frame_count(tmp_path / "hud.mp4") == 120
