@@ -3,7 +3,9 @@
 Contenders, per model (COCO-pretrained YOLO11n and YOLO26n exported to ONNX at 480x640:
 YOLO11n with its anchor output and NMS after, YOLO26n with its end-to-end head):
 
-- ``session``: ONNX Runtime's ``session.run`` alone on tensors made beforehand (the floor);
+- ``session``: ONNX Runtime's ``session.run`` alone on tensors made beforehand, with the
+  runtime's session settings (the floor);
+- ``session-default``: the same with ONNX Runtime's default settings (its threads spin);
 - ``bare``: a bare loop: OpenCV decode, resize, letterbox, ``session.run``, OpenCV NMS;
 - ``ultralytics``: Ultralytics' ``YOLO(onnx).track(stream=True)`` (decode, predict, ByteTrack);
 - ``hud``: ``run_hud`` (decode ahead, student, ByteTrack, lead vehicle, HUD drawing);
@@ -36,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.models import CLIP, EXPORTS, coco_onnx  # noqa: E402
 
-CONTENDERS = ("session", "bare", "ultralytics", "hud", "hud+write")
+CONTENDERS = ("session", "session-default", "bare", "ultralytics", "hud", "hud+write")
 WIDTH = 640
 """Frames are fitted to the HUD's width (``hud.width``) before the model, as ``run_hud`` does."""
 CONF = 0.25
@@ -58,15 +60,20 @@ def steady_ms(stamps: list[float]) -> float:
     return (stamps[-1] - stamps[0]) * 1000 / (len(stamps) - 1)
 
 
-def run_session(model: Path) -> float:
+def run_session(model: Path, default_settings: bool = False) -> float:
+    import onnxruntime as ort
+
     from edgedistill.runtime import OnnxStudent
 
     student = OnnxStudent(model, iou=0.7)
+    session = student.session
+    if default_settings:
+        session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     tensors = [student.preprocess(image)[0] for image in frames_fitted()]
-    student.infer(tensors[0])
+    session.run(None, {student.input_name: tensors[0]})
     stamps = [time.perf_counter()]
     for tensor in tensors:
-        student.session.run(None, {student.input_name: tensor})
+        session.run(None, {student.input_name: tensor})
         stamps.append(time.perf_counter())
     return steady_ms(stamps)
 
@@ -125,6 +132,7 @@ def contender(name: str, model: Path, folder: Path) -> dict[str, float]:
     """One contender in this process: its ms/frame and this process's peak RSS."""
     runners = {
         "session": lambda: run_session(model),
+        "session-default": lambda: run_session(model, default_settings=True),
         "bare": lambda: run_bare(model),
         "ultralytics": lambda: run_ultralytics(model),
         "hud": lambda: run_hud_loop(model, None),
@@ -178,6 +186,9 @@ def measure(model: Path, reps: int, folder: Path) -> dict[str, object]:
         "hud / bare": [r["hud"]["ms"] / r["bare"]["ms"] for r in runs],
         "bare / session": [r["bare"]["ms"] / r["session"]["ms"] for r in runs],
         "ultralytics / session": [r["ultralytics"]["ms"] / r["session"]["ms"] for r in runs],
+        "session-default / session": [
+            r["session-default"]["ms"] / r["session"]["ms"] for r in runs
+        ],
     }
     return {
         "ms_per_frame": {n: spread([r[n]["ms"] for r in runs], 2) for n in CONTENDERS},

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import supervision as sv
 from trackers import ByteTrackTracker
 
 from edgedistill.config import HudConfig
@@ -61,8 +63,9 @@ def run_hud(
     show: bool = False,
     realtime: bool = False,
 ) -> RunStats:
-    """Run the student over ``source``: frames decoded ahead on one thread, the HUD video
-    encoded behind on another, the student, tracker and HUD on this one.
+    """Run the student over ``source``, in a pipeline of threads: frames are decoded ahead on
+    one, the student runs on a second while this one tracks and draws the frame before, and
+    the HUD video is encoded behind on a third.
 
     A live source (camera, stream) always hands over its newest frame; ``realtime`` plays
     a file at its own pace and drops frames to keep up with ``settings.target_fps``.
@@ -75,22 +78,35 @@ def run_hud(
     loop = HudLoop(student, settings, new_tracker(settings, rate), realtime)
     frames = ReadAhead(source_frames.frames, latest_wins=source_frames.live)
     writer = EncodeBehind(output, source_frames.fps) if output is not None else None
-    stats, skipped = loop.stats, 0
+    skipped, previous = 0, None
     try:
-        for frame in frames:
-            shown = loop.step(frame)
-            missed, skipped = frames.skipped - skipped, frames.skipped
-            stats.frames += missed  # a live source's frames that arrived while we worked
-            stats.dropped += missed
-            for _ in range(1 + missed):  # the video keeps the source's timing
-                _emit(shown, writer, show, stats)
+        with ThreadPoolExecutor(1, thread_name_prefix="student") as student_thread:
+            for frame in frames:
+                missed, skipped = frames.skipped - skipped, frames.skipped
+                job = loop.submit(frame, missed, student_thread)
+                if previous is not None:
+                    _emit(loop.finish(previous), 1 + previous.missed, writer, show, loop.stats)
+                previous = job
+            if previous is not None:
+                _emit(loop.finish(previous), 1 + previous.missed, writer, show, loop.stats)
     finally:
-        stats.seconds = time.perf_counter() - loop.start
-        stats.stage_ms["decode"] = frames.produce_ms
+        loop.stats.seconds = time.perf_counter() - loop.start
+        loop.stats.stage_ms["decode"] = frames.produce_ms
         frames.close()
         if writer is not None:
             writer.close()
-    return stats
+    return loop.stats
+
+
+@dataclass
+class Job:
+    """A frame in the pipeline: its detections on the way, or none when it is dropped."""
+
+    frame: TimedFrame
+    missed: int
+    """Frames of a live source skipped just before this one: shown as this one."""
+    detections: Future[tuple[sv.Detections, float]] | None
+    began: float = 0.0
 
 
 class HudLoop:
@@ -111,29 +127,43 @@ class HudLoop:
         self.stats = RunStats()
         self.hud: np.ndarray | None = None
         self.next_slot = 0.0
+        self.finished: deque[float] = deque(maxlen=16)
         self.start = time.perf_counter()
 
-    def step(self, frame: TimedFrame) -> np.ndarray:
-        """The image to show for ``frame``: its HUD, or the last HUD when it is dropped."""
-        self.stats.frames += 1
+    def submit(self, frame: TimedFrame, missed: int, student_thread: Executor) -> Job:
+        """Start the student on ``frame``, unless it is dropped to keep up."""
+        self.stats.frames += 1 + missed  # a live source's skipped frames count as dropped
+        self.stats.dropped += missed
+        if self._drop(frame):
+            self.stats.dropped += 1
+            return Job(frame, missed, None)
+        began = time.perf_counter()
+        return Job(frame, missed, student_thread.submit(self._detect, frame.image), began)
+
+    def _drop(self, frame: TimedFrame) -> bool:
+        if not self.realtime:
+            return False
         now = time.perf_counter() - self.start
-        if self.realtime and now < frame.time_s:  # a file plays at its own pace, as a camera
+        if now < frame.time_s:  # a file plays at its own pace, as a camera
             time.sleep(frame.time_s - now)
             now = frame.time_s
         period = 1.0 / self.settings.target_fps
-        late = now > frame.time_s + period
-        if self.realtime and (frame.time_s + 1e-6 < self.next_slot or late):
-            self.stats.dropped += 1
-        else:
-            self.next_slot = frame.time_s + period
-            self.hud = self._process(frame)
-            self.stats.processed += 1
-        return self.hud if self.hud is not None else frame.image
+        if frame.time_s + 1e-6 < self.next_slot or now > frame.time_s + period:
+            return True
+        self.next_slot = frame.time_s + period
+        return False
 
-    def _process(self, frame: TimedFrame) -> np.ndarray:
-        stats, settings = self.stats, self.settings
+    def _detect(self, image: np.ndarray) -> tuple[sv.Detections, float]:
         began = time.perf_counter()
-        detections = self.student.detect(frame.image, settings.conf)
+        detections = self.student.detect(image, self.settings.conf)
+        return detections, (time.perf_counter() - began) * 1000
+
+    def finish(self, job: Job) -> np.ndarray:
+        """The image to show for the job's frame: its HUD, or the last HUD when dropped."""
+        if job.detections is None:
+            return self.hud if self.hud is not None else job.frame.image
+        stats, settings, frame = self.stats, self.settings, job.frame
+        detections, infer_ms = job.detections.result()
         inferred = time.perf_counter()
         detections = self.tracker.update(detections)
         if detections.tracker_id is not None:
@@ -145,25 +175,34 @@ class HudLoop:
         stats.warnings += bool(lead and lead.warning)
         stats.lead_frames += bool(lead and lead.distance_m is not None)
         stats.ttc_frames += bool(lead and lead.ttc_s is not None)
-        recent = stats.stage_ms["total"][-15:]
-        fps = 1000 / float(np.mean(recent)) if recent else 0.0
-        hud = draw_hud(
-            frame.image, detections, names, lead, settings, fps, (tracked - began) * 1000
-        )
+        latency = (tracked - job.began) * 1000
+        self.hud = draw_hud(frame.image, detections, names, lead, settings, self._fps(), latency)
         drawn = time.perf_counter()
-        stats.stage_ms["infer"].append((inferred - began) * 1000)
+        self.finished.append(drawn)
+        stats.processed += 1
+        stats.stage_ms["infer"].append(infer_ms)
         stats.stage_ms["track"].append((tracked - inferred) * 1000)
         stats.stage_ms["draw"].append((drawn - tracked) * 1000)
-        stats.stage_ms["total"].append((drawn - began) * 1000)
-        return hud
+        stats.stage_ms["total"].append((drawn - job.began) * 1000)
+        return self.hud
+
+    def _fps(self) -> float:
+        """Frames finished per second over the last few."""
+        if len(self.finished) < 2:
+            return 0.0
+        return (len(self.finished) - 1) / (self.finished[-1] - self.finished[0])
 
 
-def _emit(image: np.ndarray, writer: EncodeBehind | None, show: bool, stats: RunStats) -> None:
+def _emit(
+    image: np.ndarray, times: int, writer: EncodeBehind | None, show: bool, stats: RunStats
+) -> None:
+    """Show and/or write ``image`` (``times`` times: a live source's skipped frames too)."""
     began = time.perf_counter()
-    if writer is not None:
-        writer.write(image)
-    if show:
-        _show(image)
+    for _ in range(times):
+        if writer is not None:
+            writer.write(image)
+        if show:
+            _show(image)
     stats.stage_ms["write"].append((time.perf_counter() - began) * 1000)
 
 
