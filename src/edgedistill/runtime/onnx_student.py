@@ -39,8 +39,7 @@ class OnnxStudent:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         # Idle pool threads sleep instead of spinning: the HUD's decoder and encoder and the
-        # server's request threads need those cycles (spinning cost 1.3-2x per frame when
-        # they share 2 cores; bench/realtime.py).
+        # server's request threads need the cycles a spinning thread burns.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         available = set(ort.get_available_providers())
