@@ -151,3 +151,21 @@ def test_thread_count_is_what_was_asked(exports) -> None:
     student = OnnxStudent(exports["yolo11n anchors"], iou=0.7, threads=1)
     options = student.session.get_session_options()
     assert options.intra_op_num_threads == 1 and options.inter_op_num_threads == 1
+
+
+def test_the_model_lock_is_held_only_while_the_model_runs(exports) -> None:
+    """The server's lock: held once per frame, around inference alone."""
+    student = open_runtime(exports["yolo11n anchors"])
+    image = clip_frames()[1]
+
+    class Watched:
+        held = 0
+
+        def __enter__(self) -> None:
+            Watched.held += 1
+
+        def __exit__(self, *_: object) -> None:
+            return None
+
+    found = student.detect(image, 0.25, model_lock=Watched())
+    assert Watched.held == 1 and len(found) == len(student.detect(image, 0.25))

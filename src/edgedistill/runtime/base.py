@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 import numpy as np
@@ -23,8 +24,17 @@ class StudentRuntime(Protocol):
     input_size: tuple[int, int]
     """Height, width of the model input."""
 
-    def detect(self, image: np.ndarray, conf: float) -> sv.Detections:
-        """Boxes in ``image``'s pixels scoring above ``conf``, with class ids and scores."""
+    def detect(
+        self,
+        image: np.ndarray,
+        conf: float,
+        model_lock: AbstractContextManager[object] | None = None,
+    ) -> sv.Detections:
+        """Boxes in ``image``'s pixels scoring above ``conf``, with class ids and scores.
+
+        ``model_lock`` is held while the model itself runs, and only then: a server that
+        shares one student between connections prepares and decodes frames outside it.
+        """
         ...
 
 

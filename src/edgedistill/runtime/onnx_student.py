@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import os
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -77,9 +78,16 @@ class OnnxStudent:
             boxes = decode_anchors(output, conf, self.iou)
         return detections_in_frame(boxes, placement)
 
-    def detect(self, image: np.ndarray, conf: float) -> sv.Detections:
+    def detect(
+        self,
+        image: np.ndarray,
+        conf: float,
+        model_lock: AbstractContextManager[object] | None = None,
+    ) -> sv.Detections:
         tensor, placement = self.preprocess(image)
-        return self.postprocess(self.infer(tensor), placement, conf)
+        with model_lock or nullcontext():
+            output = self.infer(tensor)
+        return self.postprocess(output, placement, conf)
 
 
 def _input_size(shape: list[object], path: Path) -> tuple[int, int]:

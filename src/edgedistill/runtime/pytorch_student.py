@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +25,19 @@ class PyTorchStudent:
         self.iou = iou
         self.device = device
 
-    def detect(self, image: np.ndarray, conf: float) -> sv.Detections:
-        result = self.model.predict(
-            image,
-            imgsz=self.input_size,
-            conf=conf,
-            iou=self.iou,
-            device=self.device,
-            verbose=False,
-        )[0]
+    def detect(
+        self,
+        image: np.ndarray,
+        conf: float,
+        model_lock: AbstractContextManager[object] | None = None,
+    ) -> sv.Detections:
+        with model_lock or nullcontext():  # Ultralytics' pre/post-processing is inside predict
+            result = self.model.predict(
+                image,
+                imgsz=self.input_size,
+                conf=conf,
+                iou=self.iou,
+                device=self.device,
+                verbose=False,
+            )[0]
         return sv.Detections.from_ultralytics(result)

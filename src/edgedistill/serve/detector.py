@@ -43,7 +43,8 @@ class Answer:
 
 class Detector:
     """The student behind a lock: ONNX Runtime and PyTorch already use every core, so two
-    frames at once would only share them; decoding runs outside the lock."""
+    frames at once would only share them. JPEG decoding, the letterbox and NMS run outside
+    the lock, on the requests' own threads."""
 
     def __init__(
         self, model_path: Path, conf: float, max_pixels: int = 5_000_000, decoders: int = 2
@@ -59,13 +60,11 @@ class Detector:
         check_size(data, self.max_pixels)
         with self._decoders:
             image = decode_jpeg(data)
-        with self._lock:
-            start = time.perf_counter()
-            detections = self.student.detect(image, self.conf)
-            model_ms = (time.perf_counter() - start) * 1000
+        held = HeldTime(self._lock)
+        detections = self.student.detect(image, self.conf, model_lock=held)
         if tracker is not None:
             detections = tracker.update(detections)
-        return Answer(image.shape[1], image.shape[0], detections, model_ms)
+        return Answer(image.shape[1], image.shape[0], detections, held.ms)
 
     def as_json(self, detections: sv.Detections) -> list[dict[str, Any]]:
         items = []
@@ -86,6 +85,24 @@ class Detector:
                 item["track_id"] = int(detections.tracker_id[i])
             items.append(item)
         return items
+
+
+class HeldTime:
+    """A lock that remembers how long it was held: the model's own milliseconds."""
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self._lock = lock
+        self._start = 0.0
+        self.ms = 0.0
+
+    def __enter__(self) -> HeldTime:
+        self._lock.acquire()
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.ms = (time.perf_counter() - self._start) * 1000
+        self._lock.release()
 
 
 FORMATS = ("JPEG", "PNG", "WEBP", "BMP")
