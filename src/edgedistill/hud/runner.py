@@ -37,6 +37,9 @@ class RunStats:
     """Processed frames where the lead vehicle was closing in (a TTC shown)."""
     seconds: float = 0.0
     stage_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    """Per frame: decode (its own thread), infer (the student's thread), track, draw, write
+    (handing the frame to the encoder) and latency (from the student starting on a frame
+    to its HUD drawn; stages on different threads overlap, so they do not add up to it)."""
 
     @property
     def fps(self) -> float:
@@ -183,7 +186,7 @@ class HudLoop:
         stats.stage_ms["infer"].append(infer_ms)
         stats.stage_ms["track"].append((tracked - inferred) * 1000)
         stats.stage_ms["draw"].append((drawn - tracked) * 1000)
-        stats.stage_ms["total"].append((drawn - job.began) * 1000)
+        stats.stage_ms["latency"].append((drawn - job.began) * 1000)
         return self.hud
 
     def _fps(self) -> float:
