@@ -15,7 +15,7 @@ from edgedistill.student import PHONE_INPUT, ModelLoadError, load_yolo
 class PyTorchStudent:
     """A checkpoint run by Ultralytics (PyTorch) at the phone's input size."""
 
-    def __init__(self, path: Path, iou: float, device: str | None = None) -> None:
+    def __init__(self, path: Path, iou: float) -> None:
         try:
             self.model = load_yolo(path, task="detect")
         except ModelLoadError as exc:
@@ -23,7 +23,6 @@ class PyTorchStudent:
         self.names: list[str] = [str(n) for n in self.model.names.values()]
         self.input_size = PHONE_INPUT
         self.iou = iou
-        self.device = device
 
     def detect(
         self,
@@ -37,7 +36,6 @@ class PyTorchStudent:
                 imgsz=self.input_size,
                 conf=conf,
                 iou=self.iou,
-                device=self.device,
                 verbose=False,
             )[0]
         return sv.Detections.from_ultralytics(result)
