@@ -17,6 +17,9 @@ from edgedistill.errors import EdgedistillError
 # fewer decoded frames than this share of the count means the file is cut short.
 _TRUNCATED_SHARE = 0.98
 
+# Frame and slice threading, FFmpeg's choice of thread count (one more than the cores).
+THREAD_TYPE = "AUTO"
+
 
 class VideoError(EdgedistillError):
     """A video cannot be opened, or breaks part-way; the message says which and where."""
@@ -87,7 +90,7 @@ class VideoReader:
             self._container.close()
             raise VideoError("has no video stream")
         self._stream = self._container.streams.video[0]
-        self._stream.thread_type = "AUTO"
+        self._stream.thread_type = THREAD_TYPE
         self.frames_decoded = 0
         self.packets_skipped = 0
         self.info = self._probe()
