@@ -10,6 +10,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from edgedistill.errors import EdgedistillError
 
@@ -91,6 +92,9 @@ class VideoReader:
             raise VideoError("has no video stream")
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = THREAD_TYPE
+        # One scaler for the whole video: a frame's own reformat() sets up a new one, with
+        # its own thread pool, every time. One thread: the decoder's threads use the cores.
+        self._reformatter = VideoReformatter()
         self.frames_decoded = 0
         self.packets_skipped = 0
         self.info = self._probe()
@@ -173,8 +177,8 @@ class VideoReader:
     def _to_image(self, frame: av.VideoFrame, max_side: int) -> np.ndarray:
         width, height = self._display_size(frame.width, frame.height)
         width, height = fit_within(width, height, max_side)
-        image = frame.reformat(
-            width=width, height=height, format="bgr24", interpolation="AREA"
+        image = self._reformatter.reformat(
+            frame, width=width, height=height, format="bgr24", interpolation="AREA", threads=1
         ).to_ndarray()
         turns = self.info.rotation // 90
         return np.ascontiguousarray(np.rot90(image, k=turns)) if turns else image
