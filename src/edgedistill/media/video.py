@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -97,6 +98,9 @@ class VideoReader:
         self._reformatter = VideoReformatter()
         self.frames_decoded = 0
         self.packets_skipped = 0
+        self._frames = self._decode()
+        self._first: av.VideoFrame | None = None  # decoded by the probe, kept for sample()
+        self._failure: av.FFmpegError | None = None  # met by the probe, raised by sample()
         self.info = self._probe()
 
     def __enter__(self) -> VideoReader:
@@ -136,15 +140,26 @@ class VideoReader:
     def _rotation(self) -> int:
         """Counter-clockwise display rotation in degrees (phone videos carry 90 or -90).
 
-        PyAV exposes the display matrix on frames only, so a second handle decodes
-        the first frame and leaves the main one at the start.
+        PyAV exposes the display matrix on frames only: the first frame is decoded
+        here and handed to sample(), so the file is opened and decoded once.
         """
         try:
-            with av.open(str(self.path)) as probe:
-                first = next(probe.decode(video=0))
-        except (av.FFmpegError, StopIteration):
+            self._first = next(self._frames, None)
+        except av.FFmpegError as exc:
+            self._failure = exc
+        if self._first is None:
             return 0
-        return round((first.rotation or 0) / 90) * 90 % 360
+        return round((self._first.rotation or 0) / 90) * 90 % 360
+
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        """Every frame of the stream in order; undecodable packets are skipped and counted."""
+        for packet in self._container.demux(self._stream):
+            try:
+                frames = packet.decode()
+            except av.InvalidDataError:
+                self.packets_skipped += 1
+                continue
+            yield from frames
 
     def sample(self, fps: float, max_side: int) -> Iterator[SampledFrame]:
         """Frames at ``fps`` (0 = all), upright and fitted within ``max_side``.
@@ -154,20 +169,17 @@ class VideoReader:
         """
         sampler = TimeSampler(fps)
         origin: float | None = None
+        first, self._first = self._first, None
         try:
-            for packet in self._container.demux(self._stream):
-                try:
-                    frames = packet.decode()
-                except av.InvalidDataError:
-                    self.packets_skipped += 1
-                    continue
-                for frame in frames:
-                    index = self.frames_decoded
-                    self.frames_decoded += 1
-                    time = frame.time if frame.time is not None else index / (self.info.fps or 30)
-                    origin = time if origin is None else origin
-                    if sampler.keep(time - origin):
-                        yield SampledFrame(index, time - origin, self._to_image(frame, max_side))
+            if self._failure is not None:
+                raise self._failure
+            for frame in itertools.chain([first] if first is not None else [], self._frames):
+                index = self.frames_decoded
+                self.frames_decoded += 1
+                time = frame.time if frame.time is not None else index / (self.info.fps or 30)
+                origin = time if origin is None else origin
+                if sampler.keep(time - origin):
+                    yield SampledFrame(index, time - origin, self._to_image(frame, max_side))
         except av.FFmpegError as exc:
             raise VideoError(
                 f"breaks after {self.frames_decoded} frames ({_reason(exc)})"
