@@ -13,7 +13,9 @@ repetition and reported as median [min-max]. Contenders:
 - ``pyav, default threads``: the same loop with PyAV's default threading;
 - ``ffmpeg``: ``ffmpeg -i CLIP -vf fps=2 -f null -`` (skipped, with a line in the JSON,
   when the ffmpeg CLI is not installed);
-- ``import av``: ``python -c "import av"``, the start-up floor.
+- ``import av``: ``python -c "import av"``, the start-up floor;
+- ``ingest, baseline`` (with ``--baseline DIR``): the same CLI importing edgedistill
+  from another checkout's ``src/``, for before/after figures taken under the same load.
 
 Clips: ../shared/assets/videos/dashcam_highway_960x540.mp4 (8.8 s) and that clip
 remuxed ``--repeat`` times, so that start-up and steady state both show. Goal (issue
@@ -65,6 +67,7 @@ RATIOS = {
     "ingest / ffmpeg": ("ingest", "ffmpeg"),
     "pyav / ffmpeg": ("pyav", "ffmpeg"),
     "ingest, unchanged / import av": ("ingest, unchanged", "import av"),
+    "ingest / ingest, baseline": ("ingest", "ingest, baseline"),
 }
 
 
@@ -97,11 +100,11 @@ class Process:
     stdout: str
 
 
-def timed(command: list[str]) -> Process:
+def timed(command: list[str], env: dict[str, str] | None = None) -> Process:
     """Run ``command`` in its own process; its stdout is kept, a failure stops the run."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        child = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+        child = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=env)
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - start
         child.returncode = os.waitstatus_to_exitcode(status)
@@ -120,6 +123,8 @@ class Contender:
     name: str
     what: str
     command: Callable[[Path], list[str]]
+    env: dict[str, str] | None = None
+    stores: bool = False  # ingests into a fresh project, whose frames are counted
 
 
 @dataclass
@@ -143,13 +148,14 @@ class Projects:
         return root
 
 
-def contenders(projects: Projects, ffmpeg: str | None) -> list[Contender]:
+def contenders(projects: Projects, ffmpeg: str | None, baseline: Path | None) -> list[Contender]:
     python, cli = sys.executable, str(BIN / "edgedistill")
     found = [
         Contender(
             "ingest",
             "edgedistill -q ingest CLIP into a fresh project (project defaults)",
             lambda clip: [cli, "-q", "ingest", "-p", str(projects.fresh()), str(clip)],
+            stores=True,
         ),
         Contender(
             "ingest, unchanged",
@@ -168,6 +174,16 @@ def contenders(projects: Projects, ffmpeg: str | None) -> list[Contender]:
         ),
         Contender("import av", 'python -c "import av"', lambda clip: [python, "-c", "import av"]),
     ]
+    if baseline:
+        found.append(
+            Contender(
+                "ingest, baseline",
+                f"the same ingest with edgedistill imported from {baseline}",
+                lambda clip: [cli, "-q", "ingest", "-p", str(projects.fresh()), str(clip)],
+                env={**os.environ, "PYTHONPATH": str(baseline)},
+                stores=True,
+            )
+        )
     if ffmpeg:
         found.append(
             Contender(
@@ -193,14 +209,14 @@ def spread(values: list[float], digits: int = 3) -> dict[str, float]:
 def measure(clip: Path, reps: int, racers: list[Contender], projects: Projects) -> dict[str, Any]:
     """``reps`` rotated rounds of every contender on ``clip`` (after one untimed round)."""
     for racer in racers:  # warms the page cache, the bytecode caches, the holding project
-        timed(racer.command(clip))
+        timed(racer.command(clip), racer.env)
     runs: dict[str, list[Process]] = {racer.name: [] for racer in racers}
     stored = set()
     for rep in range(reps):
         shift = rep % len(racers)
         for racer in racers[shift:] + racers[:shift]:
-            runs[racer.name].append(timed(racer.command(clip)))
-            if racer.name == "ingest" and projects.last is not None:
+            runs[racer.name].append(timed(racer.command(clip), racer.env))
+            if racer.stores and projects.last is not None:
                 with projects.last.open_catalog() as catalog:
                     stored.add(catalog.count("frames"))
     decoded = {int(p.stdout) for name in ("pyav", "pyav, default threads") for p in runs[name]}
@@ -285,6 +301,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=10, help="copies in the long clip")
     parser.add_argument("--reps", type=int, default=5, help="rotated rounds on the short clip")
     parser.add_argument("--long-reps", type=int, default=3, help="rounds on the long clip")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a src/ folder of another edgedistill (git archive main src | tar -x -C DIR): "
+        "its ingest runs beside this one",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ingest.json")
     args = parser.parse_args()
     if not CLIP.is_file():
@@ -297,7 +319,7 @@ def main() -> None:
     clips: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as folder:
         projects = Projects(Path(folder))
-        racers = contenders(projects, ffmpeg)
+        racers = contenders(projects, ffmpeg, args.baseline)
         long_clip = concatenate(CLIP, args.repeat, Path(folder) / f"dashcam-x{args.repeat}.mp4")
         clips["dashcam 8.8 s"] = measure(CLIP, args.reps, racers, projects)
         clips[f"dashcam x{args.repeat} (remuxed)"] = measure(
@@ -314,6 +336,7 @@ def main() -> None:
         "clip": str(CLIP.relative_to(ROOT.parent)),
         "contenders": {racer.name: racer.what for racer in racers},
         "skipped": skipped,
+        "baseline": str(args.baseline) if args.baseline else None,
         "clips": clips,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
