@@ -13,7 +13,8 @@ repetition and reported as median [min-max]. Contenders:
 - ``pyav, default threads``: the same loop with PyAV's default threading;
 - ``ffmpeg``: ``ffmpeg -i CLIP -vf fps=2 -f null -`` (skipped, with a line in the JSON,
   when the ffmpeg CLI is not installed);
-- ``import av``: ``python -c "import av"``, the start-up floor;
+- ``import av``: ``python -c "import av"``, the start-up floor, and ``import av, cv2``:
+  the media libraries ingest cannot do without (cv2 brings numpy);
 - ``ingest, baseline`` (with ``--baseline DIR``): the same CLI importing edgedistill
   from another checkout's ``src/``, for before/after figures taken under the same load.
 
@@ -164,15 +165,21 @@ def contenders(projects: Projects, ffmpeg: str | None, baseline: Path | None) ->
         ),
         Contender(
             "pyav",
-            f"python -c: open, decode every video frame; thread_type={THREAD_TYPE} as ingest",
+            f"python -c: open, decode every video frame; thread_type={THREAD_TYPE} as ingest "
+            "(thread_count: FFmpeg's choice, as ingest)",
             lambda clip: [python, "-c", DECODE_LOOP, str(clip), THREAD_TYPE],
         ),
         Contender(
             "pyav, default threads",
-            "python -c: the same loop with PyAV's default threading",
+            "python -c: the same loop with PyAV's default threading (slice threads)",
             lambda clip: [python, "-c", DECODE_LOOP, str(clip), "default"],
         ),
         Contender("import av", 'python -c "import av"', lambda clip: [python, "-c", "import av"]),
+        Contender(
+            "import av, cv2",
+            'python -c "import av, cv2"',
+            lambda clip: [python, "-c", "import av, cv2"],
+        ),
     ]
     if baseline:
         found.append(
@@ -222,10 +229,17 @@ def measure(clip: Path, reps: int, racers: list[Contender], projects: Projects) 
     decoded = {int(p.stdout) for name in ("pyav", "pyav, default threads") for p in runs[name]}
     if len(decoded) != 1 or len(stored) != 1:
         raise SystemExit(f"runs disagree: frames decoded {decoded}, frames stored {stored}")
-    ratios = {
-        label: spread([a.seconds / b.seconds for a, b in zip(runs[top], runs[bottom], strict=True)])
+    pairs = {
+        label: list(zip(runs[top], runs[bottom], strict=True))
         for label, (top, bottom) in RATIOS.items()
         if top in runs and bottom in runs
+    }
+    ratios = {
+        label: spread([a.seconds / b.seconds for a, b in both]) for label, both in pairs.items()
+    }
+    cpu_ratios = {
+        label: spread([a.cpu_seconds / b.cpu_seconds for a, b in both])
+        for label, both in pairs.items()
     }
     return {
         "repetitions": reps,
@@ -236,6 +250,7 @@ def measure(clip: Path, reps: int, racers: list[Contender], projects: Projects) 
             name: spread([p.cpu_seconds for p in done], 2) for name, done in runs.items()
         },
         "ratios": ratios,
+        "cpu_ratios": cpu_ratios,
         "goal": {
             "ratio": "ingest / pyav",
             "at_most": GOAL,
@@ -290,8 +305,13 @@ def summary(report: dict[str, Any]) -> None:
                 f"[{seconds['min']:.3f}-{seconds['max']:.3f}] "
                 f"{row['cpu_seconds'][name]['median']:>6.2f}"
             )
+        print(f"  {'ratio, per repetition':32} {'wall':>17} {'CPU':>17}")
         for label, ratio in row["ratios"].items():
-            print(f"  {label:32} {ratio['median']:.2f} [{ratio['min']:.2f}-{ratio['max']:.2f}]")
+            cpu = row["cpu_ratios"][label]
+            print(
+                f"  {label:32} {ratio['median']:5.2f} [{ratio['min']:.2f}-{ratio['max']:.2f}] "
+                f"{cpu['median']:5.2f} [{cpu['min']:.2f}-{cpu['max']:.2f}]"
+            )
         goal = row["goal"]
         print(f"  goal ingest / pyav <= {goal['at_most']}: {'met' if goal['met'] else 'NOT met'}")
 
