@@ -278,7 +278,7 @@ def machine(ffmpeg: str | None) -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "pyav": av.__version__,
-        "pyav_ffmpeg": ".".join(map(str, av.ffmpeg_version_info)),
+        "pyav_ffmpeg": str(av.ffmpeg_version_info),
         "ffmpeg_cli": version,
     }
 
