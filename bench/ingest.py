@@ -12,7 +12,8 @@ repetition and reported as median [min-max]. Contenders:
   nothing else, with ingest's threading (``thread_type`` from ``edgedistill.media.video``);
 - ``pyav, default threads``: the same loop with PyAV's default threading;
 - ``ffmpeg``: ``ffmpeg -i CLIP -vf fps=2 -f null -`` (skipped, with a line in the JSON,
-  when the ffmpeg CLI is not installed);
+  when the ffmpeg CLI is not installed; its FFmpeg build need not be PyAV's: the JSON
+  names both versions);
 - ``import av``: ``python -c "import av"``, the start-up floor, and ``import av, cv2``:
   the media libraries ingest cannot do without (cv2 brings numpy);
 - ``ingest, baseline`` (with ``--baseline DIR``): the same CLI importing edgedistill
@@ -23,7 +24,7 @@ remuxed ``--repeat`` times, so that start-up and steady state both show. Goal (i
 17): ingest at most 1.2x the PyAV loop, start-up included. Writes JSON and prints a
 summary::
 
-    .venv/bin/python bench/ingest.py [--repeat 10] [--reps 5] [--long-reps 3]
+    .venv/bin/python bench/ingest.py [--repeat 10] [--reps 5] [--long-reps 3] [--baseline DIR]
 """
 
 from __future__ import annotations
