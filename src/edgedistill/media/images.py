@@ -6,7 +6,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps
 
 from edgedistill.errors import EdgedistillError
 from edgedistill.media.video import fit_within
@@ -22,6 +21,8 @@ class ImageError(EdgedistillError):
 def load_image(path: Path, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
     """The image at ``path`` upright, fitted within ``max_side``, as HxWx3 uint8 BGR,
     and its full upright ``(width, height)``."""
+    from PIL import Image, ImageOps  # here, not above: ingesting videos never needs Pillow
+
     try:
         with Image.open(path) as image:
             width, height = image.size

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,12 +11,16 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from edgedistill.errors import EdgedistillError
 
 # Containers sometimes count a frame or two that an edit list hides from decoding;
 # fewer decoded frames than this share of the count means the file is cut short.
 _TRUNCATED_SHARE = 0.98
+
+# Frame and slice threading, FFmpeg's choice of thread count (one more than the cores).
+THREAD_TYPE = "AUTO"
 
 
 class VideoError(EdgedistillError):
@@ -87,9 +92,15 @@ class VideoReader:
             self._container.close()
             raise VideoError("has no video stream")
         self._stream = self._container.streams.video[0]
-        self._stream.thread_type = "AUTO"
+        self._stream.thread_type = THREAD_TYPE
+        # One scaler for the whole video: a frame's own reformat() sets up a new one, with
+        # its own thread pool, every time. One thread: the decoder's threads use the cores.
+        self._reformatter = VideoReformatter()
         self.frames_decoded = 0
         self.packets_skipped = 0
+        self._frames = self._decode()
+        self._first: av.VideoFrame | None = None  # decoded by the probe, kept for sample()
+        self._failure: av.FFmpegError | None = None  # met by the probe, raised by sample()
         self.info = self._probe()
 
     def __enter__(self) -> VideoReader:
@@ -129,15 +140,26 @@ class VideoReader:
     def _rotation(self) -> int:
         """Counter-clockwise display rotation in degrees (phone videos carry 90 or -90).
 
-        PyAV exposes the display matrix on frames only, so a second handle decodes
-        the first frame and leaves the main one at the start.
+        PyAV exposes the display matrix on frames only: the first frame is decoded
+        here and handed to sample(), so the file is opened and decoded once.
         """
         try:
-            with av.open(str(self.path)) as probe:
-                first = next(probe.decode(video=0))
-        except (av.FFmpegError, StopIteration):
+            self._first = next(self._frames, None)
+        except av.FFmpegError as exc:
+            self._failure = exc
+        if self._first is None:
             return 0
-        return round((first.rotation or 0) / 90) * 90 % 360
+        return round((self._first.rotation or 0) / 90) * 90 % 360
+
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        """Every frame of the stream in order; undecodable packets are skipped and counted."""
+        for packet in self._container.demux(self._stream):
+            try:
+                frames = packet.decode()
+            except av.InvalidDataError:
+                self.packets_skipped += 1
+                continue
+            yield from frames
 
     def sample(self, fps: float, max_side: int) -> Iterator[SampledFrame]:
         """Frames at ``fps`` (0 = all), upright and fitted within ``max_side``.
@@ -147,20 +169,17 @@ class VideoReader:
         """
         sampler = TimeSampler(fps)
         origin: float | None = None
+        first, self._first = self._first, None
         try:
-            for packet in self._container.demux(self._stream):
-                try:
-                    frames = packet.decode()
-                except av.InvalidDataError:
-                    self.packets_skipped += 1
-                    continue
-                for frame in frames:
-                    index = self.frames_decoded
-                    self.frames_decoded += 1
-                    time = frame.time if frame.time is not None else index / (self.info.fps or 30)
-                    origin = time if origin is None else origin
-                    if sampler.keep(time - origin):
-                        yield SampledFrame(index, time - origin, self._to_image(frame, max_side))
+            if self._failure is not None:
+                raise self._failure
+            for frame in itertools.chain([first] if first is not None else [], self._frames):
+                index = self.frames_decoded
+                self.frames_decoded += 1
+                time = frame.time if frame.time is not None else index / (self.info.fps or 30)
+                origin = time if origin is None else origin
+                if sampler.keep(time - origin):
+                    yield SampledFrame(index, time - origin, self._to_image(frame, max_side))
         except av.FFmpegError as exc:
             raise VideoError(
                 f"breaks after {self.frames_decoded} frames ({_reason(exc)})"
@@ -170,8 +189,8 @@ class VideoReader:
     def _to_image(self, frame: av.VideoFrame, max_side: int) -> np.ndarray:
         width, height = self._display_size(frame.width, frame.height)
         width, height = fit_within(width, height, max_side)
-        image = frame.reformat(
-            width=width, height=height, format="bgr24", interpolation="AREA"
+        image = self._reformatter.reformat(
+            frame, width=width, height=height, format="bgr24", interpolation="AREA", threads=1
         ).to_ndarray()
         turns = self.info.rotation // 90
         return np.ascontiguousarray(np.rot90(image, k=turns)) if turns else image
