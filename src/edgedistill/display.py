@@ -8,17 +8,11 @@ from typing import TYPE_CHECKING, Any, Self
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 if TYPE_CHECKING:  # the stages are imported by the commands that run them
+    from rich.progress import TaskID
+
     from edgedistill.cost import CostReport
     from edgedistill.dataset import DatasetReport
     from edgedistill.evaluate import EvalReport
@@ -46,6 +40,14 @@ class _StageProgress:
     """Transient Rich progress bars on stderr, one per key."""
 
     def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
