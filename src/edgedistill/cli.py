@@ -1,7 +1,5 @@
 """The ``edgedistill`` command line: one command per pipeline stage."""
 
-from __future__ import annotations
-
 import os
 import sys
 from dataclasses import dataclass
@@ -97,7 +95,7 @@ def _root(
     display.set_quiet(quiet)
 
 
-def _project(directory: Path | None) -> Project:
+def _project(directory: Path | None) -> "Project":
     """The project named after the command, else before it, else found from here; its
     config is loaded and checked once, here, and handed down."""
     from edgedistill.project import find_project
@@ -108,7 +106,7 @@ def _project(directory: Path | None) -> Project:
     return project
 
 
-def _optional_project(directory: Path | None) -> Project | None:
+def _optional_project(directory: Path | None) -> "Project | None":
     try:
         return _project(directory)
     except ProjectNotFoundError:
@@ -310,8 +308,8 @@ def label(
 
 
 def _on_ray(
-    config: ProjectConfig, flag: bool, address: str | None, device: str | None, dry_run: bool
-) -> RayConfig | None:
+    config: "ProjectConfig", flag: bool, address: str | None, device: str | None, dry_run: bool
+) -> "RayConfig | None":
     """The Ray settings when this run labels on Ray (``--ray`` or ``label.ray.enabled``)."""
     options = config.label.ray
     if address is not None and not flag:
@@ -333,7 +331,7 @@ def _on_ray(
 
 
 def _budget(
-    config: ProjectConfig, teacher: str | None, max_usd: float | None, max_credits: float | None
+    config: "ProjectConfig", teacher: str | None, max_usd: float | None, max_credits: float | None
 ) -> float | None:
     """The labelling cap in credits, priced without building the teacher."""
     from edgedistill.teachers import budget_credits
@@ -584,7 +582,7 @@ def export_app(
     )
 
 
-def _defaults() -> ProjectConfig:
+def _defaults() -> "ProjectConfig":
     """The settings of a command run outside any project."""
     from edgedistill.config import ProjectConfig
 
@@ -601,7 +599,7 @@ def _parse_size(text: str) -> tuple[int, int]:
     return height, width
 
 
-def _model_path(project: Project | None, given: str | None) -> Path:
+def _model_path(project: "Project | None", given: str | None) -> Path:
     """``given`` found by the weights rule, else the project's newest student."""
     if given is not None:
         search = [project.config.weights_dir] if project else []
