@@ -25,8 +25,9 @@ if TYPE_CHECKING:  # the stages are imported by the commands that run them
     from edgedistill.train import TrainRun
 
 # soft_wrap: a message stays one line in logs and pipes, whatever the width.
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# No emoji codes: a path or class name such as ``a:car:b`` is printed as it is.
+out = Console(soft_wrap=True, emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 _quiet = False
 
 
