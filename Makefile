@@ -64,6 +64,7 @@ golden: setup
 	$(BIN)/python tools/golden_camera.py
 
 bench: setup
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/label.py
 	$(BIN)/python bench/label_ray.py

@@ -23,6 +23,13 @@ def test_init_writes_a_commented_config_and_a_wal_catalog(cli, tmp_path: Path) -
     assert (tmp_path / "p" / "catalog.db").is_file()
 
 
+def test_paths_are_printed_as_they_are(cli, tmp_path: Path) -> None:
+    """Rich would print ``:car:`` in a folder name as an emoji."""
+    result = cli("init", str(tmp_path / "a:car:b"))
+    assert result.code == 0, result.err
+    assert f"Created project {tmp_path / 'a:car:b'} from preset" in result.out
+
+
 def test_init_refuses_an_existing_project(cli, tmp_path: Path) -> None:
     cli("init", str(tmp_path / "p"))
     result = cli("init", str(tmp_path / "p"))

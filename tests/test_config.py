@@ -184,6 +184,20 @@ def test_teacher_sections_are_validated_by_their_backend() -> None:
     assert "teachers.sam4: unknown teacher 'sam4'; available teachers:" in unknown
 
 
+def test_each_backend_is_checked_with_its_own_settings_model() -> None:
+    """The light settings module a config check reads holds the very model the backend
+    validates its settings with; an unknown label.teacher is named as one."""
+    from edgedistill.teachers import teacher_class
+    from edgedistill.teachers.base import settings_class
+    from edgedistill.teachers.registry import BACKENDS, SETTINGS
+
+    assert set(SETTINGS) == set(BACKENDS)
+    for name in BACKENDS:
+        assert settings_class(name) is teacher_class(name).Settings
+    message = config_error("label:\n  teacher: sam4\n")
+    assert "label.teacher: unknown teacher 'sam4'; available teachers: annotations," in message
+
+
 def test_label_settings_are_validated() -> None:
     assert "label.output_format: input should be 'rle' or 'polygons'" in config_error(
         "label:\n  output_format: masks\n"

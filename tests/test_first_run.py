@@ -14,6 +14,7 @@ import pytest
 from edgedistill.config import ProjectConfig
 from edgedistill.errors import Interrupted
 from edgedistill.logs import configure_logging
+from edgedistill.project import init_project
 from edgedistill.teachers import budget_credits
 from edgedistill.weights import WEIGHTS_DIR_VARIABLE, WeightsNotFoundError, resolve_weights
 from tests.label_helpers import FAST_RETRIES, edit_config, project_with_frames
@@ -274,15 +275,50 @@ def test_reports_say_what_was_scored_and_why_a_table_is_empty(tmp_path: Path) ->
     )
 
 
-def test_the_command_line_starts_without_the_heavy_libraries() -> None:
-    """`edgedistill --help` and a usage error load no stage: each command imports its own."""
-    heavy = ("torch", "ultralytics", "supervision", "cv2", "matplotlib", "scipy", "onnxruntime")
+HEAVY = (
+    "torch", "ultralytics", "supervision", "cv2", "matplotlib", "scipy", "onnxruntime",
+    "numpy", "PIL", "httpx", "pycocotools", "av", "filelock", "edgedistill.metrics",
+    "edgedistill.label.runner", "edgedistill.teachers.roboflow_api",
+)  # fmt: skip
+TEACHER_SECTIONS = {
+    "annotations": {"annotations": "labels/data.yaml"},
+    "roboflow-sam3": {"concurrency": 4},
+    "roboflow-workflow": {"workspace": "team", "workflow_id": "cars"},
+    "sam3": {"batch_size": 2},
+    "ultralytics": {"weights": "yolo11x.pt"},
+}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["status"],
+        ["status", "--json"],
+        ["init", "{new}"],
+        ["cost", "--help"],
+        ["status", "--bogus"],
+    ],
+    ids=" ".join,
+)
+def test_the_light_commands_start_without_the_heavy_libraries(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """`--help`, `status` on a fresh project, `init`, a command's help and a usage error
+    load no stage, no teacher backend and none of the heavy libraries: each command
+    imports its own, and checking the config's teacher sections loads only their
+    settings models."""
+    project = init_project(tmp_path / "project", "driving")
+    edit_config(project, teachers=TEACHER_SECTIONS)
+    argv = [arg.replace("{new}", str(tmp_path / "new")) for arg in args]
     probe = (
         "import sys\n"
         "from edgedistill.cli import main\n"
-        "main(['--help'])\n"
-        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+        f"code = main({argv!r})\n"
+        f"print(code, sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=project.root, capture_output=True, text=True
+    )
+    code = 2 if "--bogus" in args else 0
+    assert result.stdout.strip().splitlines()[-1] == f"{code} []", result.stderr

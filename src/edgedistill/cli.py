@@ -1,7 +1,5 @@
 """The ``edgedistill`` command line: one command per pipeline stage."""
 
-from __future__ import annotations
-
 import os
 import sys
 from dataclasses import dataclass
@@ -27,6 +25,9 @@ from edgedistill.student import PHONE_INPUT
 from edgedistill.teachers.registry import BACKENDS
 from edgedistill.weights import resolve_weights
 
+# Annotations are evaluated as the commands are defined, not postponed: Typer reads every
+# command's signature on every run, and evaluating them from strings cost ~15 ms. Names
+# imported only for type checking are quoted.
 if TYPE_CHECKING:  # loading and checking the config is the commands' work, not --help's
     from edgedistill.config import ProjectConfig, RayConfig
     from edgedistill.project import Project
@@ -97,7 +98,7 @@ def _root(
     display.set_quiet(quiet)
 
 
-def _project(directory: Path | None) -> Project:
+def _project(directory: Path | None) -> "Project":
     """The project named after the command, else before it, else found from here; its
     config is loaded and checked once, here, and handed down."""
     from edgedistill.project import find_project
@@ -108,7 +109,7 @@ def _project(directory: Path | None) -> Project:
     return project
 
 
-def _optional_project(directory: Path | None) -> Project | None:
+def _optional_project(directory: Path | None) -> "Project | None":
     try:
         return _project(directory)
     except ProjectNotFoundError:
@@ -310,8 +311,8 @@ def label(
 
 
 def _on_ray(
-    config: ProjectConfig, flag: bool, address: str | None, device: str | None, dry_run: bool
-) -> RayConfig | None:
+    config: "ProjectConfig", flag: bool, address: str | None, device: str | None, dry_run: bool
+) -> "RayConfig | None":
     """The Ray settings when this run labels on Ray (``--ray`` or ``label.ray.enabled``)."""
     options = config.label.ray
     if address is not None and not flag:
@@ -333,7 +334,7 @@ def _on_ray(
 
 
 def _budget(
-    config: ProjectConfig, teacher: str | None, max_usd: float | None, max_credits: float | None
+    config: "ProjectConfig", teacher: str | None, max_usd: float | None, max_credits: float | None
 ) -> float | None:
     """The labelling cap in credits, priced without building the teacher."""
     from edgedistill.teachers import budget_credits
@@ -584,7 +585,7 @@ def export_app(
     )
 
 
-def _defaults() -> ProjectConfig:
+def _defaults() -> "ProjectConfig":
     """The settings of a command run outside any project."""
     from edgedistill.config import ProjectConfig
 
@@ -601,7 +602,7 @@ def _parse_size(text: str) -> tuple[int, int]:
     return height, width
 
 
-def _model_path(project: Project | None, given: str | None, to_run: bool = False) -> Path:
+def _model_path(project: "Project | None", given: str | None, to_run: bool = False) -> Path:
     """``given`` found by the weights rule, else the project's newest student: its weights,
     or (``to_run``: for ``run`` and ``serve``) its ONNX export when there is a fresh one."""
     if given is not None:

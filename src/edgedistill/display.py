@@ -8,17 +8,11 @@ from typing import TYPE_CHECKING, Any, Self
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 if TYPE_CHECKING:  # the stages are imported by the commands that run them
+    from rich.progress import TaskID
+
     from edgedistill.cost import CostReport
     from edgedistill.dataset import DatasetReport
     from edgedistill.evaluate import EvalReport
@@ -31,8 +25,9 @@ if TYPE_CHECKING:  # the stages are imported by the commands that run them
     from edgedistill.train import TrainRun
 
 # soft_wrap: a message stays one line in logs and pipes, whatever the width.
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# No emoji codes: a path or class name such as ``a:car:b`` is printed as it is.
+out = Console(soft_wrap=True, emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 _quiet = False
 
 
@@ -46,6 +41,14 @@ class _StageProgress:
     """Transient Rich progress bars on stderr, one per key."""
 
     def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),

@@ -53,7 +53,8 @@ def keep_known(
     project: Project, record: DatasetRecord, weights: Path, settings: TrainConfig
 ) -> Path:
     """The ``data.yaml`` of ``record`` with the starting weights' labels merged into train."""
-    from edgedistill.teachers.ultralytics_model import UltralyticsSettings, UltralyticsTeacher
+    from edgedistill.teachers.ultralytics_model import UltralyticsTeacher
+    from edgedistill.teachers.ultralytics_settings import UltralyticsSettings
 
     config = project.config
     _check(record, config)

@@ -21,15 +21,17 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from edgedistill.catalog import Catalog
 from edgedistill.config import ProjectConfig, load_config, override, parse_config
 from edgedistill.errors import EdgedistillError, ProjectNotFoundError
-from edgedistill.metrics import EvalMetrics
 from edgedistill.presets import preset_text
+
+if TYPE_CHECKING:  # the metrics models load with the first report read, not with every command
+    from edgedistill.metrics import EvalMetrics
 
 CONFIG_NAME = "edgedistill.yaml"
 CATALOG_NAME = "catalog.db"
@@ -195,6 +197,8 @@ class Project:
     def reports_of(self, weights: Path) -> Iterator[tuple[Path, EvalMetrics]]:
         """``(folder, metrics)`` of each evaluation of these weights, newest first; reports
         written by an older version that no longer reads are passed over."""
+        from edgedistill.metrics import EvalMetrics
+
         for path in sorted(self.reports_dir.glob("*/metrics.json"), reverse=True):
             try:
                 metrics = EvalMetrics.read(path)

@@ -1,6 +1,7 @@
 """Teacher backends, registered by name. A new backend: a module here that subclasses
 ``Teacher[ItsSettings]`` and decorates it with ``@register_teacher``, named in
-``registry.BACKENDS`` so that it is imported when first used.
+``registry.BACKENDS`` so that it is imported when first used; its settings model lives
+in a light module of its own, named in ``registry.SETTINGS``.
 
 The names below load on first use (PEP 562): importing a submodule, or listing the
 backends for ``--help``, loads neither pydantic's models nor the config schema.

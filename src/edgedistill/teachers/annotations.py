@@ -21,23 +21,18 @@ import yaml
 
 from edgedistill.masks import polygons_to_rle, rle_to_box
 from edgedistill.media.files import IMAGE_EXTENSIONS
+from edgedistill.teachers.annotations_settings import AnnotationsSettings
 from edgedistill.teachers.base import (
     FrameInput,
     RawDetection,
     Teacher,
     TeacherError,
     TeacherResult,
-    TeacherSettings,
     register_teacher,
 )
 from edgedistill.yolo_format import parse_line, pixel_box, pixel_polygon
 
 log = logging.getLogger(__name__)
-
-
-class AnnotationsSettings(TeacherSettings):
-    annotations: Path | None = None
-    """A YOLO data.yaml, a YOLO labels folder, or a COCO JSON file."""
 
 
 @register_teacher

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from edgedistill.errors import EdgedistillError, UsageError
-from edgedistill.teachers.registry import BACKENDS
+from edgedistill.teachers.registry import BACKENDS, SETTINGS
 
 if TYPE_CHECKING:
     from edgedistill.masks import Box, Rle
@@ -194,15 +194,30 @@ def register_teacher(cls: TeacherClassT) -> TeacherClassT:
     return cls
 
 
-def teacher_class(name: str) -> type[Teacher[Any]]:
-    """The backend called ``name``, its module imported on first use."""
-    if name not in _REGISTRY and name in BACKENDS:
-        importlib.import_module(BACKENDS[name])
-    if name not in _REGISTRY:
+def check_teacher_name(name: str) -> None:
+    """A :class:`UsageError` unless a backend is called ``name``; nothing is imported."""
+    if name not in _REGISTRY and name not in BACKENDS:
         raise UsageError(
             f"unknown teacher '{name}'; available teachers: {', '.join(available_teachers())}"
         )
+
+
+def teacher_class(name: str) -> type[Teacher[Any]]:
+    """The backend called ``name``, its module imported on first use."""
+    check_teacher_name(name)
+    if name not in _REGISTRY:
+        importlib.import_module(BACKENDS[name])
     return _REGISTRY[name]
+
+
+def settings_class(name: str) -> type[TeacherSettings]:
+    """The settings model of the backend called ``name``; a built-in backend's comes from
+    its light settings module (``registry.SETTINGS``) without importing the backend."""
+    if name in _REGISTRY or name not in SETTINGS:
+        return teacher_class(name).Settings
+    module, _, attribute = SETTINGS[name].partition(":")
+    settings: type[TeacherSettings] = getattr(importlib.import_module(module), attribute)
+    return settings
 
 
 def available_teachers() -> list[str]:

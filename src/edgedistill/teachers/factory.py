@@ -10,7 +10,13 @@ from pydantic import BaseModel, ValidationError
 
 from edgedistill.config import LabelConfig, ProjectConfig, describe_validation_error, override
 from edgedistill.errors import ConfigError, EdgedistillError, UsageError
-from edgedistill.teachers.base import Teacher, TeacherSettings, teacher_class
+from edgedistill.teachers.base import (
+    Teacher,
+    TeacherSettings,
+    check_teacher_name,
+    settings_class,
+    teacher_class,
+)
 from edgedistill.weights import is_bare_name, resolve_weights
 
 VIDEO_MODES = typing.get_args(LabelConfig.model_fields["video"].annotation)
@@ -18,14 +24,15 @@ VIDEO_MODES = typing.get_args(LabelConfig.model_fields["video"].annotation)
 
 def check_teacher_sections(config: ProjectConfig, source: str = "config") -> None:
     """``label.teacher`` names a backend and each ``teachers.<name>`` section is valid for
-    its backend; ``source`` names the file in the one-sentence ConfigError."""
+    its backend; ``source`` names the file in the one-sentence ConfigError. Only the
+    backends' settings models are loaded, not the backends."""
     try:
-        teacher_class(config.label.teacher)
+        check_teacher_name(config.label.teacher)
     except EdgedistillError as exc:
         raise ConfigError(f"{source}: label.teacher: {exc}") from None
     for name, values in config.teachers.items():
         try:
-            settings_model: type[BaseModel] = teacher_class(name).Settings
+            settings_model: type[BaseModel] = settings_class(name)
             settings_model.model_validate(values or {})
         except EdgedistillError as exc:
             raise ConfigError(f"{source}: teachers.{name}: {exc}") from None

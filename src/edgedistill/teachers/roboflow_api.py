@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus, urlsplit
 
 import httpx
-from pydantic import Field
 
 from edgedistill.teachers.base import (
     CostEstimate,
@@ -35,6 +34,7 @@ from edgedistill.teachers.base import (
     TeacherSettings,
 )
 from edgedistill.teachers.gate import CallGate
+from edgedistill.teachers.roboflow_settings import RoboflowSettings
 
 API_KEY_VARIABLE = "ROBOFLOW_API_KEY"
 API_URL_VARIABLE = "ROBOFLOW_API_URL"
@@ -42,21 +42,6 @@ DEFAULT_API_URL = "https://serverless.roboflow.com"
 MIN_BILLED_SECONDS = 0.1
 SECONDS_PER_CREDIT = 500.0
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-
-
-class RoboflowSettings(TeacherSettings):
-    concurrency: int = Field(default=8, ge=1, le=8)
-    timeout: float = Field(default=60.0, gt=0, description="seconds per request")
-    max_retries: int = Field(default=5, ge=0)
-    max_resends: int = Field(
-        default=1, ge=0, description="resends of a request that got no answer (may be billed)"
-    )
-    backoff: float = Field(default=0.5, gt=0, description="first retry delay in seconds")
-    max_backoff: float = Field(default=30.0, gt=0)
-    credit_usd: float = Field(default=3.0, ge=0)
-    seconds_per_call: float = Field(
-        default=0.5, gt=0, description="assumed processing time for estimates before any call"
-    )
 
 
 RoboflowSettingsT = TypeVar("RoboflowSettingsT", bound=RoboflowSettings)

@@ -8,26 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
-
 from edgedistill.masks import polygons_to_rle, rle_to_box
 from edgedistill.teachers.base import FrameInput, RawDetection, TeacherResult, register_teacher
 from edgedistill.teachers.roboflow_api import (
     RetryableError,
-    RoboflowSettings,
     RoboflowTeacher,
     Spend,
     api_url,
     encode_image,
 )
+from edgedistill.teachers.roboflow_settings import RoboflowSam3Settings
 
 MAX_PROMPTS_PER_REQUEST = 16
-
-
-class RoboflowSam3Settings(RoboflowSettings):
-    model_id: str = "sam3/sam3_final"
-    score_floor: float = Field(default=0.05, ge=0.0, le=1.0)
-    """Sent as ``output_prob_thresh``: the cache keeps everything above it."""
 
 
 @register_teacher

@@ -20,21 +20,12 @@ from edgedistill.teachers.base import (
 )
 from edgedistill.teachers.roboflow_api import (
     RetryableError,
-    RoboflowSettings,
     RoboflowTeacher,
     Spend,
     api_url,
     encode_image,
 )
-
-
-class RoboflowWorkflowSettings(RoboflowSettings):
-    workspace: str | None = None
-    workflow_id: str | None = None
-    image_input: str = "image"
-    """Name of the workflow's image input."""
-    revision: str = "1"
-    """Change it after editing the workflow, so that frames are labelled again."""
+from edgedistill.teachers.roboflow_settings import RoboflowWorkflowSettings
 
 
 @register_teacher

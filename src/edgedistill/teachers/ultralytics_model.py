@@ -24,22 +24,11 @@ from edgedistill.teachers.base import (
     Teacher,
     TeacherError,
     TeacherResult,
-    TeacherSettings,
     register_teacher,
 )
+from edgedistill.teachers.ultralytics_settings import UltralyticsSettings
 
 log = logging.getLogger(__name__)
-
-
-class UltralyticsSettings(TeacherSettings):
-    weights: str | None = None
-    """Weights (``yolo11x.pt``, ``rtdetr-l.pt``, a path) or a model YAML (random init)."""
-    imgsz: int = 640
-    score_floor: float = 0.05
-    iou: float = 0.7
-    max_det: int = 100
-    device: str = "auto"
-    batch: int = 8
 
 
 @register_teacher
