@@ -20,7 +20,7 @@ from ultralytics.data.augment import LetterBox
 from edgedistill.media.video import VideoReader
 from edgedistill.runtime import OnnxStudent, RuntimeLoadError, open_runtime
 from edgedistill.runtime.decode import nms
-from edgedistill.runtime.letterbox import letterbox, place
+from edgedistill.runtime.letterbox import InputBuffer, place
 from edgedistill.student import PHONE_INPUT
 from tests.conftest import ASSETS
 
@@ -88,15 +88,19 @@ def test_pt_students_go_through_the_same_interface(tmp_path) -> None:
     assert student.input_size == PHONE_INPUT
 
 
-@pytest.mark.parametrize("size", [(480, 640), (540, 960), (1080, 1920), (333, 517), (640, 200)])
-def test_letterbox_is_ultralytics_letterbox(size) -> None:
-    image = np.random.default_rng(0).integers(0, 255, (*size, 3), dtype=np.uint8)
-    ours, placement = letterbox(image, PHONE_INPUT)
-    theirs = LetterBox(PHONE_INPUT, auto=False, stride=32)(image=image)
-    assert np.array_equal(ours, theirs)
-    inner = np.array([[0, 0, placement.inner[1], placement.inner[0]]], dtype=np.float32)
-    inner += [placement.left, placement.top, placement.left, placement.top]
-    assert np.allclose(placement.to_frame(inner), [[0, 0, size[1], size[0]]], atol=1e-3)
+def test_the_input_is_ultralytics_letterbox_frame_after_frame() -> None:
+    """One buffer, frames of changing sizes (bars left and right, above and below, none)."""
+    buffer = InputBuffer(PHONE_INPUT)
+    rng = np.random.default_rng(0)
+    for size in [(540, 960), (1080, 1920), (333, 517), (640, 200), (480, 640), (333, 517)]:
+        image = rng.integers(0, 255, (*size, 3), dtype=np.uint8)
+        placement = buffer.fill(image)
+        theirs = LetterBox(PHONE_INPUT, auto=False, stride=32)(image=image)
+        expected = theirs[..., ::-1].transpose(2, 0, 1)[None].astype(np.float32) / 255
+        assert np.allclose(buffer.tensor, expected, atol=1e-6)
+        inner = np.array([[0, 0, placement.inner[1], placement.inner[0]]], dtype=np.float32)
+        inner += [placement.left, placement.top, placement.left, placement.top]
+        assert np.allclose(placement.to_frame(inner), [[0, 0, size[1], size[0]]], atol=1e-3)
 
 
 def test_nms_keeps_what_torchvision_keeps() -> None:

@@ -20,8 +20,10 @@ from edgedistill.errors import EdgedistillError
 
 ItemT = TypeVar("ItemT")
 
-ENCODER_PRESET = "veryfast"
-"""libx264's preset: half the CPU of its default (``medium``) for a slightly larger file."""
+ENCODER_OPTIONS = {"preset": "ultrafast", "threads": "1"}
+"""libx264 on one thread at its cheapest preset: 1.4 ms of CPU per 640x360 frame against
+4.7 ms for ``veryfast`` (6.1 ms with its own threads) on this project's 2-core machine, for a
+file about 2.7 times as large (1.2 Mbit/s); the cores go to the student instead."""
 
 
 class ReadAhead(Generic[ItemT]):
@@ -135,7 +137,7 @@ class EncodeBehind:
             self.output.parent.mkdir(parents=True, exist_ok=True)
             with av.open(str(self.output), "w") as container:
                 stream = container.add_stream(
-                    "libx264", rate=round(self.fps), options={"preset": ENCODER_PRESET}
+                    "libx264", rate=round(self.fps), options=ENCODER_OPTIONS
                 )
                 stream.width, stream.height = shape[1] // 2 * 2, shape[0] // 2 * 2
                 stream.pix_fmt = "yuv420p"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import os
+import threading
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import supervision as sv
 
 from edgedistill.runtime.base import RuntimeLoadError, detections_in_frame
 from edgedistill.runtime.decode import Boxes, decode_anchors, decode_end_to_end, is_end_to_end
-from edgedistill.runtime.letterbox import Placement, letterbox, to_tensor
+from edgedistill.runtime.letterbox import InputBuffer, Placement
 
 PROVIDERS = ("CUDAExecutionProvider", "CoreMLExecutionProvider", "CPUExecutionProvider")
 """Execution providers in order of preference; the first this ONNX Runtime build has wins."""
@@ -59,11 +60,18 @@ class OnnxStudent:
         self.output_shape = tuple(self.session.get_outputs()[0].shape)
         self.names = _class_names(self.session.get_modelmeta().custom_metadata_map, path)
         self.iou = iou
+        self._buffers = threading.local()  # one input tensor per thread that calls detect
 
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Placement]:
-        """The input tensor for a BGR frame, and where the frame sits in it."""
-        padded, placement = letterbox(image, self.input_size)
-        return to_tensor(padded).astype(self.input_dtype, copy=False), placement
+        """The input tensor for a BGR frame, and where the frame sits in it.
+
+        The tensor is this thread's buffer, refilled by its next call: run it first.
+        """
+        buffer: InputBuffer | None = getattr(self._buffers, "input", None)
+        if buffer is None:
+            buffer = self._buffers.input = InputBuffer(self.input_size)
+        placement = buffer.fill(image)
+        return buffer.tensor.astype(self.input_dtype, copy=False), placement
 
     def infer(self, tensor: np.ndarray) -> np.ndarray:
         """The model's raw output for one input tensor."""
