@@ -244,14 +244,14 @@ def main() -> None:
             url = f"ws://127.0.0.1:{port}/ws?api_key={HONEST_KEY}"
             idle_rss = psutil.Process(server.pid).memory_info().rss / 2**20
             abuse = Abuse(port, args.seconds)  # its payloads are made before any timing
-            calm = measure(url, 2, args.seconds, frames)
+            calm = measure([url, url], args.seconds, frames)
             record = {"peak_rss_mb": idle_rss}
             stop = threading.Event()
             watcher = threading.Thread(target=watch, args=(server.pid, port, stop, record))
             watcher.start()
             attacker = threading.Thread(target=abuse.run)
             attacker.start()
-            stormy = measure(url, 2, args.seconds, frames)
+            stormy = measure([url, url], args.seconds, frames)
             attacker.join()
             stop.set()
             watcher.join()
