@@ -64,6 +64,6 @@ class InputBuffer:
             image = cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
         top, left = placement.top, placement.left
         inner = self.tensor[0, :, top : top + height, left : left + width]
-        for channel, plane in enumerate(reversed(cv2.split(image))):  # BGR to RGB
-            cv2.multiply(plane, 1 / 255, dst=inner[channel], dtype=cv2.CV_32F)
+        rgb_planes = image[..., ::-1].transpose(2, 0, 1)
+        np.multiply(rgb_planes, np.float32(1 / 255), out=inner, casting="unsafe")
         return placement
