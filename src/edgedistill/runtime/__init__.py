@@ -2,11 +2,13 @@
 
 Every hot path (the HUD, the server, the speed figures, the app's golden vectors) runs
 its student through :func:`open_runtime`. A new runtime is a class with ``names``,
-``input_size`` and ``detect`` (:class:`StudentRuntime`) and a suffix in :data:`RUNTIMES`.
+``input_size`` and ``detect`` (:class:`StudentRuntime`), made from ``(path, iou)`` and
+registered under its file suffix in :data:`RUNTIMES`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,11 @@ from edgedistill.runtime.base import RuntimeLoadError, StudentRuntime
 from edgedistill.runtime.onnx_student import OnnxStudent
 from edgedistill.runtime.pytorch_student import PyTorchStudent
 
-RUNTIMES = {".onnx": "ONNX Runtime", ".pt": "Ultralytics (PyTorch)"}
+RUNTIMES: dict[str, Callable[[Path, float], StudentRuntime]] = {
+    ".onnx": OnnxStudent,
+    ".pt": PyTorchStudent,
+}
+"""The runtime for each student file suffix."""
 
 __all__ = [
     "NMS_IOU",
@@ -28,20 +34,13 @@ __all__ = [
 ]
 
 
-def open_runtime(path: Path, iou: float = NMS_IOU, threads: int | None = None) -> StudentRuntime:
-    """The student in ``path`` ready to detect; one warm-up frame proves the file.
-
-    ``threads``: ONNX Runtime's intra-op threads (default: every core this process may use).
-    """
+def open_runtime(path: Path, iou: float = NMS_IOU) -> StudentRuntime:
+    """The student in ``path`` ready to detect; one warm-up frame proves the file."""
     if not path.is_file():
         raise RuntimeLoadError(f"{path}: no such model file")
     if path.suffix not in RUNTIMES:
         raise RuntimeLoadError(f"{path}: expected a .pt or .onnx student")
-    runtime: StudentRuntime
-    if path.suffix == ".onnx":
-        runtime = OnnxStudent(path, iou, threads)
-    else:
-        runtime = PyTorchStudent(path, iou)
+    runtime = RUNTIMES[path.suffix](path, iou)
     try:
         runtime.detect(np.zeros((*runtime.input_size, 3), dtype=np.uint8), conf=0.25)
     except Exception as exc:  # a file that loads but cannot run
