@@ -21,16 +21,29 @@ EXPORTS = {
 }
 
 
-def coco_onnx(model: str, folder: Path) -> Path:
-    """``model``'s COCO checkpoint exported to ONNX at the phone's 480x640."""
+def coco_onnx(model: str, folder: Path, batch: int = 1) -> Path:
+    """``model``'s COCO checkpoint exported to ONNX at the phone's 480x640, ``batch`` frames
+    at a time."""
     from ultralytics import YOLO
 
     weights, options = EXPORTS[model]
     source = ASSETS / "weights" / weights
     if not source.is_file():
         raise SystemExit(f"{source} is missing: this benchmark needs ../shared/assets")
-    local = shutil.copyfile(source, folder / f"{model}.pt")
-    return Path(YOLO(str(local)).export(format="onnx", imgsz=PHONE_INPUT, verbose=False, **options))
+    local = shutil.copyfile(source, folder / f"{model}-b{batch}.pt")
+    exported = YOLO(str(local)).export(
+        format="onnx", imgsz=PHONE_INPUT, batch=batch, verbose=False, **options
+    )
+    return Path(exported)
+
+
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """A process's peak RSS (``VmHWM``: unlike ``ru_maxrss`` it does not carry over the
+    parent's peak across ``exec``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
 
 
 def random_yolo11n_onnx(folder: Path) -> Path:

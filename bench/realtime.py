@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.models import CLIP, EXPORTS, coco_onnx  # noqa: E402
+from bench.models import CLIP, EXPORTS, coco_onnx, peak_rss_mb  # noqa: E402
 
 CONTENDERS = ("session", "session-default", "bare", "ultralytics", "hud", "hud+write")
 WIDTH = 640
@@ -141,15 +141,6 @@ def contender(name: str, model: Path, folder: Path) -> dict[str, float]:
     }
     ms = runners[name]()
     return {"ms": ms, "peak_rss_mb": peak_rss_mb()}
-
-
-def peak_rss_mb() -> float:
-    """This process's peak RSS (``VmHWM``: unlike ``ru_maxrss`` it does not carry over the
-    parent's peak across ``exec``)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def in_process(name: str, model: Path, folder: Path) -> dict[str, float]:

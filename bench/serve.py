@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import struct
 import subprocess
@@ -41,7 +40,7 @@ from websockets.sync.client import connect
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.models import ASSETS, CLIP, EXPORTS, coco_onnx  # noqa: E402
+from bench.models import CLIP, EXPORTS, coco_onnx, peak_rss_mb  # noqa: E402
 from tests.test_serve import free_port  # noqa: E402
 
 KEY = "bench-serve-key"
@@ -132,17 +131,6 @@ print(statistics.median(times))
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def batched_onnx(model: str, folder: Path, batch: int) -> Path:
-    from ultralytics import YOLO
-
-    weights, options = EXPORTS[model]
-    local = shutil.copyfile(ASSETS / "weights" / weights, folder / f"{model}-b{batch}.pt")
-    exported = YOLO(str(local)).export(
-        format="onnx", imgsz=(480, 640), batch=batch, verbose=False, **options
-    )
-    return Path(exported)
-
-
 def dashcam_jpegs(count: int = 30) -> list[bytes]:
     """Real frames as a phone sends them: 640x480 (the clip's centre), JPEG quality 70."""
     from edgedistill.media.video import VideoReader
@@ -172,13 +160,6 @@ def served(model: Path, folder: Path, seconds: float, max_clients: int) -> dict[
                 break
         peak_rss = peak_rss_mb(server.pid)
     return {"runs": runs, "server_peak_rss_mb": peak_rss}
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return float("nan")
 
 
 def summarise(runs: list[dict], model_ms: float) -> dict[str, object]:
@@ -220,7 +201,7 @@ def main() -> None:
             before = session_ms(model, 1)
             result = served(model, Path(folder), args.seconds, args.max_clients)
             after = session_ms(model, 1)
-            batch2 = session_ms(batched_onnx(name, Path(folder), 2), 2)
+            batch2 = session_ms(coco_onnx(name, Path(folder), batch=2), 2)
             model_ms = statistics.mean([before, after])
             results[name] = {
                 **summarise(result["runs"], model_ms),  # type: ignore[arg-type]

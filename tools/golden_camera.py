@@ -118,11 +118,8 @@ def read_frames(
 
 def model_input(image: np.ndarray) -> np.ndarray:
     """The [1, 3, H, W] tensor the phone builds: GPU-style bilinear resize into the letterbox."""
-    height, width = image.shape[:2]
-    gain = min(PHONE_INPUT[0] / height, PHONE_INPUT[1] / width)
-    inner_w, inner_h = round(width * gain), round(height * gain)
-    pad_x = round((PHONE_INPUT[1] - inner_w) / 2 - 0.1)
-    pad_y = round((PHONE_INPUT[0] - inner_h) / 2 - 0.1)
+    placement = place(image.shape[:2], PHONE_INPUT)
+    (inner_h, inner_w), pad_y, pad_x = placement.inner, placement.top, placement.left
     rgb = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
     inner = F.interpolate(rgb, size=(inner_h, inner_w), mode="bilinear", align_corners=False)
     tensor = torch.full((1, 3, *PHONE_INPUT), PAD)
