@@ -3,7 +3,7 @@
 Headless Chromium opens the exported web app (`make app`) with the dashcam clip as its
 camera; onnxruntime-web (WASM, one thread: the page is not cross-origin isolated) runs the
 app's student (app/public/model/model.onnx, 480x640) and the HUD core decodes and tracks.
-In the same run, ONNX Runtime in Python runs the same file: through Ultralytics' predict on
+In the same run, ONNX Runtime in Python runs the same file: through the student runtime on
 the clip's frames as `edgedistill run` does (all cores), and as a bare session with one
 thread, the like-for-like peer of the page. Writes JSON and prints the ratios::
 
@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,55 +30,25 @@ sys.path.insert(0, str(ROOT))
 
 from bench.models import model_alone  # noqa: E402
 from edgedistill.config import HudConfig  # noqa: E402
-from tests.test_app_web import (  # noqa: E402
-    CHROMIUM,
-    CLIP,
-    DIST,
-    MODEL,
-    DevTools,
-    StaticSite,
-    _page_socket,
-    dashcam_camera,
-    free_port,
-)
+from tests.test_app_web import CHROMIUM, CLIP, DIST, MODEL, StaticSite, dashcam_camera  # noqa: E402
+from tests.test_serve_browser import chromium_page  # noqa: E402
 
 
 def browser_fps(seconds: float, folder: Path) -> dict[str, float]:
     """Median fps and model ms the page reports, sampled each second after a warm-up."""
     camera = dashcam_camera(folder / "camera.y4m", frames=150)
-    port = free_port()
-    with StaticSite(DIST) as site:
-        browser = subprocess.Popen(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                f"--user-data-dir={folder / 'profile'}",
-                "--use-fake-device-for-media-stream",
-                "--use-fake-ui-for-media-stream",
-                f"--use-file-for-fake-video-capture={camera}",
-                f"--remote-debugging-port={port}",
-                "--window-size=960,600",
-                f"{site}/?mode=device",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            tools = DevTools(_page_socket(port))
-            fps, model_ms = [], []
-            deadline = time.monotonic() + seconds + 60
-            while time.monotonic() < deadline and len(fps) < seconds:
-                data = json.loads(tools.evaluate("JSON.stringify(document.body.dataset)") or "{}")
-                if data.get("modelMs"):
-                    model_ms.append(float(data["modelMs"]))
-                    fps.append(float(data["fps"]))
-                time.sleep(1.0)
-        finally:
-            browser.kill()
-            browser.wait()
+    fps, model_ms = [], []
+    with (
+        StaticSite(DIST) as site,
+        chromium_page(f"{site}/?mode=device", camera, folder / "profile", "960,600") as tools,
+    ):
+        deadline = time.monotonic() + seconds + 60
+        while time.monotonic() < deadline and len(fps) < seconds:
+            data = json.loads(tools.evaluate("JSON.stringify(document.body.dataset)") or "{}")
+            if data.get("modelMs"):
+                model_ms.append(float(data["modelMs"]))
+                fps.append(float(data["fps"]))
+            time.sleep(1.0)
     if len(fps) < 5:
         raise SystemExit("the page never ran the student: is `make app` done?")
     warm = slice(3, None)  # the first seconds include loading the WASM and the model
@@ -121,9 +90,9 @@ def main() -> None:
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
         "model": f"app/public/model/model.onnx, {info['output_format']} {info['output_shape']}",
         "browser_on_device": {"fps": round(page["fps"], 2), "model_ms": page["model_ms"]},
-        "python_predict_ms": round(python_ms, 1),
+        "python_runtime_ms": round(python_ms, 1),
         "python_bare_session_1_thread_ms": round(one_thread_ms, 1),
-        "ratio_browser_model_to_python_predict": round(page["model_ms"] / python_ms, 2),
+        "ratio_browser_model_to_python_runtime": round(page["model_ms"] / python_ms, 2),
         "ratio_browser_model_to_python_1_thread": round(page["model_ms"] / one_thread_ms, 2),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -134,11 +103,11 @@ def main() -> None:
         f"model {page['model_ms']:.0f} ms/frame"
     )
     print(
-        f"python ONNX Runtime, same file: predict() {python_ms:.0f} ms/frame (all cores), "
+        f"python ONNX Runtime, same file: student runtime {python_ms:.0f} ms/frame (all cores), "
         f"bare session 1 thread {one_thread_ms:.0f} ms"
     )
     print(
-        f"ratio browser/python: {report['ratio_browser_model_to_python_predict']}x vs predict, "
+        f"ratio browser/python: {report['ratio_browser_model_to_python_runtime']}x vs the runtime, "
         f"{report['ratio_browser_model_to_python_1_thread']}x vs one thread"
     )
 
