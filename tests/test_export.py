@@ -52,6 +52,18 @@ def test_onnx_export_passes_parity_and_carries_metadata(project, tmp_path) -> No
     assert "[1, 4 + 3, N]" in card and "AGPL-3.0" in card and "SAM License" in card
 
 
+def test_a_dynamic_onnx_export_has_a_batch_axis_and_passes_parity(project, tmp_path, cli) -> None:
+    weights = confident_student(tmp_path / "student.pt")
+    report = export_student(project, ["onnx"], weights, parity_frames=2, dynamic=True)
+    assert report.parity[0].ok and report.parity[0].reference_boxes > 0
+    dims = onnx.load(str(report.directory / "student.onnx")).graph.input[0].type.tensor_type
+    assert dims.shape.dim[0].dim_param == "batch"
+    result = cli(
+        "export", "-p", str(project.root), "--weights", str(weights), "-f", "coreml", "--dynamic"
+    )
+    assert result.code == 2 and "--dynamic applies to the onnx format only" in result.err
+
+
 def test_parity_fails_loudly_when_models_differ(project, tmp_path) -> None:
     from ultralytics import YOLO
 

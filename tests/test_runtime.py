@@ -23,6 +23,7 @@ from edgedistill.runtime.decode import nms
 from edgedistill.runtime.letterbox import InputBuffer, place
 from edgedistill.student import PHONE_INPUT
 from tests.conftest import ASSETS
+from tests.test_export import confident_student
 
 CLIP = ASSETS / "videos" / "dashcam_highway_960x540.mp4"
 WEIGHTS = ASSETS / "weights"
@@ -173,3 +174,31 @@ def test_the_model_lock_is_held_only_while_the_model_runs(exports) -> None:
 
     found = student.detect(image, 0.25, model_lock=Watched())
     assert Watched.held == 1 and len(found) == len(student.detect(image, 0.25))
+
+
+def test_a_dynamic_batch_runs_at_its_exported_size_and_other_batches_are_refused(
+    tmp_path,
+) -> None:
+    weights = confident_student(tmp_path / "student.pt")
+
+    def export(name: str, **options: object) -> Path:
+        local = shutil.copyfile(weights, tmp_path / f"{name}.pt")
+        return Path(
+            YOLO(str(local)).export(
+                format="onnx", imgsz=PHONE_INPUT, device="cpu", verbose=False, **options
+            )
+        )
+
+    dynamic = export("dynamic", dynamic=True)
+    student = OnnxStudent(dynamic, iou=0.7)
+    assert student.dynamic_batch and student.input_size == PHONE_INPUT  # from the metadata
+    assert not OnnxStudent(export("fixed"), iou=0.7).dynamic_batch
+    with pytest.raises(RuntimeLoadError, match="exported for batches of exactly 2 frames"):
+        open_runtime(export("pairs", batch=2))
+    proto = onnx.load(str(dynamic))
+    kept = [p for p in proto.metadata_props if p.key != "imgsz"]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(kept)
+    onnx.save(proto, str(tmp_path / "sizeless.onnx"))
+    with pytest.raises(RuntimeLoadError, match="input size is dynamic and the metadata has no"):
+        open_runtime(tmp_path / "sizeless.onnx")

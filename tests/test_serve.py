@@ -17,6 +17,8 @@ import uvicorn
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from ultralytics import YOLO
+
 from edgedistill.config import ServeConfig
 from edgedistill.serve import create_app
 from edgedistill.serve.transport import server_config
@@ -83,6 +85,7 @@ def server(student):
 def test_health_and_metrics(server) -> None:
     health = httpx.get(f"{server.http}/health").json()
     assert health["status"] == "ok" and len(health["classes"]) == 80
+    assert health["max_batch"] == 1  # a .pt student runs one frame at a time
     text = httpx.get(f"{server.http}/metrics").text
     assert "edgedistill_frames_in_total 0" in text and "edgedistill_clients 0" in text
     assert "getUserMedia" in httpx.get(server.http).text
@@ -98,6 +101,7 @@ def test_websocket_round_trip_with_real_jpegs(server) -> None:
     last = answers[-1]
     assert (last["width"], last["height"]) == (640, 480)
     assert last["detections"] and last["server_ms"] > 0 and last["model_ms"] > 0
+    assert last["batch"] == 1
     box = last["detections"][0]
     assert {"x1", "y1", "x2", "y2", "class", "class_id", "confidence"} <= set(box)
     assert any("track_id" in d for a in answers[1:] for d in a["detections"])
@@ -178,6 +182,40 @@ def test_serve_needs_api_keys(cli, tmp_path, student, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = cli("serve", "--model", str(student))
     assert result.code == 2 and "no API keys: set EDGEDISTILL_API_KEYS" in result.err
+
+
+def test_serve_refuses_a_batch_under_one(cli, tmp_path, student, monkeypatch) -> None:
+    monkeypatch.setenv("EDGEDISTILL_API_KEYS", KEY)
+    monkeypatch.chdir(tmp_path)
+    result = cli("serve", "--model", str(student), "--max-batch", "0")
+    assert result.code == 2 and "max_batch" in result.err and "Traceback" not in result.err
+
+
+def test_a_dynamic_batch_export_is_served_in_batches(tmp_path) -> None:
+    """Three phones at once against an ONNX student with a dynamic batch: every frame is
+    answered with its own boxes and says how many frames shared its model call."""
+    weights = confident_student(tmp_path / "student.pt")
+    exported = YOLO(str(weights)).export(
+        format="onnx", imgsz=(480, 640), dynamic=True, device="cpu", verbose=False
+    )
+    settings = ServeConfig(api_keys=[KEY], max_clients=3, max_clients_per_key=3, max_batch=4)
+    with Server(Path(exported), settings) as server:
+        assert httpx.get(f"{server.http}/health").json()["max_batch"] == 4
+        answers: list[dict] = []
+
+        def phone(seed: int) -> None:
+            with connect(server.ws()) as ws:
+                for i in range(1, 5):
+                    ws.send(frame(i, jpeg(seed + i)))
+                    answers.append(json.loads(ws.recv(timeout=60)))
+
+        phones = [threading.Thread(target=phone, args=(10 * n,)) for n in range(3)]
+        for thread in phones:
+            thread.start()
+        for thread in phones:
+            thread.join(120)
+    assert len(answers) == 12
+    assert all(a["detections"] and 1 <= a["batch"] <= 3 for a in answers)
 
 
 def test_http_clients_over_their_frame_rate_get_429(student) -> None:

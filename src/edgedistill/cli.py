@@ -526,6 +526,14 @@ def export(
             min=0, max=1, help="Largest mAP50-95 drop from fp32 for int8 to ship.", metavar="MAP"
         ),
     ] = 0.02,
+    dynamic: Annotated[
+        bool,
+        typer.Option(
+            "--dynamic",
+            help="ONNX with a dynamic batch axis: serve then runs frames that wait together "
+            "as one batch (serve.max_batch).",
+        ),
+    ] = False,
 ) -> None:
     """Export the student for the phone, check parity with PyTorch, write a model card."""
     from edgedistill.display import print_export_report
@@ -535,7 +543,15 @@ def export(
     project = _project(project_dir)
     found = _model_path(project, weights)
     report = export_student(
-        project, formats or ["onnx"], found, size, conf, iou, int8, int8_tolerance=int8_tolerance
+        project,
+        formats or ["onnx"],
+        found,
+        size,
+        conf,
+        iou,
+        int8,
+        int8_tolerance=int8_tolerance,
+        dynamic=dynamic,
     )
     print_export_report(report)
     if not report.ok:
@@ -699,16 +715,26 @@ def serve(
     ssl_keyfile: Annotated[
         Path | None, typer.Option(help="HTTPS private key.", metavar="FILE")
     ] = None,
+    max_batch: Annotated[
+        int | None,
+        typer.Option(
+            help="Most frames run together when they wait for the model together (an ONNX "
+            "export with --dynamic; 1: never). Default: serve.max_batch.",
+            metavar="N",
+        ),
+    ] = None,
 ) -> None:
     """Serve the student: WebSocket stream, Roboflow-compatible HTTP, browser HUD at /."""
     import uvicorn
 
+    from edgedistill.config import override
     from edgedistill.serve import create_app
     from edgedistill.serve.app import api_keys
     from edgedistill.serve.transport import server_config
 
     project = _optional_project(project_dir)
-    settings = project.config.serve if project else _defaults().serve
+    project_config = project.config if project else _defaults()
+    settings = override(project_config, "serve", {"max_batch": max_batch}).serve
     found = _model_path(project, model, to_run=True)
     if not api_keys(settings):
         raise UsageError(

@@ -256,6 +256,12 @@ class ServeConfig(BaseModel):
         default=20, ge=1, description="failed keys per client address before it is refused"
     )
     decode_threads: int = Field(default=2, ge=1)
+    max_batch: int = Field(
+        default=4,
+        ge=1,
+        description="frames that wait for the model together run as one batch of up to this "
+        "many (an ONNX export with a dynamic batch: edgedistill export --dynamic)",
+    )
     allow_url_images: bool = False
     allow_private_image_urls: bool = Field(
         default=False, description="let image URLs reach loopback and private addresses"

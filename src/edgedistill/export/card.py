@@ -86,9 +86,10 @@ from a {PHONE_INPUT[1]}x{PHONE_INPUT[0]} camera frame.
 
 ## Decoding the raw ONNX / LiteRT output
 
-The output is `[1, 4 + {nc}, N]` (N anchors, {nc} classes): for each anchor, rows 0-3
-are the box centre x, centre y, width and height in input pixels, and rows 4..{3 + nc}
-are the class scores (already sigmoid). The app must: take each anchor's best
+The output is `[1, 4 + {nc}, N]` (N anchors, {nc} classes; `[B, …]`, a row per frame,
+from `export --dynamic`): for each anchor, rows 0-3 are the box centre x, centre y,
+width and height in input pixels, and rows 4..{3 + nc} are the class scores (already
+sigmoid). The app must: take each anchor's best
 class and score, drop anchors under the confidence threshold ({facts.conf}), run
 per-class non-maximum suppression at IoU {facts.iou}, and undo the letterbox (subtract
 the padding, divide by the scale) to get boxes in camera pixels. The CoreML

@@ -21,6 +21,8 @@ class ExportOptions:
     iou: float
     int8: bool = False
     calibration: Path | None = None  # a data.yaml of the project's own frames
+    dynamic: bool = False
+    """ONNX only: dynamic batch (and input size) axes, for a server that batches frames."""
 
 
 @dataclass(frozen=True)
@@ -62,10 +64,19 @@ def get_format(name: str) -> ExportFormat:
     ".onnx",
     runs_here=True,
     requires="onnx",
-    note="raw output [1, 4+nc, N]: decode and NMS in the app (see below)",
+    note="raw output [1, 4+nc, N] ([B, 4+nc, N] with --dynamic): decode and NMS in the app "
+    "(see below)",
 )
 def export_onnx(model: Any, options: ExportOptions) -> Path:
-    path = Path(model.export(format="onnx", imgsz=options.imgsz, device="cpu", verbose=False))
+    path = Path(
+        model.export(
+            format="onnx",
+            imgsz=options.imgsz,
+            dynamic=options.dynamic,
+            device="cpu",
+            verbose=False,
+        )
+    )
     _add_onnx_metadata(path, {"conf": str(options.conf), "iou": str(options.iou)})
     return path
 

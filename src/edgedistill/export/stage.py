@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgedistill.errors import EdgedistillError
+from edgedistill.errors import EdgedistillError, UsageError
 from edgedistill.export.card import CardFacts, ExportedFile, write_model_card
 from edgedistill.export.formats import ExportOptions, get_format
 from edgedistill.export.parity import FLOAT, INT8, Parity, Tolerance, check_parity
@@ -68,7 +68,10 @@ def export_student(  # noqa: PLR0913 — the export command's options, one each
     int8: bool = False,
     parity_frames: int = 20,
     int8_tolerance: float = DEFAULT_TOLERANCE,
+    dynamic: bool = False,
 ) -> ExportReport:
+    if dynamic and "onnx" not in formats:
+        raise UsageError("--dynamic applies to the onnx format only: add -f onnx")
     chosen = [get_format(name) for name in dict.fromkeys(formats)]  # checks dependencies first
     weights = Path(weights) if weights else project.latest_weights()
     if not weights.is_file():
@@ -80,7 +83,7 @@ def export_student(  # noqa: PLR0913 — the export command's options, one each
     name = run.id if run else weights.stem
     report = ExportReport(project.exports_dir / name)
     report.directory.mkdir(parents=True, exist_ok=True)
-    options = ExportOptions(imgsz, conf, iou, int8, record.data_yaml)
+    options = ExportOptions(imgsz, conf, iou, int8, record.data_yaml, dynamic)
     frames = _held_out_frames(record.root, parity_frames)
     reference = load_student(str(weights))
     for fmt in chosen:

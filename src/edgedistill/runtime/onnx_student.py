@@ -31,7 +31,11 @@ def cores() -> int:
 
 
 class OnnxStudent:
-    """An Ultralytics ONNX export (``[1, 4+nc, N]`` or ``[1, 300, 6]`` output) behind ``detect``."""
+    """An Ultralytics ONNX export (``[B, 4+nc, N]`` or ``[B, 300, 6]`` output) behind ``detect``.
+
+    An export with a dynamic batch axis (``edgedistill export --dynamic``) also runs
+    several frames in one ``infer`` call (``dynamic_batch``).
+    """
 
     def __init__(self, path: Path, iou: float, threads: int | None = None) -> None:
         import onnxruntime as ort
@@ -56,9 +60,11 @@ class OnnxStudent:
         model_input = self.session.get_inputs()[0]
         self.input_name: str = model_input.name
         self.input_dtype = np.float16 if model_input.type == "tensor(float16)" else np.float32
-        self.input_size = _input_size(model_input.shape, path)
+        metadata = self.session.get_modelmeta().custom_metadata_map
+        self.input_size = _input_size(model_input.shape, metadata, path)
+        self.dynamic_batch = _dynamic_batch(model_input.shape[0], path)
         self.output_shape = tuple(self.session.get_outputs()[0].shape)
-        self.names = _class_names(self.session.get_modelmeta().custom_metadata_map, path)
+        self.names = _class_names(metadata, path)
         self.iou = iou
         self._buffers = threading.local()  # one input tensor per thread that calls detect
 
@@ -73,10 +79,10 @@ class OnnxStudent:
         placement = buffer.fill(image)
         return buffer.tensor.astype(self.input_dtype, copy=False), placement
 
-    def infer(self, tensor: np.ndarray) -> np.ndarray:
-        """The model's raw output for one input tensor."""
-        (output,) = self.session.run(None, {self.input_name: tensor})[:1]
-        return np.asarray(output[0], dtype=np.float32)
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        """The model's raw outputs for a batch of input tensors, one row per frame."""
+        (output,) = self.session.run(None, {self.input_name: batch})[:1]
+        return np.asarray(output, dtype=np.float32)
 
     def postprocess(self, output: np.ndarray, placement: Placement, conf: float) -> sv.Detections:
         boxes: Boxes
@@ -94,18 +100,34 @@ class OnnxStudent:
     ) -> sv.Detections:
         tensor, placement = self.preprocess(image)
         with model_lock or nullcontext():
-            output = self.infer(tensor)
+            output = self.infer(tensor)[0]
         return self.postprocess(output, placement, conf)
 
 
-def _input_size(shape: list[object], path: Path) -> tuple[int, int]:
+def _input_size(shape: list[object], metadata: dict[str, str], path: Path) -> tuple[int, int]:
+    """Height, width of the input: the graph's, or for a dynamic-size export the ``imgsz``
+    Ultralytics exported it at (frames are letterboxed to it, as its predictor does)."""
     height, width = shape[2:4]
-    if not isinstance(height, int) or not isinstance(width, int):
+    if isinstance(height, int) and isinstance(width, int):
+        return height, width
+    try:
+        height, width = ast.literal_eval(metadata["imgsz"])
+        return int(height), int(width)
+    except (KeyError, ValueError, SyntaxError, TypeError):
         raise RuntimeLoadError(
-            f"{path}: the input size is dynamic; export the student at a fixed size "
-            "(edgedistill export does)"
+            f"{path}: the input size is dynamic and the metadata has no imgsz; export the "
+            "student with Ultralytics (edgedistill export) so that it is written"
+        ) from None
+
+
+def _dynamic_batch(batch: object, path: Path) -> bool:
+    """Whether the batch axis is dynamic; a fixed one must be 1, the frame ``detect`` runs."""
+    if isinstance(batch, int) and batch != 1:
+        raise RuntimeLoadError(
+            f"{path}: exported for batches of exactly {batch} frames; export it with a batch "
+            "of 1, or a dynamic batch for a server (edgedistill export --dynamic)"
         )
-    return height, width
+    return not isinstance(batch, int)
 
 
 def _class_names(metadata: dict[str, str], path: Path) -> list[str]:

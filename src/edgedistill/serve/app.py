@@ -3,8 +3,9 @@
 WebSocket ``/ws?api_key=KEY``: the client sends binary messages, a 4-byte
 big-endian frame id followed by a JPEG; the server answers each frame it
 processes with JSON (boxes in the frame's pixels, class, confidence, track id,
-server and model milliseconds). The latest frame wins: a frame that arrives while
-the previous one is still waiting replaces it and is counted as dropped.
+server and model milliseconds, and how many frames shared that model call). The latest
+frame wins: a frame that arrives while the previous one is still waiting replaces it and
+is counted as dropped.
 Close codes: 1008 bad key, too many failed keys from the address, too many frames
 per second, or no frame within ``first_frame_timeout`` / ``idle_timeout``; 1003 a
 text message; 1007 a message shorter than the frame id; 1009 frame too large;
@@ -105,7 +106,11 @@ class _Gate:
 def create_app(model_path: Path, settings: ServeConfig) -> Any:
     """The ASGI application: FastAPI routes behind the request-body limit."""
     detector = Detector(
-        model_path, settings.conf, settings.max_image_pixels, settings.decode_threads
+        model_path,
+        settings.conf,
+        settings.max_image_pixels,
+        settings.decode_threads,
+        settings.max_batch,
     )
     keys = Keys(api_keys(settings))
     throttle = AuthThrottle(settings.auth_failures_per_minute)
@@ -121,6 +126,7 @@ def create_app(model_path: Path, settings: ServeConfig) -> Any:
             "status": "ok",
             "model": model_path.name,
             "classes": detector.names,
+            "max_batch": detector.max_batch,
             "clients": metrics.clients,
         }
 
@@ -170,7 +176,7 @@ async def _workflow(request: Request, gate: _Gate, detector: Detector) -> JSONRe
         return gate.rejected(address, 413, str(exc))
     except BadImage:
         return gate.rejected(address, 400, "the image cannot be decoded")
-    gate.metrics.answered((time.perf_counter() - started) * 1000, answer.model_ms)
+    gate.metrics.answered((time.perf_counter() - started) * 1000, answer.model_share_ms)
     return JSONResponse({"outputs": [{"predictions": _roboflow_predictions(detector, answer)}]})
 
 
@@ -247,7 +253,7 @@ async def _serve_stream(
                 await websocket.send_json({"frame_id": frame_id, "error": "undecodable image"})
                 continue
             server_ms = (time.perf_counter() - arrived) * 1000
-            metrics.answered(server_ms, result.model_ms)
+            metrics.answered(server_ms, result.model_share_ms)
             await websocket.send_json(
                 {
                     "frame_id": frame_id,
@@ -256,6 +262,7 @@ async def _serve_stream(
                     "detections": detector.as_json(result.detections),
                     "server_ms": round(server_ms, 2),
                     "model_ms": round(result.model_ms, 2),
+                    "batch": result.batch,
                     "dropped": metrics.counters["frames_dropped"],
                 }
             )

@@ -2,7 +2,8 @@
 
 An image's size is read from its header before anything is decoded: a small
 file that claims hundreds of megapixels (a decompression bomb) is refused, and
-decoding itself runs on a bounded number of threads.
+decoding itself runs on a bounded number of threads. An ONNX student exported with a
+dynamic batch runs the frames that wait for it together (:mod:`edgedistill.serve.batching`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from PIL import Image
 from trackers import ByteTrackTracker
 
 from edgedistill.detections import class_ids, confidences
-from edgedistill.runtime import open_runtime
+from edgedistill.runtime import OnnxStudent, StudentRuntime, open_runtime
+from edgedistill.serve.batching import BatchingModel
 
 
 class BadImage(ValueError):
@@ -39,32 +41,70 @@ class Answer:
     height: int
     detections: sv.Detections
     model_ms: float
+    """Milliseconds of the model call that ran this frame (its whole batch)."""
+    batch: int = 1
+    """Frames in that call."""
+
+    @property
+    def model_share_ms(self) -> float:
+        """This frame's share of the model call."""
+        return self.model_ms / self.batch
+
+
+@dataclass(frozen=True)
+class _Batched:
+    student: OnnxStudent
+    model: BatchingModel
 
 
 class Detector:
     """The student behind a lock: ONNX Runtime and PyTorch already use every core, so two
-    frames at once would only share them. JPEG decoding, the letterbox and NMS run outside
-    the lock, on the requests' own threads."""
+    calls at once would only share them. JPEG decoding, the letterbox and NMS run outside
+    the lock, on the requests' own threads; with an ONNX student the frames waiting for
+    the lock run in one batch of up to ``max_batch`` (1 where the export's batch is fixed).
+    """
 
     def __init__(
-        self, model_path: Path, conf: float, max_pixels: int = 5_000_000, decoders: int = 2
+        self,
+        model_path: Path,
+        conf: float,
+        max_pixels: int = 5_000_000,
+        decoders: int = 2,
+        max_batch: int = 1,
     ) -> None:
-        self.student = open_runtime(model_path)
+        self.student: StudentRuntime = open_runtime(model_path)
         self.names: list[str] = self.student.names
         self.conf = conf
         self.max_pixels = max_pixels
         self._lock = threading.Lock()
         self._decoders = threading.BoundedSemaphore(decoders)
+        self._batched: _Batched | None = None
+        if isinstance(self.student, OnnxStudent):
+            limit = max_batch if self.student.dynamic_batch else 1
+            self._batched = _Batched(self.student, BatchingModel(self.student.infer, limit))
+
+    @property
+    def max_batch(self) -> int:
+        """The most frames one model call runs."""
+        return self._batched.model.max_batch if self._batched else 1
 
     def detect(self, data: bytes, tracker: ByteTrackTracker | None = None) -> Answer:
         check_size(data, self.max_pixels)
         with self._decoders:
             image = decode_jpeg(data)
-        held = HeldTime(self._lock)
-        detections = self.student.detect(image, self.conf, model_lock=held)
+        if self._batched is None:  # Ultralytics' predictor prepares and decodes inside
+            held = HeldTime(self._lock)
+            detections = self.student.detect(image, self.conf, model_lock=held)
+            model_ms, batch = held.ms, 1
+        else:
+            student = self._batched.student
+            tensor, placement = student.preprocess(image)
+            ran = self._batched.model.run(tensor)
+            detections = student.postprocess(ran.output, placement, self.conf)
+            model_ms, batch = ran.model_ms, ran.batch
         if tracker is not None:
             detections = tracker.update(detections)
-        return Answer(image.shape[1], image.shape[0], detections, held.ms)
+        return Answer(image.shape[1], image.shape[0], detections, model_ms, batch)
 
     def as_json(self, detections: sv.Detections) -> list[dict[str, Any]]:
         items = []

@@ -27,6 +27,8 @@ class Metrics:
             self.counters[name] += amount
 
     def answered(self, latency_ms: float, model_ms: float) -> None:
+        """A frame answered ``latency_ms`` after it arrived; ``model_ms`` is its share of
+        the model call it ran in."""
         with self._lock:
             self.counters["frames_answered"] += 1
             self._latency.append(latency_ms)
