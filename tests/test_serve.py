@@ -14,10 +14,9 @@ import cv2
 import httpx
 import pytest
 import uvicorn
+from ultralytics import YOLO
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
-
-from ultralytics import YOLO
 
 from edgedistill.config import ServeConfig
 from edgedistill.serve import create_app
