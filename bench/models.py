@@ -21,18 +21,19 @@ EXPORTS = {
 }
 
 
-def coco_onnx(model: str, folder: Path, batch: int = 1) -> Path:
+def coco_onnx(model: str, folder: Path, batch: int = 1, dynamic: bool = False) -> Path:
     """``model``'s COCO checkpoint exported to ONNX at the phone's 480x640, ``batch`` frames
-    at a time."""
+    at a time, or any number with ``dynamic`` (as ``edgedistill export --dynamic`` writes it)."""
     from ultralytics import YOLO
 
     weights, options = EXPORTS[model]
     source = ASSETS / "weights" / weights
     if not source.is_file():
         raise SystemExit(f"{source} is missing: this benchmark needs ../shared/assets")
-    local = shutil.copyfile(source, folder / f"{model}-b{batch}.pt")
+    tag = "dynamic" if dynamic else f"b{batch}"
+    local = shutil.copyfile(source, folder / f"{model}-{tag}.pt")
     exported = YOLO(str(local)).export(
-        format="onnx", imgsz=PHONE_INPUT, batch=batch, verbose=False, **options
+        format="onnx", imgsz=PHONE_INPUT, batch=batch, dynamic=dynamic, verbose=False, **options
     )
     return Path(exported)
 

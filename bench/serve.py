@@ -6,9 +6,15 @@ share of frames dropped by the server's latest-frame-wins rule. In the same run,
 own process, ``session.run`` alone gives the model time, and with it the model-bound
 limit: ``1000 / (model ms x 15)`` streams. The server's capacity is the most frames per
 second it answered (in streams of 15 fps, with the p95 it took); the goal is >= 95 % of
-the limit. Each phone has its own key (a key holds 2 streams by default). A batch-of-2
-export is timed against batch 1 per frame, to say whether batching frames that wait
-together would help on this hardware.
+the limit. Each phone has its own key (a key holds 2 streams by default).
+
+Three servers are up at once and each number of phones is measured on each, in rotated
+order: the fixed export (one frame per call: the default), the same model exported with
+a dynamic batch (``export --dynamic``; frames that wait together run as one batch of up
+to 4), and that export as two copies side by side on one core each
+(``--model-workers 2``). Their capacities over the first's say whether batching or
+copies help on this hardware. ``session.run`` on a batch of 2 and 4 is timed per frame
+against batch 1 of the same export.
 
 ``max_streams`` (whole streams held: >= 95 % of frames answered, p95 < 100 ms) goes into
 the JSON for ``edgedistill cost``. Writes JSON and prints a summary::
@@ -30,7 +36,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import cv2
@@ -51,6 +57,7 @@ def phone(url: str, seconds: float, frames: list[bytes], results: list[dict]) ->
     sent: dict[int, float] = {}
     latencies: list[float] = []
     model_ms: list[float] = []
+    batches: list[int] = []
     answered = 0
     with connect(url, max_size=2**24) as ws:
         stop = time.perf_counter() + seconds
@@ -63,6 +70,7 @@ def phone(url: str, seconds: float, frames: list[bytes], results: list[dict]) ->
                     answered += 1
                     latencies.append((time.perf_counter() - sent[answer["frame_id"]]) * 1000)
                     model_ms.append(answer["model_ms"])
+                    batches.append(answer["batch"])
             except Exception:  # closed at the end of the run
                 return
 
@@ -78,7 +86,13 @@ def phone(url: str, seconds: float, frames: list[bytes], results: list[dict]) ->
             time.sleep(max(0.0, next_send - time.perf_counter()))
         time.sleep(0.5)  # let the last answers arrive
     results.append(
-        {"sent": frame_id, "answered": answered, "latencies": latencies, "model_ms": model_ms}
+        {
+            "sent": frame_id,
+            "answered": answered,
+            "latencies": latencies,
+            "model_ms": model_ms,
+            "batches": batches,
+        }
     )
 
 
@@ -95,6 +109,7 @@ def measure(urls: list[str], seconds: float, frames: list[bytes]) -> dict[str, f
     answered = sum(r["answered"] for r in results)
     latencies = sorted(v for r in results for v in r["latencies"])
     model_ms = [v for r in results for v in r["model_ms"]]
+    batches = [v for r in results for v in r["batches"]]
     return {
         "clients": clients,
         "answered_fps_per_stream": round(answered / seconds / clients, 2),
@@ -103,10 +118,11 @@ def measure(urls: list[str], seconds: float, frames: list[bytes]) -> dict[str, f
         "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
         "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1) if latencies else None,
         "server_model_ms": round(statistics.median(model_ms), 1) if model_ms else None,
+        "batched_share": round(sum(b > 1 for b in batches) / len(batches), 3) if batches else 0,
     }
 
 
-def session_ms(model: Path, batch: int, runs: int = 60) -> float:
+def session_ms(model: Path, batch: int = 1, runs: int = 60) -> float:
     """Median ms per frame of ``session.run`` alone, with the runtime's thread settings, in a
     fresh process."""
     script = f"""
@@ -141,25 +157,39 @@ def dashcam_jpegs(count: int = 30) -> list[bytes]:
     return [cv2.imencode(".jpg", c, [cv2.IMWRITE_JPEG_QUALITY, 70])[1].tobytes() for c in crops]
 
 
-def served(model: Path, folder: Path, seconds: float, max_clients: int) -> dict[str, object]:
+def served(
+    servers: dict[str, tuple[Path, list[str]]], folder: Path, seconds: float, max_clients: int
+) -> dict[str, dict[str, object]]:
+    """Each server (name -> model and serve flags) up at once; for 1, 2, … phones, every
+    server measured in an order rotated each time, until each answers under half of its
+    frames."""
     frames = dashcam_jpegs()
-    runs = []
+    runs: dict[str, list[dict]] = {name: [] for name in servers}
     keys = [f"{KEY}-{phone}" for phone in range(max_clients)]  # a phone, a key
-    with serving(model, keys, folder) as (port, server):
-        urls = [f"ws://127.0.0.1:{port}/ws?api_key={key}" for key in keys]
+    with ExitStack() as stack:
+        running = {
+            name: stack.enter_context(serving(model, flags, keys, folder))
+            for name, (model, flags) in servers.items()
+        }
+        names = list(servers)
         for clients in range(1, max_clients + 1):
-            run = measure(urls[:clients], seconds, frames)
-            runs.append(run)
-            print(
-                f"  {clients} phones: {run['answered_fps_per_stream']} fps each, "
-                f"p50 {run['p50_ms']} ms, p95 {run['p95_ms']} ms, "
-                f"dropped {100 * run['dropped_share']:.0f} %, model {run['server_model_ms']} ms "
-                "in the server"
-            )
-            if run["answered_share"] < 0.5:
+            for name in names[clients % len(names) :] + names[: clients % len(names)]:
+                port = running[name][0]
+                urls = [f"ws://127.0.0.1:{port}/ws?api_key={key}" for key in keys[:clients]]
+                run = measure(urls, seconds, frames)
+                runs[name].append(run)
+                print(
+                    f"  {name}, {clients} phones: {run['answered_fps_per_stream']} fps each, "
+                    f"p50 {run['p50_ms']} ms, p95 {run['p95_ms']} ms, "
+                    f"dropped {100 * run['dropped_share']:.0f} %, model {run['server_model_ms']}"
+                    f" ms a call, {100 * run['batched_share']:.0f} % of frames in batches"
+                )
+            if all(r[-1]["answered_share"] < 0.5 for r in runs.values()):
                 break
-        peak_rss = peak_rss_mb(server.pid)
-    return {"runs": runs, "server_peak_rss_mb": peak_rss}
+        return {
+            name: {"runs": runs[name], "server_peak_rss_mb": peak_rss_mb(server.pid)}
+            for name, (_, server) in running.items()
+        }
 
 
 def summarise(runs: list[dict], model_ms: float) -> dict[str, object]:
@@ -196,19 +226,40 @@ def main() -> None:
     results: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory() as folder:
         for name in args.models:
-            model = coco_onnx(name, Path(folder))
+            fixed = coco_onnx(name, Path(folder))
+            dynamic_export = coco_onnx(name, Path(folder), dynamic=True)
+            servers = {
+                "one frame a call": (fixed, []),
+                "batches of up to 4": (dynamic_export, ["--max-batch", "4"]),
+                "2 copies, batches of up to 4": (
+                    dynamic_export,
+                    ["--max-batch", "4", "--model-workers", "2"],
+                ),
+            }
             print(f"{name}:")
-            before = session_ms(model, 1)
-            result = served(model, Path(folder), args.seconds, args.max_clients)
-            after = session_ms(model, 1)
-            batch2 = session_ms(coco_onnx(name, Path(folder), batch=2), 2)
+            before = session_ms(fixed)
+            measured = served(servers, Path(folder), args.seconds, args.max_clients)
+            after = session_ms(fixed)
             model_ms = statistics.mean([before, after])
+            plain, batched, copies = (
+                {**summarise(measured[key]["runs"], model_ms), **measured[key]}  # type: ignore[arg-type]
+                for key in servers
+            )
+            dynamic = {b: session_ms(dynamic_export, b) for b in (1, 2, 4)}
             results[name] = {
-                **summarise(result["runs"], model_ms),  # type: ignore[arg-type]
+                **plain,
                 "session_ms_before_and_after": [round(before, 2), round(after, 2)],
-                "batch2_ms_per_frame": round(batch2, 2),
-                "batch2_over_batch1": round(batch2 / model_ms, 3),
-                **result,
+                "batched_server": batched,
+                "batched_over_plain_capacity": round(
+                    batched["capacity_streams"] / plain["capacity_streams"], 3
+                ),
+                "two_copies_server": copies,
+                "two_copies_over_plain_capacity": round(
+                    copies["capacity_streams"] / plain["capacity_streams"], 3
+                ),
+                "dynamic_session_ms_per_frame": {b: round(ms, 2) for b, ms in dynamic.items()},
+                "batch2_over_batch1": round(dynamic[2] / dynamic[1], 3),
+                "batch4_over_batch1": round(dynamic[4] / dynamic[1], 3),
             }
     default = results.get("yolo11n") or next(iter(results.values()))
     report = {
@@ -228,27 +279,32 @@ def main() -> None:
     args.out.write_text(json.dumps(report, indent=2))
     print(f"serve benchmark ({os.cpu_count()} cores), JSON in {args.out}")
     for name, row in results.items():
+        batched, copies = row["batched_server"], row["two_copies_server"]
         print(
             f"{name}: model {row['model_ms']} ms -> limit {row['model_bound_streams']} streams; "
             f"served {row['capacity_streams']} ({100 * row['capacity_share_of_limit']:.0f} % of "
             f"the limit, goal >= 95 %; p95 {row['capacity_p95_ms']} ms), {row['max_streams']} "
-            f"whole streams held at p95 < 100 ms; batch 2 "
-            f"{row['batch2_over_batch1']}x batch 1 per frame; server peak RSS "
+            f"whole streams held at p95 < 100 ms; batching: {batched['capacity_streams']} "
+            f"({row['batched_over_plain_capacity']}x, {batched['max_streams']} held); 2 copies: "
+            f"{copies['capacity_streams']} ({row['two_copies_over_plain_capacity']}x, "
+            f"{copies['max_streams']} held, {copies['capacity_share_of_limit']} of the limit); "
+            f"session.run batch 2 {row['batch2_over_batch1']}x and batch 4 "
+            f"{row['batch4_over_batch1']}x batch 1 per frame; server peak RSS "
             f"{row['server_peak_rss_mb']} MB"
         )
 
 
 @contextmanager
 def serving(
-    model: Path, keys: list[str], folder: Path
+    model: Path, flags: list[str], keys: list[str], folder: Path
 ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """`edgedistill serve` in its own process on a free loopback port, up and answering;
-    yields the port and the process, and kills it afterwards."""
+    """`edgedistill serve` with ``flags`` in its own process on a free loopback port, up and
+    answering; yields the port and the process, and kills it afterwards."""
     port = free_port()
     env = {**os.environ, "EDGEDISTILL_API_KEYS": ",".join(keys)}
     script = Path(sys.executable).with_name("edgedistill")
     server = subprocess.Popen(
-        [str(script), "serve", "--model", str(model), "--port", str(port)],
+        [str(script), "serve", "--model", str(model), "--port", str(port), *flags],
         env=env,
         cwd=folder,
         stdout=subprocess.DEVNULL,

@@ -240,7 +240,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         model, described = (args.model, str(args.model)) if args.model else student(Path(folder))
         keys = [HONEST_KEY, SQUATTER_KEY, MALFORMED_KEY]
-        with serving(model, keys, Path(folder)) as (port, server):
+        with serving(model, [], keys, Path(folder)) as (port, server):
             url = f"ws://127.0.0.1:{port}/ws?api_key={HONEST_KEY}"
             idle_rss = psutil.Process(server.pid).memory_info().rss / 2**20
             abuse = Abuse(port, args.seconds)  # its payloads are made before any timing

@@ -93,7 +93,7 @@ def run_in_threads(model: BatchingModel, inputs: list[np.ndarray], held: HeldMod
 
 def test_frames_that_wait_together_run_as_one_batch(student) -> None:
     held = HeldModel(student.infer)
-    model = BatchingModel(held, max_batch=3)
+    model = BatchingModel([held], max_batch=3)
     inputs = tensors(student, 5)
     results = run_in_threads(model, inputs, held)
     assert held.batches == [1, 3, 1]  # the first alone; the waiting ones, oldest first
@@ -107,10 +107,10 @@ def test_frames_that_wait_together_run_as_one_batch(student) -> None:
 
 def test_a_lone_frame_runs_at_once_and_max_batch_one_never_batches(student) -> None:
     (tensor,) = tensors(student, 1)
-    ran = BatchingModel(student.infer, max_batch=8).run(tensor)
+    ran = BatchingModel([student.infer], max_batch=8).run(tensor)
     assert ran.batch == 1
     held = HeldModel(student.infer)
-    results = run_in_threads(BatchingModel(held, max_batch=1), tensors(student, 3), held)
+    results = run_in_threads(BatchingModel([held], max_batch=1), tensors(student, 3), held)
     assert held.batches == [1, 1, 1] and all(ran.batch == 1 for ran in results)
 
 
@@ -122,10 +122,23 @@ def test_a_model_error_reaches_every_frame_of_its_batch(student) -> None:
             return super().__call__(batch)
 
     held = Failing(student.infer)
-    model = BatchingModel(held, max_batch=2)
+    model = BatchingModel([held], max_batch=2)
     results = run_in_threads(model, tensors(student, 3), held)
     assert isinstance(results[0], Ran)
     assert [str(error) for error in results[1:]] == ["the model failed"] * 2
     assert model.run(tensors(student, 1)[0]).batch == 1  # and it goes on serving
     with pytest.raises(ValueError, match="at least 1"):
-        BatchingModel(student.infer, max_batch=0)
+        BatchingModel([student.infer], max_batch=0)
+
+
+def test_copies_of_the_model_run_side_by_side(student) -> None:
+    held = HeldModel(student.infer)
+    model = BatchingModel([held, student.infer], max_batch=4)
+    first = threading.Thread(target=model.run, args=(tensors(student, 1)[0],))
+    first.start()
+    assert held.entered.wait(30)
+    ran = model.run(tensors(student, 2)[1])  # the free copy runs it while the other is held
+    assert ran.batch == 1 and first.is_alive()
+    held.release.set()
+    first.join(30)
+    assert held.batches == [1] and model.workers == 2

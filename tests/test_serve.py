@@ -190,16 +190,19 @@ def test_serve_refuses_a_batch_under_one(cli, tmp_path, student, monkeypatch) ->
     assert result.code == 2 and "max_batch" in result.err and "Traceback" not in result.err
 
 
-def test_a_dynamic_batch_export_is_served_in_batches(tmp_path) -> None:
-    """Three phones at once against an ONNX student with a dynamic batch: every frame is
-    answered with its own boxes and says how many frames shared its model call."""
+def test_a_dynamic_batch_export_is_served_in_batches_by_two_copies(tmp_path) -> None:
+    """Three phones at once against two copies of an ONNX student with a dynamic batch:
+    every frame is answered with its own boxes and says how many frames shared its call."""
     weights = confident_student(tmp_path / "student.pt")
     exported = YOLO(str(weights)).export(
         format="onnx", imgsz=(480, 640), dynamic=True, device="cpu", verbose=False
     )
-    settings = ServeConfig(api_keys=[KEY], max_clients=3, max_clients_per_key=3, max_batch=4)
+    settings = ServeConfig(
+        api_keys=[KEY], max_clients=3, max_clients_per_key=3, max_batch=4, model_workers=2
+    )
     with Server(Path(exported), settings) as server:
-        assert httpx.get(f"{server.http}/health").json()["max_batch"] == 4
+        health = httpx.get(f"{server.http}/health").json()
+        assert health["max_batch"] == 4 and health["model_workers"] == 2
         answers: list[dict] = []
 
         def phone(seed: int) -> None:

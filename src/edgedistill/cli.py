@@ -723,6 +723,14 @@ def serve(
             metavar="N",
         ),
     ] = None,
+    model_workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Copies of an ONNX student run side by side, each on its share of the cores: "
+            "more frames per second in all, each slower. Default: serve.model_workers.",
+            metavar="N",
+        ),
+    ] = None,
 ) -> None:
     """Serve the student: WebSocket stream, Roboflow-compatible HTTP, browser HUD at /."""
     import uvicorn
@@ -734,7 +742,8 @@ def serve(
 
     project = _optional_project(project_dir)
     project_config = project.config if project else _defaults()
-    settings = override(project_config, "serve", {"max_batch": max_batch}).serve
+    flags = {"max_batch": max_batch, "model_workers": model_workers}
+    settings = override(project_config, "serve", flags).serve
     found = _model_path(project, model, to_run=True)
     if not api_keys(settings):
         raise UsageError(

@@ -262,6 +262,12 @@ class ServeConfig(BaseModel):
         description="frames that wait for the model together run as one batch of up to this "
         "many (an ONNX export with a dynamic batch: edgedistill export --dynamic)",
     )
+    model_workers: int = Field(
+        default=1,
+        ge=1,
+        description="copies of an ONNX student run side by side, each on its share of the "
+        "cores: more frames per second in all, each frame slower",
+    )
     allow_url_images: bool = False
     allow_private_image_urls: bool = Field(
         default=False, description="let image URLs reach loopback and private addresses"

@@ -105,13 +105,7 @@ class _Gate:
 
 def create_app(model_path: Path, settings: ServeConfig) -> Any:
     """The ASGI application: FastAPI routes behind the request-body limit."""
-    detector = Detector(
-        model_path,
-        settings.conf,
-        settings.max_image_pixels,
-        settings.decode_threads,
-        settings.max_batch,
-    )
+    detector = Detector(model_path, settings)
     keys = Keys(api_keys(settings))
     throttle = AuthThrottle(settings.auth_failures_per_minute)
     metrics = Metrics()
@@ -127,6 +121,7 @@ def create_app(model_path: Path, settings: ServeConfig) -> Any:
             "model": model_path.name,
             "classes": detector.names,
             "max_batch": detector.max_batch,
+            "model_workers": detector.workers,
             "clients": metrics.clients,
         }
 

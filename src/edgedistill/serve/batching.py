@@ -1,10 +1,11 @@
 """Frames that wait for the model together go through it together.
 
-The server's request threads share one model. A frame that arrives while the model is
-busy waits in a queue; whichever waiting thread gets the model next runs every frame
-then waiting (up to ``max_batch``, oldest first) as one batch and hands each thread its
-row. Nothing waits for a batch to fill: a lone stream is never delayed, and batches form
-only when frames would have queued anyway. With ``max_batch`` 1 this is a fair lock.
+The server's request threads share one or more copies of the model (``workers``). A frame
+that arrives while every copy is busy waits in a queue; whichever waiting thread gets a
+free copy next runs every frame then waiting (up to ``max_batch``, oldest first) as one
+batch and hands each thread its row. Nothing waits for a batch to fill: a lone stream is
+never delayed, and batches form only when frames would have queued anyway. With one copy
+and ``max_batch`` 1 this is a fair lock.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
+
+Infer = Callable[[np.ndarray], np.ndarray]
+"""A batch of input tensors in, one output row per tensor out."""
 
 
 @dataclass(frozen=True)
@@ -32,55 +36,75 @@ class Ran:
 @dataclass
 class _Waiting:
     tensor: np.ndarray
+    taken: bool = False
+    """A thread has taken this frame into its batch."""
+    done: threading.Event = field(default_factory=threading.Event)
     ran: Ran | None = None
     error: Exception | None = None
 
 
 class BatchingModel:
-    """``infer`` (a batch of input tensors in, one output row per tensor out) behind a queue."""
+    """Copies of a model (each an ``Infer``; one per worker) behind one queue of frames."""
 
-    def __init__(self, infer: Callable[[np.ndarray], np.ndarray], max_batch: int) -> None:
-        if max_batch < 1:
-            raise ValueError("max_batch must be at least 1")
+    def __init__(self, workers: Sequence[Infer], max_batch: int) -> None:
+        if max_batch < 1 or not workers:
+            raise ValueError("max_batch and the workers must be at least 1")
         self.max_batch = max_batch
-        self._infer = infer
-        self._model = threading.Lock()
-        self._queue_lock = threading.Lock()
+        self.workers = len(workers)
+        self._free = deque(workers)
+        self._changed = threading.Condition()
+        """Notified when a copy frees or frames are taken into a batch."""
         self._waiting: deque[_Waiting] = deque()
 
     @property
     def waiting(self) -> int:
-        """Frames queued for the model now, the one running excluded."""
-        with self._queue_lock:
+        """Frames queued for the model now, those running excluded."""
+        with self._changed:
             return len(self._waiting)
 
     def run(self, tensor: np.ndarray) -> Ran:
         """``tensor`` ([1, C, H, W]) through the model, alone or with the frames waiting
         beside it. The tensor is copied into the batch before this returns."""
         mine = _Waiting(tensor)
-        with self._queue_lock:
+        with self._changed:
             self._waiting.append(mine)
-        while True:
-            if mine.error is not None:
-                raise mine.error
-            if mine.ran is not None:
-                return mine.ran
-            with self._model:
-                if mine.ran is None and mine.error is None:  # else another thread ran it
-                    self._run_waiting()
+        while batch := self._take(mine):
+            infer, frames = batch
+            self._run(infer, frames)
+        mine.done.wait()
+        if mine.error is not None:
+            raise mine.error
+        assert mine.ran is not None
+        return mine.ran
 
-    def _run_waiting(self) -> None:
-        with self._queue_lock:
+    def _take(self, mine: _Waiting) -> tuple[Infer, list[_Waiting]] | None:
+        """A free copy and the oldest waiting frames for it, once one is free; None once
+        another thread has taken ``mine`` into its batch."""
+        with self._changed:
+            self._changed.wait_for(lambda: mine.taken or bool(self._free))
+            if mine.taken:
+                return None
             count = min(self.max_batch, len(self._waiting))
-            batch = [self._waiting.popleft() for _ in range(count)]
+            frames = [self._waiting.popleft() for _ in range(count)]
+            for waiting in frames:
+                waiting.taken = True
+            self._changed.notify_all()
+            return self._free.popleft(), frames
+
+    def _run(self, infer: Infer, frames: list[_Waiting]) -> None:
         start = time.perf_counter()
         try:
-            tensors = [waiting.tensor for waiting in batch]
-            outputs = self._infer(tensors[0] if count == 1 else np.concatenate(tensors))
+            tensors = [waiting.tensor for waiting in frames]
+            outputs = infer(tensors[0] if len(frames) == 1 else np.concatenate(tensors))
+            model_ms = (time.perf_counter() - start) * 1000
+            for waiting, output in zip(frames, outputs, strict=True):
+                waiting.ran = Ran(output, model_ms, len(frames))
         except Exception as exc:  # every frame of the batch gets the model's error
-            for waiting in batch:
+            for waiting in frames:
                 waiting.error = exc
-            return
-        model_ms = (time.perf_counter() - start) * 1000
-        for waiting, output in zip(batch, outputs, strict=True):
-            waiting.ran = Ran(output, model_ms, count)
+        finally:
+            for waiting in frames:
+                waiting.done.set()
+            with self._changed:
+                self._free.append(infer)
+                self._changed.notify_all()

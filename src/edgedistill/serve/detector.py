@@ -22,8 +22,10 @@ import supervision as sv
 from PIL import Image
 from trackers import ByteTrackTracker
 
+from edgedistill.config import ServeConfig
 from edgedistill.detections import class_ids, confidences
 from edgedistill.runtime import OnnxStudent, StudentRuntime, open_runtime
+from edgedistill.runtime.onnx_student import cores
 from edgedistill.serve.batching import BatchingModel
 
 
@@ -54,39 +56,38 @@ class Answer:
 @dataclass(frozen=True)
 class _Batched:
     student: OnnxStudent
+    """Prepares and decodes frames (its ``preprocess`` and ``postprocess``)."""
     model: BatchingModel
 
 
 class Detector:
     """The student behind a lock: ONNX Runtime and PyTorch already use every core, so two
     calls at once would only share them. JPEG decoding, the letterbox and NMS run outside
-    the lock, on the requests' own threads; with an ONNX student the frames waiting for
-    the lock run in one batch of up to ``max_batch`` (1 where the export's batch is fixed).
+    the lock, on the requests' own threads. An ONNX student runs as ``model_workers``
+    copies side by side, each on its share of the cores, and the frames waiting for a copy
+    run in one batch of up to ``max_batch`` (1 where the export's batch is fixed).
     """
 
-    def __init__(
-        self,
-        model_path: Path,
-        conf: float,
-        max_pixels: int = 5_000_000,
-        decoders: int = 2,
-        max_batch: int = 1,
-    ) -> None:
+    def __init__(self, model_path: Path, settings: ServeConfig) -> None:
         self.student: StudentRuntime = open_runtime(model_path)
         self.names: list[str] = self.student.names
-        self.conf = conf
-        self.max_pixels = max_pixels
+        self.conf = settings.conf
+        self.max_pixels = settings.max_image_pixels
         self._lock = threading.Lock()
-        self._decoders = threading.BoundedSemaphore(decoders)
+        self._decoders = threading.BoundedSemaphore(settings.decode_threads)
         self._batched: _Batched | None = None
         if isinstance(self.student, OnnxStudent):
-            limit = max_batch if self.student.dynamic_batch else 1
-            self._batched = _Batched(self.student, BatchingModel(self.student.infer, limit))
+            self._batched = _batched(self.student, model_path, settings)
 
     @property
     def max_batch(self) -> int:
         """The most frames one model call runs."""
         return self._batched.model.max_batch if self._batched else 1
+
+    @property
+    def workers(self) -> int:
+        """Copies of the model running side by side."""
+        return self._batched.model.workers if self._batched else 1
 
     def detect(self, data: bytes, tracker: ByteTrackTracker | None = None) -> Answer:
         check_size(data, self.max_pixels)
@@ -125,6 +126,16 @@ class Detector:
                 item["track_id"] = int(detections.tracker_id[i])
             items.append(item)
         return items
+
+
+def _batched(student: OnnxStudent, path: Path, settings: ServeConfig) -> _Batched:
+    """The student's copies behind one batching queue; one copy keeps the threads it has."""
+    copies = [student]
+    if settings.model_workers > 1:
+        threads = max(1, cores() // settings.model_workers)
+        copies = [OnnxStudent(path, student.iou, threads) for _ in range(settings.model_workers)]
+    max_batch = settings.max_batch if student.dynamic_batch else 1
+    return _Batched(copies[0], BatchingModel([copy.infer for copy in copies], max_batch))
 
 
 class HeldTime:
