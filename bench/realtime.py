@@ -9,7 +9,9 @@ YOLO11n with its anchor output and NMS after, YOLO26n with its end-to-end head):
 - ``bare``: a bare loop: OpenCV decode, resize, letterbox, ``session.run``, OpenCV NMS;
 - ``ultralytics``: Ultralytics' ``YOLO(onnx).track(stream=True)`` (decode, predict, ByteTrack);
 - ``hud``: ``run_hud`` (decode ahead, student, ByteTrack, lead vehicle, HUD drawing);
-- ``hud+write``: ``run_hud`` writing the HUD video too.
+- ``hud+write``: ``run_hud`` writing the HUD video too;
+- ``hud x2``, ``hud x2+write``: the same with two copies of the student on two frames at
+  once, each copy on one core (``hud.model_workers: 2``).
 
 Each contender runs in a fresh process; the order rotates every repetition, and the
 ratios are taken within a repetition. ms/frame is the steady loop: from the first frame
@@ -39,7 +41,16 @@ sys.path.insert(0, str(ROOT))
 
 from bench.models import CLIP, EXPORTS, coco_onnx, peak_rss_mb  # noqa: E402
 
-CONTENDERS = ("session", "session-default", "bare", "ultralytics", "hud", "hud+write")
+CONTENDERS = (
+    "session",
+    "session-default",
+    "bare",
+    "ultralytics",
+    "hud",
+    "hud+write",
+    "hud x2",
+    "hud x2+write",
+)
 WIDTH = 640
 """Frames are fitted to the HUD's width (``hud.width``) before the model, as ``run_hud`` does."""
 CONF = 0.25
@@ -121,11 +132,12 @@ def run_ultralytics(model: Path) -> float:
     return steady_ms(stamps)
 
 
-def run_hud_loop(model: Path, output: Path | None) -> float:
+def run_hud_loop(model: Path, output: Path | None, copies: int = 1) -> float:
     from edgedistill.config import HudConfig
     from edgedistill.hud import run_hud
 
-    stats = run_hud(str(CLIP), model, HudConfig(width=WIDTH, conf=CONF), output=output)
+    settings = HudConfig(width=WIDTH, conf=CONF, model_workers=copies)
+    stats = run_hud(str(CLIP), model, settings, output=output)
     return stats.seconds * 1000 / stats.frames
 
 
@@ -138,6 +150,8 @@ def contender(name: str, model: Path, folder: Path) -> dict[str, float]:
         "ultralytics": lambda: run_ultralytics(model),
         "hud": lambda: run_hud_loop(model, None),
         "hud+write": lambda: run_hud_loop(model, folder / "hud.mp4"),
+        "hud x2": lambda: run_hud_loop(model, None, copies=2),
+        "hud x2+write": lambda: run_hud_loop(model, folder / "hud.mp4", copies=2),
     }
     ms = runners[name]()
     return {"ms": ms, "peak_rss_mb": peak_rss_mb()}
@@ -178,6 +192,11 @@ def measure(model: Path, reps: int, folder: Path) -> dict[str, object]:
         "hud / session": [r["hud"]["ms"] / r["session"]["ms"] for r in runs],
         "hud+write / session": [r["hud+write"]["ms"] / r["session"]["ms"] for r in runs],
         "hud / ultralytics": [r["hud"]["ms"] / r["ultralytics"]["ms"] for r in runs],
+        "hud x2 / floor": [r["hud x2"]["ms"] / f for r, f in zip(runs, floors, strict=True)],
+        "hud x2+write / floor": [
+            r["hud x2+write"]["ms"] / f for r, f in zip(runs, floors, strict=True)
+        ],
+        "hud x2 / hud": [r["hud x2"]["ms"] / r["hud"]["ms"] for r in runs],
         "hud / bare": [r["hud"]["ms"] / r["bare"]["ms"] for r in runs],
         "bare / session": [r["bare"]["ms"] / r["session"]["ms"] for r in runs],
         "ultralytics / session": [r["ultralytics"]["ms"] / r["session"]["ms"] for r in runs],

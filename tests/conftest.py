@@ -49,6 +49,25 @@ def assets() -> Path:
     return ASSETS
 
 
+def coco_yolo11n_onnx(folder: Path, **options: object) -> Path:
+    """COCO-pretrained YOLO11n from ``../shared/assets`` exported to ONNX at the phone's
+    input (Ultralytics export ``options`` added); skips the test when the assets are absent."""
+    import shutil
+
+    from ultralytics import YOLO
+
+    from edgedistill.student import PHONE_INPUT
+
+    weights = ASSETS / "weights" / "yolo11n-coco.pt"
+    if not weights.is_file():
+        pytest.skip("../shared/assets is not present")
+    local = shutil.copyfile(weights, folder / "yolo11n.pt")
+    exported = YOLO(str(local)).export(
+        format="onnx", imgsz=PHONE_INPUT, device="cpu", verbose=False, **options
+    )
+    return Path(exported)
+
+
 ROBOFLOW_KEY = "stand-in-key-0123456789"
 
 

@@ -4,36 +4,24 @@ frame never waits for company."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
-from ultralytics import YOLO
 
 from edgedistill.runtime import OnnxStudent, open_runtime
 from edgedistill.serve.batching import BatchingModel, Ran
-from edgedistill.student import PHONE_INPUT
-from tests.test_runtime import CLIP, WEIGHTS, clip_frames
-
-
-def dynamic_export(folder: Path) -> Path:
-    """COCO YOLO11n exported with a dynamic batch axis."""
-    weights = shutil.copyfile(WEIGHTS / "yolo11n-coco.pt", folder / "yolo11n.pt")
-    exported = YOLO(str(weights)).export(
-        format="onnx", imgsz=PHONE_INPUT, dynamic=True, device="cpu", verbose=False
-    )
-    return Path(exported)
+from tests.conftest import coco_yolo11n_onnx
+from tests.test_runtime import CLIP, clip_frames
 
 
 @pytest.fixture(scope="module")
 def student(tmp_path_factory) -> OnnxStudent:
-    if not (WEIGHTS / "yolo11n-coco.pt").is_file() or not CLIP.is_file():
+    if not CLIP.is_file():
         pytest.skip("../shared/assets is not present")
-    runtime = open_runtime(dynamic_export(tmp_path_factory.mktemp("dynamic")))
+    runtime = open_runtime(coco_yolo11n_onnx(tmp_path_factory.mktemp("dynamic"), dynamic=True))
     assert isinstance(runtime, OnnxStudent)
     return runtime
 

@@ -24,6 +24,7 @@ from edgedistill.hud.estimate import (
 )
 from edgedistill.hud.overlay import LeadTracker
 from edgedistill.hud.threads import EncodeBehind, ReadAhead
+from tests.conftest import ASSETS, coco_yolo11n_onnx
 from tests.media import write_video
 from tests.test_export import confident_student
 
@@ -218,3 +219,33 @@ def test_a_live_stream_hands_over_its_newest_frame_and_keeps_the_timing(tmp_path
     assert stats.frames == 120 and stats.dropped > 0  # decoding outruns the student
     assert stats.processed + stats.dropped == 120
     assert frame_count(tmp_path / "hud.mp4") == 120
+
+
+def dashcam_clip(path: Path, frames: int) -> Path:
+    """The first ``frames`` of the real dashcam clip, re-encoded."""
+    from edgedistill.media.video import VideoReader
+
+    with VideoReader(ASSETS / "videos" / "dashcam_highway_960x540.mp4") as reader:
+        images = [f.image for f in reader.sample(fps=0, max_side=960)][:frames]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 960, 540, "yuv420p"
+        for image in images:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        container.mux(stream.encode())
+    return path
+
+
+def test_two_copies_of_the_student_draw_the_same_hud(tmp_path) -> None:
+    """Two frames in flight on two copies: every frame still tracked in order."""
+    model = coco_yolo11n_onnx(tmp_path)
+    clip = dashcam_clip(tmp_path / "dashcam.mp4", 45)
+    one = run_hud(str(clip), model, HudConfig(), output=tmp_path / "one.mp4")
+    two = run_hud(str(clip), model, HudConfig(model_workers=2), output=tmp_path / "two.mp4")
+    assert one.processed == two.processed == 45 and frame_count(tmp_path / "two.mp4") == 45
+    assert one.lead_frames > 0
+    assert (two.lead_frames, two.ttc_frames, two.warnings) == (
+        one.lead_frames,
+        one.ttc_frames,
+        one.warnings,
+    )

@@ -58,6 +58,15 @@ ProjectOption = Annotated[
         metavar="DIR",
     ),
 ]
+ModelWorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Copies of an ONNX student run side by side, each on its share of the cores: "
+        "more frames per second in all, each frame slower (default 1).",
+        metavar="N",
+        show_default=False,
+    ),
+]
 DeviceOption = Annotated[str | None, typer.Option(help=DEVICE_HELP, metavar="DEVICE")]
 
 
@@ -653,6 +662,7 @@ def run_command(
     fps: Annotated[
         float | None, typer.Option(min=1, help="Target fps (default 15).", metavar="FPS")
     ] = None,
+    model_workers: ModelWorkersOption = None,
 ) -> None:
     """Run the student on video with tracking and the driver HUD."""
     from edgedistill.display import print_run_stats
@@ -666,7 +676,7 @@ def run_command(
     from edgedistill.config import override
 
     config = project.config if project else _defaults()
-    settings = override(config, "hud", {"target_fps": fps}).hud
+    settings = override(config, "hud", {"target_fps": fps, "model_workers": model_workers}).hud
     found = _model_path(project, model, to_run=True)
     try:
         stats = run_hud(source, found, settings, output, show, realtime)
@@ -723,14 +733,7 @@ def serve(
             metavar="N",
         ),
     ] = None,
-    model_workers: Annotated[
-        int | None,
-        typer.Option(
-            help="Copies of an ONNX student run side by side, each on its share of the cores: "
-            "more frames per second in all, each slower. Default: serve.model_workers.",
-            metavar="N",
-        ),
-    ] = None,
+    model_workers: ModelWorkersOption = None,
 ) -> None:
     """Serve the student: WebSocket stream, Roboflow-compatible HTTP, browser HUD at /."""
     import uvicorn

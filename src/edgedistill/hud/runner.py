@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import queue
 import time
 from collections import defaultdict, deque
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -19,7 +20,7 @@ from edgedistill.errors import EdgedistillError
 from edgedistill.hud.overlay import LeadTracker, draw_hud
 from edgedistill.hud.sources import TimedFrame, open_source
 from edgedistill.hud.threads import EncodeBehind, ReadAhead
-from edgedistill.runtime import StudentRuntime, open_runtime
+from edgedistill.runtime import StudentRuntime, open_copies
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
 """What ``--output`` may be: containers that hold the H.264 the HUD writes."""
@@ -67,31 +68,33 @@ def run_hud(
     realtime: bool = False,
 ) -> RunStats:
     """Run the student over ``source``, in a pipeline of threads: frames are decoded ahead on
-    one, the student runs on a second while this one tracks and draws the frame before, and
-    the HUD video is encoded behind on a third.
+    one, the student runs on a second (on as many frames at once as ``model_workers``, a
+    copy each) while this one tracks and draws the frame before, and the HUD video is
+    encoded behind on another.
 
     A live source (camera, stream) always hands over its newest frame; ``realtime`` plays
     a file at its own pace and drops frames to keep up with ``settings.target_fps``.
     """
     if show and not os.environ.get("DISPLAY") and os.name != "nt":
         raise EdgedistillError("--show needs a display; use --output FILE.mp4 instead")
-    student = open_runtime(model_path)
+    students = open_copies(model_path, settings.model_workers)
     source_frames = open_source(source, settings.width, settings.target_fps)
     rate = min(source_frames.fps, settings.target_fps) if realtime else source_frames.fps
-    loop = HudLoop(student, settings, new_tracker(settings, rate), realtime)
+    loop = HudLoop(students, settings, new_tracker(settings, rate), realtime)
     frames = ReadAhead(source_frames.frames, latest_wins=source_frames.live)
     writer = EncodeBehind(output, source_frames.fps) if output is not None else None
-    skipped, previous = 0, None
+    skipped, pending = 0, deque[Job]()
     try:
-        with ThreadPoolExecutor(1, thread_name_prefix="student") as student_thread:
+        with ThreadPoolExecutor(len(students), thread_name_prefix="student") as student_threads:
             for frame in frames:
                 missed, skipped = frames.skipped - skipped, frames.skipped
-                job = loop.submit(frame, missed, student_thread)
-                if previous is not None:
-                    _emit(loop.finish(previous), 1 + previous.missed, writer, show, loop.stats)
-                previous = job
-            if previous is not None:
-                _emit(loop.finish(previous), 1 + previous.missed, writer, show, loop.stats)
+                pending.append(loop.submit(frame, missed, student_threads))
+                if len(pending) > len(students):  # the oldest is done or nearly
+                    job = pending.popleft()
+                    _emit(loop.finish(job), 1 + job.missed, writer, show, loop.stats)
+            while pending:
+                job = pending.popleft()
+                _emit(loop.finish(job), 1 + job.missed, writer, show, loop.stats)
     finally:
         loop.stats.seconds = time.perf_counter() - loop.start
         loop.stats.stage_ms["decode"] = frames.produce_ms
@@ -117,12 +120,15 @@ class HudLoop:
 
     def __init__(
         self,
-        student: StudentRuntime,
+        students: list[StudentRuntime],
         settings: HudConfig,
         tracker: ByteTrackTracker,
         realtime: bool,
     ) -> None:
-        self.student = student
+        self.names = students[0].names
+        self._free: queue.SimpleQueue[StudentRuntime] = queue.SimpleQueue()
+        for student in students:
+            self._free.put(student)
         self.settings = settings
         self.tracker = tracker
         self.realtime = realtime
@@ -157,9 +163,14 @@ class HudLoop:
         return False
 
     def _detect(self, image: np.ndarray) -> tuple[sv.Detections, float]:
-        began = time.perf_counter()
-        detections = self.student.detect(image, self.settings.conf)
-        return detections, (time.perf_counter() - began) * 1000
+        """On a student thread: a free copy's detections (one copy per thread, so none waits)."""
+        student = self._free.get()
+        try:
+            began = time.perf_counter()
+            detections = student.detect(image, self.settings.conf)
+            return detections, (time.perf_counter() - began) * 1000
+        finally:
+            self._free.put(student)
 
     def finish(self, job: Job) -> np.ndarray:
         """The image to show for the job's frame: its HUD, or the last HUD when dropped."""
@@ -173,7 +184,7 @@ class HudLoop:
             detections = subset(detections, detections.tracker_id >= 0)  # tentative: no id yet
         tracked = time.perf_counter()
         height, width = frame.image.shape[:2]
-        names = self.student.names
+        names = self.names
         lead = self.leads.update(detections, names, frame.time_s, (width, height))
         stats.warnings += bool(lead and lead.warning)
         stats.lead_frames += bool(lead and lead.distance_m is not None)

@@ -24,8 +24,7 @@ from trackers import ByteTrackTracker
 
 from edgedistill.config import ServeConfig
 from edgedistill.detections import class_ids, confidences
-from edgedistill.runtime import OnnxStudent, StudentRuntime, open_runtime
-from edgedistill.runtime.onnx_student import cores
+from edgedistill.runtime import OnnxStudent, StudentRuntime, open_copies
 from edgedistill.serve.batching import BatchingModel
 
 
@@ -69,15 +68,19 @@ class Detector:
     """
 
     def __init__(self, model_path: Path, settings: ServeConfig) -> None:
-        self.student: StudentRuntime = open_runtime(model_path)
+        copies = open_copies(model_path, settings.model_workers)
+        self.student: StudentRuntime = copies[0]
         self.names: list[str] = self.student.names
         self.conf = settings.conf
         self.max_pixels = settings.max_image_pixels
         self._lock = threading.Lock()
         self._decoders = threading.BoundedSemaphore(settings.decode_threads)
         self._batched: _Batched | None = None
-        if isinstance(self.student, OnnxStudent):
-            self._batched = _batched(self.student, model_path, settings)
+        onnx = [copy for copy in copies if isinstance(copy, OnnxStudent)]
+        if onnx:
+            max_batch = settings.max_batch if onnx[0].dynamic_batch else 1
+            model = BatchingModel([copy.infer for copy in onnx], max_batch)
+            self._batched = _Batched(onnx[0], model)
 
     @property
     def max_batch(self) -> int:
@@ -126,16 +129,6 @@ class Detector:
                 item["track_id"] = int(detections.tracker_id[i])
             items.append(item)
         return items
-
-
-def _batched(student: OnnxStudent, path: Path, settings: ServeConfig) -> _Batched:
-    """The student's copies behind one batching queue; one copy keeps the threads it has."""
-    copies = [student]
-    if settings.model_workers > 1:
-        threads = max(1, cores() // settings.model_workers)
-        copies = [OnnxStudent(path, student.iou, threads) for _ in range(settings.model_workers)]
-    max_batch = settings.max_batch if student.dynamic_batch else 1
-    return _Batched(copies[0], BatchingModel([copy.infer for copy in copies], max_batch))
 
 
 class HeldTime:
