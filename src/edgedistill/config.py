@@ -204,11 +204,12 @@ class HudConfig(BaseModel):
     target_fps: float = Field(default=15.0, gt=0)
     width: int = Field(default=640, ge=160, description="frames are resized to this width")
     conf: float = Field(default=0.25, ge=0.0, le=1.0)
-    model_workers: int = Field(
-        default=1,
+    model_workers: int | None = Field(
+        default=None,
         ge=1,
         description="copies of an ONNX student run side by side on as many frames, each on "
-        "its share of the cores: more frames per second, each frame later",
+        "its share of the cores: more frames per second, each frame later; by default 2 for "
+        "a file or folder read as fast as it goes, 1 for a camera, a stream or --realtime",
     )
     horizontal_fov_deg: float = Field(default=64.0, gt=10, lt=170)
     vehicle_widths_m: dict[str, float] = Field(

@@ -342,9 +342,10 @@ def print_run_stats(stats: RunStats, output: object) -> None:
         table.add_row(stage, f"{ms:.1f}")
     out.print(table)
     dropped = f", {stats.dropped} dropped to keep up" if stats.dropped else ""
+    copies = f" ({stats.copies} copies of the student side by side)" if stats.copies > 1 else ""
     out.print(
         f"{stats.frames} frames in, {stats.processed} processed{dropped}: "
-        f"{stats.fps:.1f} fps end to end; a lead vehicle in {stats.lead_frames}, a time to "
+        f"{stats.fps:.1f} fps end to end{copies}; a lead vehicle in {stats.lead_frames}, a time to "
         f"collision in {stats.ttc_frames}, a collision warning in {stats.warnings}."
     )
     if output is not None:

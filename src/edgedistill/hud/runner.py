@@ -20,7 +20,7 @@ from edgedistill.errors import EdgedistillError
 from edgedistill.hud.overlay import LeadTracker, draw_hud
 from edgedistill.hud.sources import TimedFrame, open_source
 from edgedistill.hud.threads import EncodeBehind, ReadAhead
-from edgedistill.runtime import StudentRuntime, open_copies
+from edgedistill.runtime import StudentRuntime, cores, open_copies
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv")
 """What ``--output`` may be: containers that hold the H.264 the HUD writes."""
@@ -37,6 +37,8 @@ class RunStats:
     ttc_frames: int = 0
     """Processed frames where the lead vehicle was closing in (a TTC shown)."""
     seconds: float = 0.0
+    copies: int = 1
+    """Copies of the student that ran side by side."""
     stage_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     """Per frame: decode (its own thread), infer (the student's thread), track, draw, write
     (handing the frame to the encoder) and latency (from the student starting on a frame
@@ -77,8 +79,9 @@ def run_hud(
     """
     if show and not os.environ.get("DISPLAY") and os.name != "nt":
         raise EdgedistillError("--show needs a display; use --output FILE.mp4 instead")
-    students = open_copies(model_path, settings.model_workers)
     source_frames = open_source(source, settings.width, settings.target_fps)
+    live = source_frames.live or realtime
+    students = open_copies(model_path, settings.model_workers or default_copies(live))
     rate = min(source_frames.fps, settings.target_fps) if realtime else source_frames.fps
     loop = HudLoop(students, settings, new_tracker(settings, rate), realtime)
     frames = ReadAhead(source_frames.frames, latest_wins=source_frames.live)
@@ -104,6 +107,12 @@ def run_hud(
     return loop.stats
 
 
+def default_copies(live: bool) -> int:
+    """Two copies where frames per second matter (a file read as fast as it goes: about a
+    fifth faster on 2 cores, bench/realtime.py), one where each frame's latency does."""
+    return 1 if live or cores() < 2 else 2
+
+
 @dataclass
 class Job:
     """A frame in the pipeline: its detections on the way, or none when it is dropped."""
@@ -126,6 +135,7 @@ class HudLoop:
         realtime: bool,
     ) -> None:
         self.names = students[0].names
+        self.stats = RunStats(copies=len(students))
         self._free: queue.SimpleQueue[StudentRuntime] = queue.SimpleQueue()
         for student in students:
             self._free.put(student)
@@ -133,7 +143,6 @@ class HudLoop:
         self.tracker = tracker
         self.realtime = realtime
         self.leads = LeadTracker(settings)
-        self.stats = RunStats()
         self.hud: np.ndarray | None = None
         self.next_slot = 0.0
         self.finished: deque[float] = deque(maxlen=16)

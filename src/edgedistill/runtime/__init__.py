@@ -31,6 +31,7 @@ __all__ = [
     "PyTorchStudent",
     "RuntimeLoadError",
     "StudentRuntime",
+    "cores",
     "open_copies",
     "open_runtime",
 ]
