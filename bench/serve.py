@@ -11,7 +11,7 @@ the limit. Each phone has its own key (a key holds 2 streams by default).
 Three servers are up at once and each number of phones is measured on each, in rotated
 order: the fixed export (one frame per call: the default), the same model exported with
 a dynamic batch (``export --dynamic``; frames that wait together run as one batch of up
-to 4), and that export as two copies side by side on one core each
+to 2, the default), and that export as two copies side by side on one core each
 (``--model-workers 2``). Their capacities over the first's say whether batching or
 copies help on this hardware. ``session.run`` on a batch of 2 and 4 is timed per frame
 against batch 1 of the same export.
@@ -230,10 +230,10 @@ def main() -> None:
             dynamic_export = coco_onnx(name, Path(folder), dynamic=True)
             servers = {
                 "one frame a call": (fixed, []),
-                "batches of up to 4": (dynamic_export, ["--max-batch", "4"]),
-                "2 copies, batches of up to 4": (
+                "batches of up to 2": (dynamic_export, ["--max-batch", "2"]),
+                "2 copies, batches of up to 2": (
                     dynamic_export,
-                    ["--max-batch", "4", "--model-workers", "2"],
+                    ["--max-batch", "2", "--model-workers", "2"],
                 ),
             }
             print(f"{name}:")

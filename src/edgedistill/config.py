@@ -264,10 +264,11 @@ class ServeConfig(BaseModel):
     )
     decode_threads: int = Field(default=2, ge=1)
     max_batch: int = Field(
-        default=4,
+        default=2,
         ge=1,
         description="frames that wait for the model together run as one batch of up to this "
-        "many (an ONNX export with a dynamic batch: edgedistill export --dynamic)",
+        "many (an ONNX export with a dynamic batch: edgedistill export --dynamic); ONNX "
+        "Runtime keeps memory for the largest batch, about 60 MB a frame at 480x640",
     )
     model_workers: int = Field(
         default=1,
