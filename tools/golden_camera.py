@@ -152,7 +152,7 @@ def run_hud(
     frames = []
     for time_s, image in zip(times, images, strict=True):
         tensor = model_input(image)
-        raw = student.infer(tensor)[None]
+        raw = student.infer(tensor)
         sparse, rebuilt = sparse_output(raw, "end2end")
         height, width = image.shape[:2]
         placement = place((height, width), PHONE_INPUT)

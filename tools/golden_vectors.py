@@ -111,7 +111,7 @@ def run_student(weights: str, settings: HudConfig, limit: int, raw_head: bool = 
             if len(frames) >= limit:
                 break
             tensor, placement = student.preprocess(frame.image)
-            raw = student.infer(tensor)[None]
+            raw = student.infer(tensor)
             detections = student.postprocess(raw[0], placement, settings.conf)
             sparse, rebuilt = sparse_output(raw, output_format)
             check_rebuilt(student.postprocess(rebuilt[0], placement, settings.conf), detections)

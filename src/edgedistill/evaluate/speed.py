@@ -84,7 +84,7 @@ def _time_runtime(student: OnnxStudent, frame: np.ndarray, runs: int) -> Timing:
         began = time.perf_counter()
         tensor, placement = student.preprocess(frame)
         prepared = time.perf_counter()
-        output = student.infer(tensor)
+        output = student.infer(tensor)[0]
         inferred = time.perf_counter()
         student.postprocess(output, placement, conf=0.25)
         done = time.perf_counter()
