@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import socket
 import struct
 import threading
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import cv2
 import httpx
+import numpy as np
+import onnx
 import pytest
 import uvicorn
 from ultralytics import YOLO
@@ -19,10 +22,14 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from edgedistill.config import ServeConfig
+from edgedistill.runtime import RuntimeLoadError, open_runtime
 from edgedistill.serve import create_app
+from edgedistill.serve.detector import Detector, decode_jpeg
 from edgedistill.serve.transport import server_config
+from tests.conftest import coco_yolo11n_onnx
 from tests.media import scene
 from tests.test_export import confident_student
+from tests.test_runtime import CLIP, clip_frames
 
 KEY = "serve-test-key-0123456789"
 
@@ -190,34 +197,66 @@ def test_serve_refuses_a_batch_under_one(cli, tmp_path, student, monkeypatch) ->
     assert result.code == 2 and "max_batch" in result.err and "Traceback" not in result.err
 
 
-def test_a_dynamic_batch_export_is_served_in_batches_by_two_copies(tmp_path) -> None:
-    """Three phones at once against two copies of an ONNX student with a dynamic batch:
-    every frame is answered with its own boxes and says how many frames shared its call."""
-    weights = confident_student(tmp_path / "student.pt")
-    exported = YOLO(str(weights)).export(
-        format="onnx", imgsz=(480, 640), dynamic=True, device="cpu", verbose=False
+def test_a_dynamic_batch_export_is_served_in_batches(tmp_path) -> None:
+    """Three phones at once against COCO YOLO11n with a dynamic batch, on dashcam frames:
+    every answer holds the boxes of its own frame run alone, and says how many frames
+    shared its model call."""
+    if not CLIP.is_file():
+        pytest.skip("../shared/assets is not present")
+    exported = coco_yolo11n_onnx(tmp_path, dynamic=True)
+    jpegs = [cv2.imencode(".jpg", f)[1].tobytes() for f in clip_frames(every=20)[:6]]
+    alone = open_runtime(exported)
+    expected = [alone.detect(decode_jpeg(data), 0.25) for data in jpegs]
+    settings = ServeConfig(  # no tracking: the boxes come back exactly as detected
+        api_keys=[KEY],
+        max_clients=3,
+        max_clients_per_key=3,
+        max_batch=4,
+        tracking=False,
     )
-    settings = ServeConfig(
-        api_keys=[KEY], max_clients=3, max_clients_per_key=3, max_batch=4, model_workers=2
-    )
-    with Server(Path(exported), settings) as server:
+    with Server(exported, settings) as server:
         health = httpx.get(f"{server.http}/health").json()
-        assert health["max_batch"] == 4 and health["model_workers"] == 2
-        answers: list[dict] = []
+        assert health["max_batch"] == 4 and health["model_workers"] == 1
+        answers: list[tuple[int, dict]] = []
 
-        def phone(seed: int) -> None:
+        def phone(first: int) -> None:
             with connect(server.ws()) as ws:
-                for i in range(1, 5):
-                    ws.send(frame(i, jpeg(seed + i)))
-                    answers.append(json.loads(ws.recv(timeout=60)))
+                for i in range(4):
+                    index = (first + i) % len(jpegs)
+                    ws.send(frame(index, jpegs[index]))
+                    answers.append((index, json.loads(ws.recv(timeout=60))))
 
-        phones = [threading.Thread(target=phone, args=(10 * n,)) for n in range(3)]
+        phones = [threading.Thread(target=phone, args=(2 * n,)) for n in range(3)]
         for thread in phones:
             thread.start()
         for thread in phones:
             thread.join(120)
     assert len(answers) == 12
-    assert all(a["detections"] and 1 <= a["batch"] <= 3 for a in answers)
+    for index, answer in answers:
+        assert answer["frame_id"] == index and 1 <= answer["batch"] <= 3
+        boxes = [[d["x1"], d["y1"], d["x2"], d["y2"]] for d in answer["detections"]]
+        assert len(boxes) == len(expected[index]) > 0
+        assert np.allclose(boxes, expected[index].xyxy, atol=0.06)  # the JSON rounds to 0.1
+        assert [d["class_id"] for d in answer["detections"]] == list(expected[index].class_id)
+
+
+def test_a_batch_the_export_cannot_run_is_one_sentence_and_a_fixed_one_is_logged(
+    tmp_path, caplog
+) -> None:
+    weights = confident_student(tmp_path / "student.pt")
+    fixed = Path(YOLO(str(weights)).export(format="onnx", imgsz=(480, 640), verbose=False))
+    with caplog.at_level(logging.WARNING, logger="edgedistill.serve"):
+        detector = Detector(fixed, ServeConfig(max_batch=2, model_workers=2))
+    assert detector.max_batch == 1 and detector.workers == 2
+    assert "has a fixed batch of 1" in caplog.text
+    proto = onnx.load(str(fixed))  # a dynamic batch axis over a graph fixed to one frame
+    batch = proto.graph.input[0].type.tensor_type.shape.dim[0]
+    batch.ClearField("dim_value")
+    batch.dim_param = "batch"
+    onnx.save(proto, str(tmp_path / "pretends.onnx"))
+    with pytest.raises(RuntimeLoadError, match="cannot run 2 frames at once"):
+        Detector(tmp_path / "pretends.onnx", ServeConfig(max_batch=2))
+    assert Detector(tmp_path / "pretends.onnx", ServeConfig(max_batch=1)).max_batch == 1
 
 
 def test_http_clients_over_their_frame_rate_get_429(student) -> None:

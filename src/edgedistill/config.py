@@ -207,6 +207,7 @@ class HudConfig(BaseModel):
     model_workers: int | None = Field(
         default=None,
         ge=1,
+        le=64,
         description="copies of an ONNX student run side by side on as many frames, each on "
         "its share of the cores: more frames per second, each frame later; by default 2 for "
         "a file or folder read as fast as it goes, 1 for a camera, a stream or --realtime",
@@ -266,6 +267,7 @@ class ServeConfig(BaseModel):
     max_batch: int = Field(
         default=2,
         ge=1,
+        le=64,
         description="frames that wait for the model together run as one batch of up to this "
         "many (an ONNX export with a dynamic batch: edgedistill export --dynamic); ONNX "
         "Runtime keeps memory for the largest batch, about 60 MB a frame at 480x640",
@@ -273,6 +275,7 @@ class ServeConfig(BaseModel):
     model_workers: int = Field(
         default=1,
         ge=1,
+        le=64,
         description="copies of an ONNX student run side by side, each on its share of the "
         "cores: more frames per second in all, each frame slower",
     )

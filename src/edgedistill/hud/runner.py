@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import queue
+import threading
 import time
 from collections import defaultdict, deque
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -88,7 +88,9 @@ def run_hud(
     writer = EncodeBehind(output, source_frames.fps) if output is not None else None
     skipped, pending = 0, deque[Job]()
     try:
-        with ThreadPoolExecutor(len(students), thread_name_prefix="student") as student_threads:
+        with ThreadPoolExecutor(
+            len(students), thread_name_prefix="student", initializer=loop.claim_copy
+        ) as student_threads:
             for frame in frames:
                 missed, skipped = frames.skipped - skipped, frames.skipped
                 pending.append(loop.submit(frame, missed, student_threads))
@@ -136,9 +138,9 @@ class HudLoop:
     ) -> None:
         self.names = students[0].names
         self.stats = RunStats(copies=len(students))
-        self._free: queue.SimpleQueue[StudentRuntime] = queue.SimpleQueue()
-        for student in students:
-            self._free.put(student)
+        self._unclaimed = list(students)
+        self._claim_lock = threading.Lock()
+        self._thread = threading.local()
         self.settings = settings
         self.tracker = tracker
         self.realtime = realtime
@@ -171,15 +173,18 @@ class HudLoop:
         self.next_slot = frame.time_s + period
         return False
 
+    def claim_copy(self) -> None:
+        """A student thread's start: it takes a copy of its own for good (and with it one
+        input buffer), as many threads as copies."""
+        with self._claim_lock:
+            self._thread.student = self._unclaimed.pop()
+
     def _detect(self, image: np.ndarray) -> tuple[sv.Detections, float]:
-        """On a student thread: a free copy's detections (one copy per thread, so none waits)."""
-        student = self._free.get()
-        try:
-            began = time.perf_counter()
-            detections = student.detect(image, self.settings.conf)
-            return detections, (time.perf_counter() - began) * 1000
-        finally:
-            self._free.put(student)
+        """On a student thread, with its own copy."""
+        student: StudentRuntime = self._thread.student
+        began = time.perf_counter()
+        detections = student.detect(image, self.settings.conf)
+        return detections, (time.perf_counter() - began) * 1000
 
     def finish(self, job: Job) -> np.ndarray:
         """The image to show for the job's frame: its HUD, or the last HUD when dropped."""

@@ -47,7 +47,7 @@ class OnnxStudent:
         # Idle pool threads sleep instead of spinning: the HUD's decoder and encoder and the
         # server's request threads need the cycles a spinning thread burns.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
+        options.log_severity_level = 4  # failures become one sentence; ORT would print its own
         available = set(ort.get_available_providers())
         try:
             self.session = ort.InferenceSession(
@@ -66,6 +66,7 @@ class OnnxStudent:
         self.output_shape = tuple(self.session.get_outputs()[0].shape)
         self.names = _class_names(metadata, path)
         self.iou = iou
+        self.path = path
         self._buffers = threading.local()  # one input tensor per thread that calls detect
 
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Placement]:
@@ -83,6 +84,19 @@ class OnnxStudent:
         """The model's raw outputs for a batch of input tensors, one row per frame."""
         (output,) = self.session.run(None, {self.input_name: batch})[:1]
         return np.asarray(output, dtype=np.float32)
+
+    def reserve_batch(self, frames: int) -> None:
+        """Run ``frames`` blank inputs at once: proves that the export really batches (a
+        dynamic axis can hide a graph fixed to one frame), and has ONNX Runtime reserve the
+        memory for that batch now rather than when frames first wait together."""
+        blank = np.zeros((frames, 3, *self.input_size), dtype=self.input_dtype)
+        try:
+            self.infer(blank)
+        except Exception as exc:  # ONNX Runtime raises its own kinds
+            raise RuntimeLoadError(
+                f"{self.path}: cannot run {frames} frames at once ({type(exc).__name__}); "
+                "export it again with edgedistill export --dynamic, or use a batch of 1"
+            ) from None
 
     def postprocess(self, output: np.ndarray, placement: Placement, conf: float) -> sv.Detections:
         boxes: Boxes
@@ -106,7 +120,8 @@ class OnnxStudent:
 
 def _input_size(shape: list[object], metadata: dict[str, str], path: Path) -> tuple[int, int]:
     """Height, width of the input: the graph's, or for a dynamic-size export the ``imgsz``
-    Ultralytics exported it at (frames are letterboxed to it, as its predictor does)."""
+    Ultralytics exported it at: every frame is letterboxed to that whole size (Ultralytics'
+    predictor would pad a dynamic export only to the smallest fitting rectangle)."""
     height, width = shape[2:4]
     if isinstance(height, int) and isinstance(width, int):
         return height, width

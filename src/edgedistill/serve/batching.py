@@ -1,9 +1,9 @@
 """Frames that wait for the model together go through it together.
 
 The server's request threads share one or more copies of the model (``workers``). A frame
-that arrives while every copy is busy waits in a queue; whichever waiting thread gets a
-free copy next runs every frame then waiting (up to ``max_batch``, oldest first) as one
-batch and hands each thread its row. Nothing waits for a batch to fill: a lone stream is
+that arrives while every copy is busy waits in a queue; when a copy frees, a thread whose
+frame is among the oldest ``max_batch`` waiting runs them all as one batch and hands each
+thread its row. Nothing waits for a batch to fill: a lone stream is
 never delayed, and batches form only when frames would have queued anyway. With one copy
 and ``max_batch`` 1 this is a fair lock.
 """
@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 import numpy as np
 
@@ -33,7 +34,7 @@ class Ran:
     """Frames in that batch."""
 
 
-@dataclass
+@dataclass(eq=False)
 class _Waiting:
     tensor: np.ndarray
     taken: bool = False
@@ -78,10 +79,11 @@ class BatchingModel:
         return mine.ran
 
     def _take(self, mine: _Waiting) -> tuple[Infer, list[_Waiting]] | None:
-        """A free copy and the oldest waiting frames for it, once one is free; None once
-        another thread has taken ``mine`` into its batch."""
+        """A free copy and the oldest waiting frames, ``mine`` among them, once there are;
+        None once another thread has taken ``mine`` into its batch. The oldest frame's
+        thread can always take, so every copy that frees is put to work."""
         with self._changed:
-            self._changed.wait_for(lambda: mine.taken or bool(self._free))
+            self._changed.wait_for(lambda: mine.taken or (bool(self._free) and self._next(mine)))
             if mine.taken:
                 return None
             count = min(self.max_batch, len(self._waiting))
@@ -90,6 +92,10 @@ class BatchingModel:
                 waiting.taken = True
             self._changed.notify_all()
             return self._free.popleft(), frames
+
+    def _next(self, mine: _Waiting) -> bool:
+        """Whether ``mine`` is among the frames the next batch takes."""
+        return any(waiting is mine for waiting in islice(self._waiting, self.max_batch))
 
     def _run(self, infer: Infer, frames: list[_Waiting]) -> None:
         start = time.perf_counter()

@@ -1,4 +1,4 @@
-"""One student shared by every client: JPEG in, detections out, one inference at a time.
+"""One student shared by every client: JPEG in, detections out.
 
 An image's size is read from its header before anything is decoded: a small
 file that claims hundreds of megapixels (a decompression bomb) is refused, and
@@ -9,6 +9,7 @@ dynamic batch runs the frames that wait for it together (:mod:`edgedistill.serve
 from __future__ import annotations
 
 import io
+import logging
 import struct
 import threading
 import time
@@ -26,6 +27,8 @@ from edgedistill.config import ServeConfig
 from edgedistill.detections import class_ids, confidences
 from edgedistill.runtime import OnnxStudent, StudentRuntime, open_copies
 from edgedistill.serve.batching import BatchingModel
+
+log = logging.getLogger("edgedistill.serve")
 
 
 class BadImage(ValueError):
@@ -60,11 +63,12 @@ class _Batched:
 
 
 class Detector:
-    """The student behind a lock: ONNX Runtime and PyTorch already use every core, so two
-    calls at once would only share them. JPEG decoding, the letterbox and NMS run outside
-    the lock, on the requests' own threads. An ONNX student runs as ``model_workers``
-    copies side by side, each on its share of the cores, and the frames waiting for a copy
-    run in one batch of up to ``max_batch`` (1 where the export's batch is fixed).
+    """The student shared by the requests' threads. JPEG decoding, the letterbox and NMS
+    run on those threads; the model itself runs one call at a time on each copy (ONNX
+    Runtime and PyTorch already use every core given them). A ``.pt`` student is one copy
+    behind a lock. An ONNX student runs as ``model_workers`` copies side by side, each on
+    its share of the cores, and the frames waiting for a copy run in one batch of up to
+    ``max_batch`` (1 where the export's batch is fixed).
     """
 
     def __init__(self, model_path: Path, settings: ServeConfig) -> None:
@@ -78,9 +82,7 @@ class Detector:
         self._batched: _Batched | None = None
         onnx = [copy for copy in copies if isinstance(copy, OnnxStudent)]
         if onnx:
-            max_batch = settings.max_batch if onnx[0].dynamic_batch else 1
-            model = BatchingModel([copy.infer for copy in onnx], max_batch)
-            self._batched = _Batched(onnx[0], model)
+            self._batched = _Batched(onnx[0], _batching(onnx, settings.max_batch))
 
     @property
     def max_batch(self) -> int:
@@ -129,6 +131,22 @@ class Detector:
                 item["track_id"] = int(detections.tracker_id[i])
             items.append(item)
         return items
+
+
+def _batching(copies: list[OnnxStudent], max_batch: int) -> BatchingModel:
+    """The copies behind one queue, each proven at the largest batch it will run."""
+    if not copies[0].dynamic_batch:
+        if max_batch > 1:
+            log.warning(
+                "%s has a fixed batch of 1: frames run one at a time (export it with "
+                "edgedistill export --dynamic to batch them)",
+                copies[0].path.name,
+            )
+        max_batch = 1
+    elif max_batch > 1:
+        for copy in copies:
+            copy.reserve_batch(max_batch)
+    return BatchingModel([copy.infer for copy in copies], max_batch)
 
 
 class HeldTime:
