@@ -3,9 +3,9 @@
 The server's request threads share one or more copies of the model (``workers``). A frame
 that arrives while every copy is busy waits in a queue; when a copy frees, a thread whose
 frame is among the oldest ``max_batch`` waiting runs them all as one batch and hands each
-thread its row. Nothing waits for a batch to fill: a lone stream is
-never delayed, and batches form only when frames would have queued anyway. With one copy
-and ``max_batch`` 1 this is a fair lock.
+thread its row. Nothing waits for a batch to fill: a lone stream is never delayed, and
+batches form only when frames would have queued anyway. With one copy and ``max_batch`` 1
+this is a fair lock.
 """
 
 from __future__ import annotations
@@ -69,9 +69,8 @@ class BatchingModel:
         mine = _Waiting(tensor)
         with self._changed:
             self._waiting.append(mine)
-        while batch := self._take(mine):
-            infer, frames = batch
-            self._run(infer, frames)
+        if batch := self._take(mine):  # this thread runs the batch that holds its frame
+            self._run(*batch)
         mine.done.wait()
         if mine.error is not None:
             raise mine.error
