@@ -132,6 +132,13 @@ class DatasetConfig(BaseModel):
         "its threshold; 0 keeps every frame",
     )
     gallery_max: int = Field(default=300, ge=0)
+    guard_s: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=10.0,
+        description="where a video is split by time (too few sources), seconds of frames "
+        "dropped around each boundary between two splits",
+    )
 
     @model_validator(mode="after")
     def _leave_frames_to_train(self) -> DatasetConfig:

@@ -14,7 +14,7 @@ from edgedistill.catalog import Catalog, now
 from edgedistill.config import DatasetConfig, ProjectConfig
 from edgedistill.dataset.confidence import calibrated, uncertain
 from edgedistill.dataset.gallery import Gallery
-from edgedistill.dataset.split import assign_splits, unit_score
+from edgedistill.dataset.split import HoldOut, TimedFrame, Unit, plan_splits, unit_score
 from edgedistill.dataset.writers import CocoWriter
 from edgedistill.detections import class_ids
 from edgedistill.errors import NO_FRAMES, EdgedistillError
@@ -34,6 +34,7 @@ class _Frame:
     width: int
     height: int
     unit: str
+    timestamp: float | None
 
 
 @dataclass
@@ -58,6 +59,8 @@ class DatasetReport:
     """Per-class confidences chosen for ``label.precision_target``."""
     uncertain_frames: int = 0
     """Frames left out by ``dataset.uncertain_band``."""
+    holdout: HoldOut = field(default_factory=lambda: HoldOut("nothing"))
+    """What val and test hold out, and how."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -76,6 +79,7 @@ class DatasetReport:
             "gallery": str(self.gallery) if self.gallery else None,
             "thresholds": self.thresholds,
             "uncertain_frames": self.uncertain_frames,
+            "holdout": self.holdout.to_json(),
         }
 
 
@@ -102,17 +106,23 @@ def build_dataset(
         )
         if not frames:
             raise EdgedistillError(f"no labelled frames for {name}; run `edgedistill label` first")
-        splits = assign_splits(
-            (f.unit for f in frames.values()), settings.val, settings.test, settings.seed
+        plan = plan_splits(
+            _units(catalog, frames),
+            [TimedFrame(f.id, f.unit, f.timestamp) for f in frames.values()],
+            (settings.val, settings.test),
+            settings.seed,
+            settings.guard_s,
         )
+        splits = plan.splits
         selected = _with_negatives(frames, objects, splits, settings)
-        version = _version(config, settings, fingerprint, selected, splits, frames)
+        version = _version(config, settings, fingerprint, selected, splits)
         root = project.datasets_dir / f"{settings.format}-{version}"
         report = DatasetReport(
             version, settings.format, root, None, name, fingerprint, config.ontology.student_names
         )
         report.unlabelled_frames = catalog.count("frames") - len(frames) - dropped
         report.uncertain_frames = dropped
+        report.holdout = plan.holdout
         report.thresholds = {
             c.name: c.confidence
             for c in config.ontology.classes
@@ -165,18 +175,41 @@ def _labelled_frames(
             dropped += 1
             continue
         row = catalog.execute(
-            "SELECT f.path, f.width, f.height, s.content_hash, s.kind, s.path AS source "
-            "FROM frames f JOIN sources s ON s.id = f.source_id WHERE f.id = ?",
+            "SELECT f.path, f.width, f.height, f.timestamp, s.content_hash, s.kind, "
+            "s.path AS source FROM frames f JOIN sources s ON s.id = f.source_id WHERE f.id = ?",
             (frame_id,),
         ).fetchone()
         unit = row["content_hash"]
         if settings.group_folders and row["kind"] == "image":
             unit = str(Path(row["source"]).parent)
         frames[frame_id] = _Frame(
-            frame_id, catalog.path.parent / row["path"], row["width"], row["height"], unit
+            frame_id,
+            catalog.path.parent / row["path"],
+            row["width"],
+            row["height"],
+            unit,
+            row["timestamp"],
         )
         objects[frame_id] = len(resolve(raw, config.ontology, config.label, prompted).detections)
     return frames, objects, dropped
+
+
+def _units(catalog: Catalog, frames: dict[str, _Frame]) -> list[Unit]:
+    """The sources of ``frames`` as split units: a video with its duration (else its last
+    frame's time), an image or a folder of images without one."""
+    units: dict[str, Unit] = {}
+    for frame in frames.values():
+        if frame.unit in units:
+            continue
+        row = catalog.execute(
+            "SELECT s.kind, s.path, COALESCE(s.duration, MAX(f.timestamp)) AS duration "
+            "FROM sources s JOIN frames f ON f.source_id = s.id WHERE s.content_hash = ?",
+            (frame.unit,),
+        ).fetchone()
+        name = Path(row["path"]).name if row["path"] else frame.unit  # a folder of images
+        duration = row["duration"] if row["kind"] == "video" else None
+        units[frame.unit] = Unit(frame.unit, name, duration)
+    return list(units.values())
 
 
 def _with_negatives(
@@ -185,15 +218,16 @@ def _with_negatives(
     splits: dict[str, Split],
     settings: DatasetConfig,
 ) -> set[str]:
-    """Every frame with objects, and negatives up to ``settings.negatives`` of each split."""
-    selected = {f for f, n in objects.items() if n > 0}
+    """Every frame with a split and objects, and negatives up to ``settings.negatives`` of
+    each split; frames in guard gaps (no split) are left out."""
+    selected = {f for f, n in objects.items() if n > 0 and f in splits}
     if not selected:  # the teacher found nothing anywhere: keep what there is
-        return set(frames)
+        return set(splits)
     for split in SPLITS:
-        positives = sum(1 for f in selected if splits[frames[f].unit] == split)
+        positives = sum(1 for f in selected if splits[f] == split)
         allowed = int(positives * settings.negatives / (1 - settings.negatives))
         negatives = sorted(
-            (f for f, n in objects.items() if n == 0 and splits[frames[f].unit] == split),
+            (f for f, n in objects.items() if n == 0 and splits.get(f) == split),
             key=lambda f: unit_score(f, settings.seed),
         )
         selected.update(negatives[:allowed])
@@ -206,21 +240,20 @@ def _version(
     fingerprint: str,
     selected: set[str],
     splits: dict[str, Split],
-    frames: dict[str, _Frame],
 ) -> str:
     identity = {
         "settings": settings.model_dump(exclude={"gallery_max", "min_instances"}),
         "ontology": config.ontology.model_dump(),
         "label": config.label.model_dump(),
         "teacher": fingerprint,
-        "frames": sorted((f, splits[frames[f].unit]) for f in selected),
+        "frames": sorted((f, splits[f]) for f in selected),
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
 class _Selection:
-    """The frames that go into the dataset, and the split of each frame's source."""
+    """The frames that go into the dataset, and the split of each frame."""
 
     frames: dict[str, _Frame]
     splits: dict[str, Split]
@@ -257,7 +290,7 @@ def _write(
         if frame_id not in selected:
             continue
         frame = frames[frame_id]
-        split = splits[frame.unit]
+        split = splits[frame_id]
         detections = resolve(raw, config.ontology, config.label, prompted).detections
         writer.add(split, frame, detections)
         report.images[split] += 1
@@ -266,9 +299,10 @@ def _write(
         if not gallery.full:
             gallery.add(frame_id, split, frame.path, detections)
     if "val" not in report.images:
+        advice = "add more videos or images" if settings.val else "set dataset.val above 0"
         report.warnings.append(
-            "no source could be held out for validation (too few sources); validation uses the "
-            "training frames, so its metrics will be optimistic: add more videos or images"
+            f"no val split ({report.holdout.sentence()}): validation during training uses the "
+            f"training frames, so its figures will be optimistic; {advice}"
         )
     writer.close(fallback_val=True)
     rare = [n for n in names if report.instances["train"][n] < settings.min_instances]
@@ -282,7 +316,8 @@ def _write(
     teacher = cache.about(report.fingerprint)
     described = teacher.description if teacher else report.teacher
     caveat = f"Teacher: {teacher.caveat}." if teacher and teacher.caveat else None
-    gallery.write(f"{report.format} dataset {report.version} — labels by {described}", caveat)
+    title = f"{report.format} dataset {report.version} — labels by {described}"
+    gallery.write(title, report.holdout.sentence(), caveat)
     (root / "dataset.json").write_text(json.dumps(report.to_json(), indent=2))
     (root / _COMPLETE).write_text(now())
 

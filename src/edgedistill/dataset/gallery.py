@@ -34,12 +34,13 @@ class Gallery:
         classes = sorted({self.names[c] for c in class_ids(detections)})
         self.items.append({"src": name, "split": split, "classes": classes, "id": frame_id})
 
-    def write(self, title: str, caveat: str | None = None) -> Path:
-        """The page; ``caveat`` (a stand-in or random teacher) shows as a banner on top."""
+    def write(self, title: str, split: str, caveat: str | None = None) -> Path:
+        """The page; ``split`` says what val and test hold out, under the title; ``caveat``
+        (a stand-in or random teacher) shows as a banner on top."""
         options = "".join(f"<option>{html.escape(n)}</option>" for n in self.names)
         banner = f'<p class="caveat"><b>Caveat.</b> {html.escape(caveat)}</p>' if caveat else ""
         page = _PAGE.replace("{{title}}", html.escape(title)).replace("{{classes}}", options)
-        page = page.replace("{{caveat}}", banner)
+        page = page.replace("{{caveat}}", banner).replace("{{split}}", html.escape(split))
         page = page.replace("{{items}}", script_json(self.items))
         path = self.root / "gallery.html"
         path.write_text(page, encoding="utf-8")
@@ -62,12 +63,14 @@ figure{margin:0;background:#fff;border:1px solid #ddd;border-radius:4px;overflow
 figure img{width:100%;display:block}figcaption{padding:4px 6px;color:#444;font-size:12px}
 .split{font-weight:600;text-transform:uppercase;margin-right:.5em}
 .caveat{background:#fff3cd;border:2px solid #d39e00;padding:.6em 1em;font-size:15px}
+.split-note{margin:.5em 0 0;color:#333}
 </style></head><body>{{caveat}}
 <header><h1 style="margin:0;font-size:20px">{{title}}</h1>
 <label>class <select id="cls"><option value="">all</option>{{classes}}
 <option value="__none__">no objects</option></select></label>
 <label>split <select id="split"><option value="">all</option><option>train</option>
 <option>val</option><option>test</option></select></label><span id="count"></span></header>
+<p class="split-note">Split: {{split}}.</p>
 <div id="grid"></div>
 <script>
 const items = {{items}};
