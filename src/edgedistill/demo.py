@@ -22,6 +22,7 @@ import av
 import cv2
 import numpy as np
 import yaml
+from rich.markup import escape
 
 from edgedistill.config import ProjectConfig
 from edgedistill.display import err, out, print_export_report, print_run_stats, print_stage
@@ -288,8 +289,9 @@ def _closing(metrics: EvalMetrics, teacher: ModelChoice, student: ModelChoice, h
         "\n[bold]What this demo did:[/] sampled the clip and dropped near-duplicate frames, "
         "labelled them with the teacher above through the driving ontology (cached: a second "
         "run pays nothing), wrote a dataset with a review gallery, fine-tuned the student, "
-        "scored it against the teacher and timed it at 480p, exported it to ONNX with a parity "
-        f"check and a model card, and ran the driver HUD on the clip ({hud}).\n"
+        f"scored it against the teacher on {escape(metrics.scored_on())} and timed it at 480p, "
+        "exported it to ONNX with a parity check and a model card, and ran the driver HUD on "
+        f"the clip ({hud}).\n"
         "Next: `edgedistill serve` streams from a phone's browser, `edgedistill cost` prices "
         "a minute of streaming."
     )

@@ -246,6 +246,7 @@ def print_dataset_report(report: DatasetReport) -> None:
     table.add_row("images", *(str(report.images[s]) for s in splits))
     table.add_row("  without objects", *(str(report.negatives[s]) for s in splits))
     out.print(table)
+    out.print(f"Split: {escape(report.holdout.sentence())}.")
     for warning in report.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}")
     state = "already written" if report.reused else "written"
@@ -269,8 +270,8 @@ def print_eval_report(report: EvalReport) -> None:
     metrics = report.metrics
     teacher = metrics.vs_teacher
     out.print(
-        f"student vs teacher ({metrics.split}): mAP50 {teacher.map50:.3f}, "
-        f"mAP50-95 {teacher.map50_95:.3f}"
+        f"student vs teacher: mAP50 {teacher.map50:.3f}, mAP50-95 {teacher.map50_95:.3f} on "
+        f"{escape(metrics.scored_on())}"
     )
     human = metrics.vs_human
     if human is not None:
@@ -285,6 +286,8 @@ def print_eval_report(report: EvalReport) -> None:
                 )
     for line in metrics.regressions:
         err.print(f"[red]{escape(line)}[/]")
+    for caveat in metrics.caveats:
+        err.print(f"[yellow]caveat:[/] {escape(caveat)}")
     if metrics.speed is not None:
         for backend, timing in metrics.speed.backends().items():
             if timing.total_ms is not None and timing.fps is not None:

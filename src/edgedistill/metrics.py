@@ -4,6 +4,7 @@ read back by reports, the terminal, model cards, the pipeline and benchmarks."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -181,6 +182,21 @@ class EvalMetrics(_Record):
     distillation: Distillation | None = None
     teacher_description: str = ""
     caveats: list[str] = Field(default_factory=list)
+    held_out_by: Literal["sources", "time segments"] | None = None
+    """How ``split`` was held out: whole sources training never saw, or time segments of
+    the videos it trained on. None when nothing was, and in reports written before time
+    segments existed (their held-out splits were whole sources)."""
+
+    def scored_on(self) -> str:
+        """Where the student-vs-teacher figures come from, and whether it was held out."""
+        if not self.held_out:
+            return f"the training frames of dataset {self.dataset} (nothing could be held out)"
+        if self.held_out_by == "time segments":
+            return (
+                f"the {self.split} split of dataset {self.dataset}: held-out time segments of "
+                "the videos it trained on"
+            )
+        return f"the held-out {self.split} split of dataset {self.dataset} (unseen sources)"
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)

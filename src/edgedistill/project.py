@@ -17,11 +17,12 @@ reports; none of them spells a folder name or queries for them itself.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
@@ -45,6 +46,14 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class HoldOutSummary:
+    """What a dataset's val and test splits hold out, as its ``dataset.json`` says."""
+
+    by: Literal["sources", "time segments", "nothing"]
+    sentence: str
+
+
+@dataclass(frozen=True)
 class DatasetRecord:
     """A dataset the catalog knows: its version, format, folder and teacher."""
 
@@ -56,6 +65,21 @@ class DatasetRecord:
     @property
     def data_yaml(self) -> Path:
         return self.root / "data.yaml"
+
+    def scored_split(self) -> Literal["test", "val"] | None:
+        """The held-out split a student is scored on, test else val; None when the dataset
+        holds neither (nothing was held out, and ``val`` in data.yaml is the training set)."""
+        return next((s for s in ("test", "val") if (self.root / "images" / s).is_dir()), None)
+
+    def holdout(self) -> HoldOutSummary:
+        """How val and test were held out; datasets written before time segments existed
+        were split by source."""
+        saved = json.loads((self.root / "dataset.json").read_text(encoding="utf-8"))
+        if "holdout" in saved:
+            return HoldOutSummary(saved["holdout"]["by"], saved["holdout"]["sentence"])
+        if self.scored_split() is None:
+            return HoldOutSummary("nothing", "nothing held out")
+        return HoldOutSummary("sources", "held out: whole sources")
 
 
 @dataclass(frozen=True)

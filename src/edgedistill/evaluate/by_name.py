@@ -1,6 +1,7 @@
 """Student vs teacher for weights whose classes are not the dataset's (``eval --weights
-a-coco-model.pt``): Ultralytics' validator would match classes by index, so the held-out
-teacher labels are scored on the yardstick instead, by name through the ontology."""
+a-coco-model.pt``): Ultralytics' validator would match classes by index, so the teacher's
+labels of the scored split are scored on the yardstick instead, by name through the
+ontology."""
 
 from __future__ import annotations
 

@@ -220,12 +220,6 @@ def _key_plots(plots: list[str]) -> list[str]:
     return [p for p in plots if p.endswith(wanted)]
 
 
-def _scored_on(metrics: EvalMetrics) -> str:
-    if metrics.held_out:
-        return f"held-out {metrics.split} split of dataset {metrics.dataset}"
-    return f"the training frames of dataset {metrics.dataset} (nothing could be held out)"
-
-
 def _summary_rows(metrics: EvalMetrics) -> list[list[str]]:
     teacher = metrics.vs_teacher
     rows = [
@@ -233,7 +227,7 @@ def _summary_rows(metrics: EvalMetrics) -> list[list[str]]:
             "student vs teacher labels",
             f"{teacher.map50:.3f}",
             f"{teacher.map50_95:.3f}",
-            _scored_on(metrics),
+            metrics.scored_on(),
         ]
     ]
     human = metrics.vs_human

@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -31,16 +31,17 @@ from edgedistill.evaluate.compare import (
     starting_weights,
 )
 from edgedistill.evaluate.distilled import compare_distillation
-from edgedistill.evaluate.human import HumanLabels, check_ground_truth, human_truth
+from edgedistill.evaluate.human import human_truth
 from edgedistill.evaluate.regression import gate_lines, record_regressions, regressions_of
 from edgedistill.evaluate.report import write_reports
 from edgedistill.evaluate.speed import measure_speed
 from edgedistill.evaluate.validation import Scoring, validate
 from edgedistill.metrics import Comparison, EvalMetrics, ModelFacts, RelatedConfusion
 from edgedistill.ontology import Ontology
-from edgedistill.project import Project
+from edgedistill.project import DatasetRecord, HoldOutSummary, Project
 from edgedistill.student import PHONE_INPUT, load_student, pick_device, provenance_caveats
 from edgedistill.teachers.cache import LabelCache, TeacherRecord
+from edgedistill.teachers.ground_truth import HumanLabels, check_ground_truth
 from edgedistill.yolo_format import read_labels
 
 
@@ -90,7 +91,9 @@ def evaluate(
         metrics = metrics.model_copy(
             update={
                 "teacher_description": teacher.description if teacher else record.fingerprint,
-                "caveats": _caveats(teacher, trained.model if trained else None, metrics),
+                "caveats": _caveats(
+                    teacher, trained.model if trained else None, metrics, record.holdout()
+                ),
                 "regressions": gate_lines(metrics),
             }
         )
@@ -114,7 +117,8 @@ def _measure(
 ) -> EvalMetrics:
     """Every figure of the report, with plots written to the run's folder; no speed
     figures when ``speed_runs`` is 0."""
-    split, held_out = _scored_split(run.record.root)
+    split, held_out_by = _scored_split(run.record)
+    held_out = held_out_by is not None
     shown = split if held_out else "train"  # without a val folder, val is the train folder
     vs_teacher = _vs_teacher(project.config, run, split, shown)
     vs_human = vs_start = None
@@ -137,6 +141,7 @@ def _measure(
         teacher=run.record.fingerprint,
         split=split,
         held_out=held_out,
+        held_out_by=held_out_by,
         imgsz=run.imgsz,
         created_at=now(),
         vs_teacher=vs_teacher,
@@ -162,23 +167,34 @@ def _vs_teacher(config: ProjectConfig, run: Scoring, split: str, shown: str) -> 
     return result.model_copy(update={"sibling_confusions": related})
 
 
-def _scored_split(root: Path) -> tuple[str, bool]:
-    """The split scored (test, else val) and whether it holds frames training never saw."""
-    if (root / "images" / "test").is_dir():
-        return "test", True
-    return "val", (root / "images" / "val").is_dir()
+def _scored_split(record: DatasetRecord) -> tuple[str, Literal["sources", "time segments"] | None]:
+    """The split scored (test, else val) and how it was held out; None when nothing was
+    (``val`` is then the training frames)."""
+    split = record.scored_split()
+    if split is None:
+        return "val", None
+    return split, "time segments" if record.holdout().by == "time segments" else "sources"
 
 
 def _caveats(
-    teacher: TeacherRecord | None, student_model: str | None, metrics: EvalMetrics
+    teacher: TeacherRecord | None,
+    student_model: str | None,
+    metrics: EvalMetrics,
+    holdout: HoldOutSummary,
 ) -> list[str]:
-    """Stand-ins, random weights, scoring on the training frames, and classes matched by
-    name, said up front."""
+    """Stand-ins, random weights, scoring on the training frames or on time segments of the
+    training videos, and classes matched by name, said up front."""
     caveats = provenance_caveats(teacher.caveat if teacher else None, student_model)
     if not metrics.held_out:
         caveats.append(
-            "Scored on the training frames: no source could be held out, so these figures "
-            "are optimistic. Add more videos or images."
+            f"Scored on the training frames ({holdout.sentence}), so these figures are "
+            "optimistic. Add more videos or images."
+        )
+    elif metrics.held_out_by == "time segments":
+        caveats.append(
+            f"Held out by time, not by source ({holdout.sentence}): the {metrics.split} frames "
+            "are other moments of the footage the student trained on, nearer to its training "
+            "frames than new footage would be, so these figures are likely optimistic."
         )
     if metrics.vs_teacher.matched_by_name:
         caveats.append(
@@ -235,7 +251,8 @@ def model_facts(model: Any, weights: Path, imgsz: int, flops_size: tuple[int, in
 
 
 def side_by_side(run: Scoring, split: str, count: int = 4) -> list[str]:
-    """A few held-out frames: the teacher's labels on the left, the student's on the right."""
+    """A few frames of ``split`` (held out, else training frames): the teacher's labels on
+    the left, the student's on the right."""
     names = list(run.model.names.values())
     images = sorted((run.record.root / "images" / split).glob("*.jpg"))[:count]
     written = []

@@ -129,23 +129,12 @@ def class_map(
     mapping: dict[int, int] = {}
     ignored = []
     for index, name in enumerate(model_names):
-        target = _scored_class(ontology, name, scored)
+        target = ontology.nearest_among(name, scored)
         if target is None:
             ignored.append(name)
         else:
             mapping[index] = scored.index(target)
     return mapping, ignored
-
-
-def _scored_class(ontology: Ontology, name: str, scored: Sequence[str]) -> str | None:
-    cls = ontology.match(name)
-    if cls is None:
-        return None
-    for candidate in (cls.name, *ontology.ancestors(cls.name)):
-        output = ontology.output_name(candidate)
-        if output in scored:
-            return output
-    return None
 
 
 def score(
