@@ -48,7 +48,12 @@ from edgedistill.config import DatasetConfig, IngestConfig, TrainConfig  # noqa:
 from edgedistill.dataset import build_dataset  # noqa: E402
 from edgedistill.distill import Assistant  # noqa: E402
 from edgedistill.evaluate import evaluate  # noqa: E402
-from edgedistill.export.quantize import compare_precisions, held_out_map, spread  # noqa: E402
+from edgedistill.export.quantize import (  # noqa: E402
+    accuracy,
+    compare_precisions,
+    label_files,
+    spread,
+)
 from edgedistill.ingest import ingest  # noqa: E402
 from edgedistill.label import label_project  # noqa: E402
 from edgedistill.project import Project, find_project, init_project  # noqa: E402
@@ -306,13 +311,12 @@ def precisions(args: argparse.Namespace) -> dict[str, Any]:
         fp32 = export_onnx(local)
         # tolerance 1: keep the int8 file for the second frame set; the 0.02 verdict is
         # computed below for each set
-        (name, pairs), *others = held_out.items()
-        verdict = compare_precisions(fp32, calibration, pairs, NAMES, PRECISION_SIZE, 1.0)
-        scored = {name: {s.precision: (s.map50, s.map50_95) for s in verdict.scored}}
-        for other, other_pairs in others:
-            scored[other] = {
-                s.precision: held_out_map(s.file, other_pairs, NAMES, PRECISION_SIZE)
-                for s in verdict.scored
+        sets = [label_files(pairs, NAMES, name) for name, pairs in held_out.items()]
+        verdict = compare_precisions(fp32, calibration, sets[0], PRECISION_SIZE, 1.0)
+        scored = {sets[0].description: {s.precision: (s.map50, s.map50_95) for s in verdict.scored}}
+        for other in sets[1:]:
+            scored[other.description] = {
+                s.precision: accuracy(s.file, other, PRECISION_SIZE)[:2] for s in verdict.scored
             }
         for name, figures in scored.items():
             drop = figures["fp32"][1] - figures["int8"][1]

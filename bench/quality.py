@@ -40,7 +40,7 @@ from edgedistill.config import DatasetConfig, IngestConfig, TrainConfig  # noqa:
 from edgedistill.dataset import build_dataset  # noqa: E402
 from edgedistill.evaluate import evaluate  # noqa: E402
 from edgedistill.evaluate.compare import starting_weights  # noqa: E402
-from edgedistill.evaluate.human import check_ground_truth, human_truth  # noqa: E402
+from edgedistill.evaluate.human import human_truth  # noqa: E402
 from edgedistill.evaluate.regression import find_regressions  # noqa: E402
 from edgedistill.evaluate.teacher_scores import teacher_on_truth  # noqa: E402
 from edgedistill.evaluate.yardstick import predict_ultralytics, score  # noqa: E402
@@ -50,6 +50,7 @@ from edgedistill.label import label_project  # noqa: E402
 from edgedistill.project import Project, init_project  # noqa: E402
 from edgedistill.student import load_student  # noqa: E402
 from edgedistill.teachers import build_teacher  # noqa: E402
+from edgedistill.teachers.ground_truth import check_ground_truth  # noqa: E402
 from edgedistill.train import train_student  # noqa: E402
 from edgedistill.weights import WEIGHTS_DIR_VARIABLE  # noqa: E402
 from tests.label_helpers import edit_config  # noqa: E402

@@ -15,7 +15,7 @@ from edgedistill.catalog import Catalog
 from edgedistill.config import IngestConfig
 from edgedistill.dataset import build_dataset
 from edgedistill.evaluate.compare import Starting, on_starting_detections
-from edgedistill.evaluate.human import check_ground_truth, human_truth
+from edgedistill.evaluate.human import human_truth
 from edgedistill.evaluate.teacher_scores import teacher_on_truth
 from edgedistill.evaluate.validation import Scoring
 from edgedistill.ingest import ingest
@@ -26,6 +26,7 @@ from edgedistill.status import project_status
 from edgedistill.student import load_student
 from edgedistill.teachers import build_teacher
 from edgedistill.teachers.cache import LabelCache
+from edgedistill.teachers.ground_truth import check_ground_truth
 from edgedistill.weights import WEIGHTS_DIR_VARIABLE
 from tests.label_helpers import edit_config
 

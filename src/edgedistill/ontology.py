@@ -10,6 +10,8 @@ apps that expect other names; two classes renamed to one name are merged.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
@@ -149,6 +151,17 @@ class Ontology(BaseModel):
             if cls.name.lower() == key or self.output_name(cls.name).lower() == key:
                 return cls
         return self.class_for_prompt(label)
+
+    def nearest_among(self, label: str, names: Collection[str]) -> str | None:
+        """The output name among ``names`` of the class an outside label means, else of its
+        nearest ancestor there (``police car`` is ``car`` where only cars are scored)."""
+        cls = self.match(label)
+        if cls is None:
+            return None
+        for candidate in (cls.name, *self.ancestors(cls.name)):
+            if self.output_name(candidate) in names:
+                return self.output_name(candidate)
+        return None
 
     def ancestors(self, name: str) -> list[str]:
         """Parents of class ``name``, nearest first."""

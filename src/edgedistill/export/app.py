@@ -19,7 +19,7 @@ from edgedistill.app_model import MANIFEST, MODEL_FILE, NMS_IOU, AppModel
 from edgedistill.config import HudConfig
 from edgedistill.errors import EdgedistillError
 from edgedistill.export.formats import get_format
-from edgedistill.export.parity import check_parity
+from edgedistill.export.parity import ParityFrames, check_parity
 from edgedistill.media.store import file_sha256
 from edgedistill.student import PHONE_INPUT, load_yolo
 
@@ -86,7 +86,7 @@ def _parity(
         "onnx (app)",
         load_yolo(weights, task="detect"),
         load_yolo(onnx_path, task="detect"),
-        frames,
+        ParityFrames(frames),
         imgsz,
         conf,
     )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgedistill.config import ProjectConfig
-from edgedistill.metrics import Comparison
+from edgedistill.metrics import EvalMetrics
 from edgedistill.student import PHONE_INPUT
 
 
@@ -33,9 +33,12 @@ class CardFacts:
     iou: float
     imgsz: tuple[int, int]
     files: list[ExportedFile]
-    metrics: Comparison | None
+    metrics: EvalMetrics | None
+    """The newest evaluation of these weights."""
     precision: str | None = None
     """The fp32 / fp16 / int8 comparison of ``export --int8``."""
+    parity: list[str] = field(default_factory=list)
+    """The parity line of each exported file checked here."""
 
 
 def write_model_card(directory: Path, config: ProjectConfig, facts: CardFacts) -> Path:
@@ -47,13 +50,6 @@ def write_model_card(directory: Path, config: ProjectConfig, facts: CardFacts) -
     nc = len(ontology.student_names)
     height, width = facts.imgsz
     files = "\n".join(f"| {f.format} | `{f.file}` | {f.mb} MB | {f.note} |" for f in facts.files)
-    metrics = facts.metrics
-    accuracy = (
-        f"mAP50 {metrics.map50:.3f}, mAP50-95 {metrics.map50_95:.3f} against the "
-        f"teacher's labels on the held-out split"
-        if metrics is not None
-        else "not evaluated yet (run `edgedistill eval`)"
-    )
     sam = facts.teacher_backend in ("sam3", "roboflow-sam3")
     caveats = "".join(f"> **Caveat.** {caveat}\n\n" for caveat in facts.caveats)
     text = f"""# Model card — {facts.name}
@@ -72,9 +68,8 @@ Class ids follow this order from 0: {", ".join(ontology.student_names)}.
 ## Data and accuracy
 
 - Dataset `{facts.dataset}`: {facts.split}.
-- Accuracy: {accuracy}.
-- Thresholds: confidence {facts.conf}, NMS IoU {facts.iou}.
-{_precision(facts)}
+{_accuracy(facts.metrics)}- Thresholds: confidence {facts.conf}, NMS IoU {facts.iou}.
+{_checks(facts)}
 ## Input and files
 
 Input: RGB, {width}x{height} (width x height), values 0-1, letterboxed (grey 114 padding)
@@ -110,6 +105,38 @@ package embeds NMS and returns boxes and confidences directly.
     return path
 
 
-def _precision(facts: CardFacts) -> str:
-    """The fp32 / fp16 / int8 line of ``export --int8``, when there is one."""
-    return f"- ONNX {facts.precision}.\n" if facts.precision else ""
+def _accuracy(metrics: EvalMetrics | None) -> str:
+    """The newest evaluation's figures, where they were measured, and its regressions."""
+    if metrics is None:
+        return "- Accuracy: not evaluated yet (run `edgedistill eval`).\n"
+    teacher = metrics.vs_teacher
+    lines = [
+        f"- Accuracy against the teacher's labels: mAP50 {teacher.map50:.3f}, mAP50-95 "
+        f"{teacher.map50_95:.3f} on {metrics.scored_on()}."
+    ]
+    human = metrics.vs_human
+    if human is not None:
+        others = [m for m in (human.models.get("starting weights"), human.teacher) if m]
+        compared = "".join(
+            f"; {m.role} mAP50 {m.map50:.3f}, mAP50-95 {m.map50_95:.3f}" for m in others
+        )
+        lines.append(
+            f"- Accuracy against human labels ({human.images} images): mAP50 "
+            f"{human.map50:.3f}, mAP50-95 {human.map50_95:.3f}{compared}."
+        )
+    checked = metrics.vs_human or metrics.vs_start
+    if metrics.regressions:
+        lines += ["- Regressions:", *(f"  - {line}" for line in metrics.regressions)]
+    elif checked is not None and "starting weights" in checked.models:
+        lines.append(f"- Regressions: none against {checked.basis}.")
+    else:
+        lines.append("- Regressions: not checked (no starting weights to compare with).")
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _checks(facts: CardFacts) -> str:
+    """The parity lines, and the fp32 / fp16 / int8 line of ``export --int8``."""
+    lines = [f"- {line[0].upper()}{line[1:]}." for line in facts.parity]
+    if facts.precision:
+        lines.append(f"- ONNX {facts.precision}.")
+    return "".join(f"{line}\n" for line in lines)

@@ -1,4 +1,5 @@
-"""Parity: the exported model must find what the PyTorch student finds on held-out frames."""
+"""Parity: the exported model must find what the PyTorch student finds on the same frames
+(held-out ones first, where the dataset has them)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,15 @@ INT8 = Tolerance(matched_share=0.85, min_iou=0.5, max_score_difference=0.25)
 
 
 @dataclass(frozen=True)
+class ParityFrames:
+    """The frames a parity check runs on, and how many of them are held out."""
+
+    paths: list[Path]
+    held_out: int | None = None
+    """None: not known (frames given by the user)."""
+
+
+@dataclass(frozen=True)
 class Parity:
     format: str
     frames: int
@@ -36,6 +46,8 @@ class Parity:
     min_iou: float
     max_score_difference: float
     tolerance: Tolerance = FLOAT
+    held_out: int | None = None
+    """How many of the frames are held out; None: not known (frames given by the user)."""
 
     @property
     def ok(self) -> bool:
@@ -51,23 +63,33 @@ class Parity:
     def line(self) -> str:
         verdict = "ok" if self.ok else "FAILED"
         int8 = " (int8 tolerance)" if self.tolerance == INT8 else ""
+        where = f"parity: {self.format}{int8} on {self._frames()}"
         if self.reference_boxes == 0:
             return (
-                f"parity: {self.format}{int8} on {self.frames} held-out frames: the student "
-                "finds no boxes above the threshold there, so there is nothing to compare"
+                f"{where}: the student finds no boxes above the threshold there, so there is "
+                "nothing to compare"
             )
         return (
-            f"parity: {self.format}{int8} on {self.frames} held-out frames: "
-            f"{self.matched}/{self.reference_boxes} boxes matched, min IoU {self.min_iou:.3f}, "
-            f"max |Δscore| {self.max_score_difference:.3f} — {verdict}"
+            f"{where}: {self.matched}/{self.reference_boxes} boxes matched, min IoU "
+            f"{self.min_iou:.3f}, max |Δscore| {self.max_score_difference:.3f} — {verdict}"
         )
+
+    def _frames(self) -> str:
+        if self.held_out is None:
+            return f"{self.frames} frames"
+        if self.held_out == self.frames:
+            return f"{self.frames} held-out frames"
+        if self.held_out == 0:
+            return f"{self.frames} training frames (none held out)"
+        training = self.frames - self.held_out
+        return f"{self.frames} frames ({self.held_out} held out, {training} training)"
 
 
 def check_parity(
     name: str,
     reference: Any,
     exported: Any,
-    frames: list[Path],
+    frames: ParityFrames,
     imgsz: tuple[int, int],
     conf: float,
     tolerance: Tolerance = FLOAT,
@@ -76,7 +98,7 @@ def check_parity(
     frame by frame; ``tolerance`` decides whether the figures pass."""
     matched = total = 0
     min_iou, max_diff = 1.0, 0.0
-    for frame in frames:
+    for frame in frames.paths:
         image = camera_frame(frame, imgsz)
         ours = _detect(reference, image, imgsz, conf)
         theirs = _detect(exported, image, imgsz, conf)
@@ -93,7 +115,9 @@ def check_parity(
                 min_iou = min(min_iou, float(ious[i, j]))
                 max_diff = max(max_diff, abs(float(ours_scores[i] - theirs_scores[j])))
                 ious[:, j] = 0.0  # each exported box matches once
-    return Parity(name, len(frames), total, matched, min_iou, max_diff, tolerance)
+    return Parity(
+        name, len(frames.paths), total, matched, min_iou, max_diff, tolerance, frames.held_out
+    )
 
 
 def camera_frame(path: Path, size: tuple[int, int]) -> np.ndarray:

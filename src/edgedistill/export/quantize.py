@@ -1,13 +1,14 @@
 """int8 that keeps its accuracy: ONNX Runtime static quantisation, shipped only when its
-mAP on the held-out split stays within a tolerance of fp32.
+mAP stays within a tolerance of fp32.
 
 The int8 model is calibrated on the project's own training frames, letterboxed exactly as
 the phone sends them (QDQ format, per-channel int8 weights, uint8 activations). The
 detection head stays in float: its last layers mix box coordinates (hundreds of pixels)
 and class scores (0-1) in one tensor, which one int8 scale cannot hold. fp32, fp16
 (ONNX Runtime's float16 converter, float inputs and outputs kept) and int8 are each scored
-with pycocotools against the dataset's labels on held-out frames, and timed with ONNX
-Runtime on this machine's CPU.
+with pycocotools on one :class:`ScoringSet` (human labels, or the dataset's labels on its
+held-out frames; see :mod:`edgedistill.export.scoring`), overall and per class, and timed
+with ONNX Runtime on this machine's CPU.
 """
 
 from __future__ import annotations
@@ -17,14 +18,18 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+import supervision as sv
 
+from edgedistill.coco_eval import coco_per_class
+from edgedistill.detections import class_ids, confidences
 from edgedistill.errors import EdgedistillError
 from edgedistill.export.parity import camera_frame
+from edgedistill.yolo_format import read_labels
 
 DEFAULT_TOLERANCE = 0.02
 """Largest mAP50-95 drop from fp32 that an int8 model may show and still ship."""
@@ -35,8 +40,44 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class LabelledImage:
+    """An image and its reference boxes, whose class ids index :attr:`ScoringSet.names`."""
+
+    path: Path
+    width: int
+    height: int
+    boxes: sv.Detections
+
+
+@dataclass(frozen=True)
+class ScoringSet:
+    """The labelled images fp32, fp16 and int8 are scored on, and what they are."""
+
+    description: str
+    """What the images and labels are, for the verdict line: ``6 held-out test frames …``."""
+    names: list[str]
+    images: list[LabelledImage]
+    mapping: dict[int, int] | None = None
+    """Model class id → index in ``names`` (matched by name through the ontology; a class
+    that maps onto none is not scored); None: the labels use the model's own ids."""
+
+
+def label_files(
+    pairs: Sequence[tuple[Path, Path]], names: list[str], description: str
+) -> ScoringSet:
+    """A scoring set of ``(image, YOLO label file)`` pairs labelled in the model's classes."""
+    from edgedistill.media.images import read_image
+
+    images = []
+    for image, label in pairs:
+        height, width = read_image(image).shape[:2]
+        images.append(LabelledImage(image, width, height, read_labels(label, width, height)))
+    return ScoringSet(description, names, images)
+
+
+@dataclass(frozen=True)
 class Scored:
-    """One precision of the student: its file, accuracy on held-out frames and speed."""
+    """One precision of the student: its file, accuracy on the scoring set and speed."""
 
     precision: str
     file: Path
@@ -45,6 +86,8 @@ class Scored:
     map50_95: float
     ms: float
     """Median ONNX Runtime inference time on this machine's CPU, pre/post-processing apart."""
+    ap50: dict[str, float] = field(default_factory=dict)
+    """AP50 per scored class with reference boxes."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +95,8 @@ class Int8Verdict:
     """fp32, fp16 and int8 side by side, and whether int8 ships."""
 
     scored: list[Scored]
-    images: int
+    scored_on: str
+    """The scoring set's description."""
     calibration_frames: int
     tolerance: float
 
@@ -61,11 +105,22 @@ class Int8Verdict:
 
     @property
     def drop(self) -> float:
+        """mAP50-95 lost from fp32 to int8: what decides."""
         return self.get("fp32").map50_95 - self.get("int8").map50_95
+
+    @property
+    def drop50(self) -> float:
+        return self.get("fp32").map50 - self.get("int8").map50
 
     @property
     def shipped(self) -> bool:
         return self.drop <= self.tolerance
+
+    def class_drops(self) -> dict[str, float]:
+        """AP50 lost from fp32 to int8 per class, the largest loss first."""
+        fp32, int8 = self.get("fp32").ap50, self.get("int8").ap50
+        drops = {name: fp32[name] - int8.get(name, 0.0) for name in fp32}
+        return dict(sorted(drops.items(), key=lambda item: -item[1]))
 
     def line(self) -> str:
         figures = "; ".join(
@@ -73,14 +128,32 @@ class Int8Verdict:
             for s in self.scored
         )
         verdict = (
-            f"int8 ships (mAP50-95 drop {self.drop:.3f} <= {self.tolerance})"
+            f"int8 ships (mAP50-95 drop {self.drop:.3f} <= {self.tolerance}"
             if self.shipped
-            else f"int8 REFUSED: mAP50-95 drops {self.drop:.3f} > {self.tolerance} from fp32"
+            else f"int8 REFUSED (mAP50-95 drop {self.drop:.3f} > {self.tolerance}"
+        ) + f", mAP50 drop {self.drop50:.3f})"
+        fp32, int8 = self.get("fp32").ap50, self.get("int8").ap50
+        classes = ", ".join(
+            f"{name} {fp32[name]:.3f} -> {int8.get(name, 0.0):.3f}" for name in self.class_drops()
         )
         return (
-            f"precision on {self.images} held-out frames ({self.calibration_frames} calibration "
-            f"frames): {figures} — {verdict}"
+            f"precision on {self.scored_on} ({self.calibration_frames} calibration frames): "
+            f"{figures} — {verdict}; AP50 per class, fp32 -> int8: "
+            f"{classes or 'no class has reference boxes'}"
         )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scored_on": self.scored_on,
+            "calibration_frames": self.calibration_frames,
+            "tolerance": self.tolerance,
+            "shipped": self.shipped,
+            "map50_95_drop": round(self.drop, 4),
+            "map50_drop": round(self.drop50, 4),
+            "ap50_drop_per_class": {n: round(d, 4) for n, d in self.class_drops().items()},
+            "precisions": [{**asdict(s), "file": s.file.name} for s in self.scored],
+            "line": self.line(),
+        }
 
 
 class _FrameReader:
@@ -151,29 +224,47 @@ def to_fp16(fp32: Path, target: Path) -> Path:
     return target
 
 
-def held_out_map(
-    model_file: Path, images: Sequence[tuple[Path, Path]], names: list[str], imgsz: tuple[int, int]
-) -> tuple[float, float]:
-    """COCO mAP50 and mAP50-95 of an exported model on ``(image, YOLO label file)`` pairs."""
-    import supervision as sv
-
-    from edgedistill.coco_eval import coco_map
-    from edgedistill.media.images import read_image
+def accuracy(
+    model_file: Path, scoring: ScoringSet, imgsz: tuple[int, int]
+) -> tuple[float, float, dict[str, float]]:
+    """COCO mAP50, mAP50-95 and AP50 per class of an exported model on a scoring set; the
+    means are over the classes with reference boxes that the model can name."""
     from edgedistill.student import load_yolo
-    from edgedistill.yolo_format import read_labels
 
     model = load_yolo(model_file, task="detect")
-    sizes, truths, predictions = [], [], []
-    for image, label in images:
-        height, width = read_image(image).shape[:2]
+    predictions = []
+    for image in scoring.images:
         result = model.predict(
-            str(image), imgsz=imgsz, conf=0.001, iou=0.7, device="cpu", verbose=False
+            str(image.path), imgsz=imgsz, conf=0.001, iou=0.7, device="cpu", verbose=False
         )[0]
-        sizes.append((width, height))
-        truths.append(read_labels(label, width, height))
-        predictions.append(sv.Detections.from_ultralytics(result))
-    figures = coco_map(sizes, truths, predictions, names)
-    return figures["map50"], figures["map50_95"]
+        predictions.append(_mapped(sv.Detections.from_ultralytics(result), scoring.mapping))
+    per_class = coco_per_class(
+        [(i.width, i.height) for i in scoring.images],
+        [i.boxes for i in scoring.images],
+        predictions,
+        scoring.names,
+    )
+    if scoring.mapping is not None:
+        named = {scoring.names[k] for k in scoring.mapping.values()}
+        per_class = {n: c for n, c in per_class.items() if n in named}
+    if not per_class:
+        return 0.0, 0.0, {}
+    map50 = float(np.mean([c.ap50 for c in per_class.values()]))
+    map50_95 = float(np.mean([c.ap50_95 for c in per_class.values()]))
+    return round(map50, 4), round(map50_95, 4), {n: c.ap50 for n, c in per_class.items()}
+
+
+def _mapped(detections: sv.Detections, mapping: dict[int, int] | None) -> sv.Detections:
+    """Predictions in the scoring set's classes; those of classes it does not score dropped."""
+    if mapping is None:
+        return detections
+    ids = class_ids(detections)
+    keep = np.array([int(c) in mapping for c in ids], dtype=bool)
+    return sv.Detections(
+        xyxy=detections.xyxy[keep],
+        confidence=confidences(detections)[keep],
+        class_id=np.array([mapping[int(c)] for c in ids[keep]], dtype=int),
+    )
 
 
 def onnx_ms(model_file: Path, frame: Path, imgsz: tuple[int, int], runs: int = 20) -> float:
@@ -194,8 +285,7 @@ def onnx_ms(model_file: Path, frame: Path, imgsz: tuple[int, int], runs: int = 2
 def compare_precisions(
     fp32: Path,
     calibration: Sequence[Path],
-    held_out: Sequence[tuple[Path, Path]],
-    names: list[str],
+    scoring: ScoringSet,
     imgsz: tuple[int, int],
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> Int8Verdict:
@@ -204,8 +294,10 @@ def compare_precisions(
     The int8 file is removed again when it misses ``tolerance``: it never lies there to be
     shipped by mistake.
     """
-    if not held_out:
-        raise EdgedistillError("no held-out frames with labels to score the int8 model on")
+    if not any(len(image.boxes) for image in scoring.images):
+        raise EdgedistillError(
+            f"no labelled objects to score the int8 model on ({scoring.description})"
+        )
     files = {
         "fp32": fp32,
         "fp16": to_fp16(fp32, fp32.with_name(f"{fp32.stem}-fp16.onnx")),
@@ -213,7 +305,7 @@ def compare_precisions(
     }
     scored = []
     for precision, file in files.items():
-        map50, map50_95 = held_out_map(file, held_out, names, imgsz)
+        map50, map50_95, ap50 = accuracy(file, scoring, imgsz)
         scored.append(
             Scored(
                 precision,
@@ -221,10 +313,11 @@ def compare_precisions(
                 round(file.stat().st_size / 1e6, 2),
                 map50,
                 map50_95,
-                onnx_ms(file, held_out[0][0], imgsz),
+                onnx_ms(file, scoring.images[0].path, imgsz),
+                ap50,
             )
         )
-    verdict = Int8Verdict(scored, len(held_out), len(calibration), tolerance)
+    verdict = Int8Verdict(scored, scoring.description, len(calibration), tolerance)
     if not verdict.shipped:
         files["int8"].unlink()
     return verdict

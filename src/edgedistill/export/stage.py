@@ -6,25 +6,27 @@ import json
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from edgedistill.errors import EdgedistillError, UsageError
 from edgedistill.export.card import CardFacts, ExportedFile, write_model_card
 from edgedistill.export.formats import ExportOptions, get_format
-from edgedistill.export.parity import FLOAT, INT8, Parity, Tolerance, check_parity
+from edgedistill.export.parity import FLOAT, INT8, Parity, ParityFrames, check_parity
 from edgedistill.export.quantize import (
     CALIBRATION_FRAMES,
     DEFAULT_TOLERANCE,
     SCORED_FRAMES,
     Int8Verdict,
+    ScoringSet,
     compare_precisions,
     spread,
 )
+from edgedistill.export.scoring import dataset_scoring, human_scoring
 from edgedistill.logs import ultralytics_silenced
-from edgedistill.metrics import Comparison
-from edgedistill.project import Project
+from edgedistill.metrics import EvalMetrics
+from edgedistill.project import DatasetRecord, Project
 from edgedistill.student import PHONE_INPUT, load_student, load_yolo, provenance_caveats
 from edgedistill.teachers.cache import LabelCache
+from edgedistill.teachers.ground_truth import check_ground_truth
 
 
 @dataclass
@@ -37,7 +39,7 @@ class ExportReport:
     skipped_parity: list[str] = field(default_factory=list)
     card: Path | None = None
     precision: Int8Verdict | None = None
-    """ONNX fp32 vs fp16 vs int8 on held-out frames, with ``--int8``."""
+    """ONNX fp32 vs fp16 vs int8, with ``--int8`` (on human labels, else held-out frames)."""
 
     @property
     def ok(self) -> bool:
@@ -51,7 +53,7 @@ class ExportReport:
                 "files": [asdict(f) for f in self.files],
                 "parity": [{"format": p.format, "ok": p.ok, "line": p.line()} for p in self.parity],
                 "skipped_parity": self.skipped_parity,
-                "precision": self.precision.line() if self.precision else None,
+                "precision": self.precision.to_json() if self.precision else None,
                 "card": str(self.card) if self.card else None,
             },
             indent=2,
@@ -78,13 +80,15 @@ def export_student(  # noqa: PLR0913 — the export command's options, one each
         raise EdgedistillError(f"{weights}: no such weights file")
     run = project.run_of(weights)
     record = project.dataset(run.dataset if run else None)
+    gt = project.config.eval.gt
+    human = check_ground_truth(gt) if int8 and "onnx" in formats and gt is not None else None
     with project.open_catalog() as catalog:
         teacher = LabelCache(catalog).about(record.fingerprint)
     name = run.id if run else weights.stem
     report = ExportReport(project.exports_dir / name)
     report.directory.mkdir(parents=True, exist_ok=True)
     options = ExportOptions(imgsz, conf, iou, int8, record.data_yaml, dynamic)
-    frames = _held_out_frames(record.root, parity_frames)
+    frames = _parity_frames(record, parity_frames)
     reference = load_student(str(weights))
     for fmt in chosen:
         try:
@@ -99,56 +103,57 @@ def export_student(  # noqa: PLR0913 — the export command's options, one each
         shutil.move(str(exported), target)
         report.files.append(ExportedFile(fmt.name, target.name, _size_mb(target), fmt.note))
         if fmt.name == "onnx" and int8:  # the ONNX file itself stays fp32
-            report.precision = _int8_onnx(target, record.root, imgsz, int8_tolerance)
+            scoring = (
+                human_scoring(
+                    human, project.config.ontology, list(reference.names.values()), SCORED_FRAMES
+                )
+                if human is not None
+                else dataset_scoring(record, _class_names(record), SCORED_FRAMES)
+            )
+            report.precision = _int8_onnx(target, record.root, scoring, imgsz, int8_tolerance)
             report.files += _precision_files(report.precision)
         if fmt.runs_here:
             tolerance = INT8 if int8 and fmt.name != "onnx" else FLOAT
+            exported = load_yolo(target, task=reference.task)
             report.parity.append(
-                _parity(fmt.name, reference, target, frames, imgsz, conf, tolerance)
+                check_parity(fmt.name, reference, exported, frames, imgsz, conf, tolerance)
             )
         else:
             report.skipped_parity.append(fmt.name)
     backend = record.fingerprint.split(":")[0]
+    metrics = _last_metrics(project, weights)
+    provenance = provenance_caveats(teacher.caveat if teacher else None, run.model if run else None)
     facts = CardFacts(
         name=name,
         teacher=teacher.description if teacher else backend,
         teacher_backend=backend,
         fingerprint=record.fingerprint,
-        caveats=provenance_caveats(teacher.caveat if teacher else None, run.model if run else None),
+        caveats=list(dict.fromkeys(provenance + (metrics.caveats if metrics else []))),
         dataset=record.version,
-        split=_split_line(record.root),
+        split=f"{_split_line(record.root)}; {record.holdout().sentence}",
         conf=conf,
         iou=iou,
         imgsz=imgsz,
         files=report.files,
-        metrics=_last_metrics(project, weights),
+        metrics=metrics,
         precision=report.precision.line() if report.precision else None,
+        parity=[p.line() for p in report.parity],
     )
     report.card = write_model_card(report.directory, project.config, facts)
     return report
 
 
-def _parity(
-    name: str,
-    reference: Any,
-    target: Path,
-    frames: list[Path],
-    imgsz: tuple[int, int],
-    conf: float,
-    tolerance: Tolerance,
-) -> Parity:
-    exported = load_yolo(target, task=reference.task)
-    return check_parity(name, reference, exported, frames, imgsz, conf, tolerance)
-
-
-def _int8_onnx(fp32: Path, root: Path, imgsz: tuple[int, int], tolerance: float) -> Int8Verdict:
-    """fp16 and calibrated int8 beside the fp32 ONNX file, all three scored on held-out frames."""
-    names = list(json.loads((root / "dataset.json").read_text())["class_names"])
+def _int8_onnx(
+    fp32: Path, root: Path, scoring: ScoringSet, imgsz: tuple[int, int], tolerance: float
+) -> Int8Verdict:
+    """fp16 and int8 (calibrated on training frames) beside the fp32 ONNX file, all three
+    scored on ``scoring``."""
     calibration = spread(sorted((root / "images" / "train").glob("*.jpg")), CALIBRATION_FRAMES)
-    split = "test" if (root / "images" / "test").is_dir() else "val"
-    images = spread(sorted((root / "images" / split).glob("*.jpg")), SCORED_FRAMES)
-    held_out = [(image, root / "labels" / split / f"{image.stem}.txt") for image in images]
-    return compare_precisions(fp32, calibration, held_out, names, imgsz, tolerance)
+    return compare_precisions(fp32, calibration, scoring, imgsz, tolerance)
+
+
+def _class_names(record: DatasetRecord) -> list[str]:
+    return list(json.loads((record.root / "dataset.json").read_text())["class_names"])
 
 
 def _precision_files(verdict: Int8Verdict) -> list[ExportedFile]:
@@ -164,16 +169,17 @@ def _precision_files(verdict: Int8Verdict) -> list[ExportedFile]:
     ]
 
 
-def _held_out_frames(root: Path, count: int) -> list[Path]:
-    """Up to ``count`` frames, held-out ones first (test, then val, then train)."""
-    frames = [
+def _parity_frames(record: DatasetRecord, count: int) -> ParityFrames:
+    """Up to ``count`` frames, held-out ones (test, then val) before training frames."""
+    held_out = [
         f
-        for split in ("test", "val", "train")
-        for f in sorted((root / "images" / split).glob("*.jpg"))
+        for split in ("test", "val")
+        for f in sorted((record.root / "images" / split).glob("*.jpg"))
     ][:count]
-    if not frames:
-        raise EdgedistillError(f"{root} holds no images for the parity check")
-    return frames
+    train = sorted((record.root / "images" / "train").glob("*.jpg"))[: count - len(held_out)]
+    if not held_out and not train:
+        raise EdgedistillError(f"{record.root} holds no images for the parity check")
+    return ParityFrames(held_out + train, len(held_out))
 
 
 def _split_line(root: Path) -> str:
@@ -181,9 +187,9 @@ def _split_line(root: Path) -> str:
     return ", ".join(f"{count} {split} images" for split, count in saved["images"].items())
 
 
-def _last_metrics(project: Project, weights: Path) -> Comparison | None:
+def _last_metrics(project: Project, weights: Path) -> EvalMetrics | None:
     newest = next(project.reports_of(weights), None)
-    return newest[1].vs_teacher if newest else None
+    return newest[1] if newest else None
 
 
 def _size_mb(path: Path) -> float:
