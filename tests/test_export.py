@@ -12,7 +12,7 @@ from edgedistill.cli import main
 from edgedistill.dataset import build_dataset
 from edgedistill.errors import EdgedistillError
 from edgedistill.export import export_student
-from edgedistill.export.parity import check_parity
+from edgedistill.export.parity import ParityFrames, check_parity
 from tests.test_dataset import labelled_project
 
 
@@ -70,7 +70,7 @@ def test_parity_fails_loudly_when_models_differ(project, tmp_path) -> None:
     one = YOLO(str(confident_student(tmp_path / "a.pt", bias=4.0)))
     other = YOLO(str(confident_student(tmp_path / "b.pt", bias=-20.0)))  # finds nothing
     frames = sorted((project.root / "datasets").rglob("images/*/*.jpg"))[:2]
-    parity = check_parity("onnx", one, other, frames, (480, 640), 0.25)
+    parity = check_parity("onnx", one, other, ParityFrames(frames), (480, 640), 0.25)
     assert not parity.ok and parity.matched == 0 and parity.reference_boxes > 0
     assert parity.line().endswith("FAILED")
 

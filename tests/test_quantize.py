@@ -13,7 +13,7 @@ from onnx import TensorProto
 
 from edgedistill.dataset import build_dataset
 from edgedistill.export import export_student
-from edgedistill.export.quantize import compare_precisions, head_nodes, spread
+from edgedistill.export.quantize import compare_precisions, head_nodes, label_files, spread
 from tests.test_dataset import labelled_project
 from tests.test_export import confident_student
 
@@ -97,7 +97,8 @@ def test_int8_keeps_a_real_students_accuracy_on_real_frames(assets, tmp_path) ->
     fp32 = Path(model.export(format="onnx", imgsz=(480, 640), device="cpu", verbose=False))
     calibration = spread(sorted((highway / "valid" / "images").glob("*.jpg")), 32)
     names = list(model.names.values())
-    verdict = compare_precisions(fp32, calibration, held_out, names, (480, 640), tolerance=0.03)
+    scoring = label_files(held_out, names, "24 highway test images")
+    verdict = compare_precisions(fp32, calibration, scoring, (480, 640), tolerance=0.03)
     fp32_figures = verdict.get("fp32")
     assert fp32_figures.map50 > 0.3  # a real student that finds the cars
     assert np.isclose(verdict.get("fp16").map50_95, fp32_figures.map50_95, atol=0.01)
