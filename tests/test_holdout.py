@@ -128,12 +128,13 @@ def test_eval_report_and_model_card_say_how_the_video_was_held_out(
     project = one_video_project(tmp_path, assets / "videos" / "dashcam_highway_960x540.mp4")
     build_dataset(project)
     run = train_student(project, TINY)
-    metrics = evaluate(project, speed=False).metrics
+    highway = assets / "datasets" / "highway" / "data.yaml"
+    metrics = evaluate(project, gt=highway, speed=False).metrics
     assert metrics.held_out and metrics.held_out_by == "time segments"
     (caveat,) = [c for c in metrics.caveats if c.startswith("Held out by time")]
     assert "held out: 2 time segments of dashcam_highway_960x540.mp4" in caveat
     assert "nearer to its training frames than new footage" in caveat
-    scored_on = "held-out time segments of the videos it trained on"
+    scored_on = "held-out time segments of the footage it trained on"
     report = next(project.reports_dir.glob("*/report.md")).read_text()
     assert scored_on in report and caveat in report
 
@@ -147,4 +148,10 @@ def test_eval_report_and_model_card_say_how_the_video_was_held_out(
     assert f"> **Caveat.** {caveat}" in card
     assert scored_on in card and "held out: 2 time segments" in card
     assert "- Regressions: not checked (no starting weights to compare with)." in card
+    human = metrics.vs_human
+    assert human is not None and human.unmatched_labels
+    assert (
+        f"- Accuracy against human labels (251 images): mAP50 {human.map50:.3f}, mAP50-95 "
+        f"{human.map50_95:.3f}; labels no class takes, not scored: bus ("
+    ) in card
     assert parity.line()[1:] in card

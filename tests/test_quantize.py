@@ -3,6 +3,7 @@ within the tolerance."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -103,3 +104,52 @@ def test_int8_keeps_a_real_students_accuracy_on_real_frames(assets, tmp_path) ->
     assert fp32_figures.map50 > 0.3  # a real student that finds the cars
     assert np.isclose(verdict.get("fp16").map50_95, fp32_figures.map50_95, atol=0.01)
     assert verdict.shipped, verdict.line()
+
+
+def test_int8_on_a_project_that_held_nothing_out_scores_on_training_frames_said_so(
+    server, tmp_path
+) -> None:
+    project = labelled_project(tmp_path, videos=1, images=0)  # one 2 s video: too short to cut
+    assert set(build_dataset(project).images) == {"train"}
+    weights = confident_student(tmp_path / "student.pt")
+    report = export_student(project, ["onnx"], weights, imgsz=(96, 128), int8=True)
+    verdict = report.precision
+    assert verdict is not None
+    assert re.fullmatch(
+        r"\d+ training frames against the teacher's labels \(nothing held out: a single "
+        r"source, .*; int8 was calibrated on these frames too\)",
+        verdict.scored_on,
+    )
+    assert "training frames (none held out)" in report.parity[0].line()
+    card = (report.directory / "MODEL_CARD.md").read_text()
+    assert verdict.line() in card and "held-out" not in card
+
+
+def test_int8_is_scored_on_human_labels_when_the_config_names_them(
+    server, assets, tmp_path
+) -> None:
+    """COCO YOLO11n as the student, the highway set's human labels as eval.gt: cars and
+    people scored by name, with mAP50 and each class's AP50 from fp32 to int8."""
+    from tests.label_helpers import edit_config
+
+    project = labelled_project(tmp_path, videos=1, images=0)
+    gt = assets / "datasets" / "highway" / "data.yaml"
+    project = edit_config(project, eval={"gt": str(gt)})
+    build_dataset(project)
+    weights = tmp_path / "yolo11n.pt"
+    shutil.copyfile(assets / "weights" / "yolo11n-coco.pt", weights)
+    report = export_student(project, ["onnx"], weights, imgsz=(320, 320), int8=True)
+    verdict = report.precision
+    assert verdict is not None
+    assert re.fullmatch(
+        rf"251 human-labelled images of {re.escape(str(gt))} \(car, person; bus \(\d+ boxes\) "
+        r"not scored; motorbike \(\d+ boxes\) not scored; truck \(\d+ boxes\) not scored\)",
+        verdict.scored_on,
+    )
+    fp32 = verdict.get("fp32")
+    assert set(fp32.ap50) == {"car", "person"} and fp32.map50 > 0.2
+    assert fp32.map50 == pytest.approx(np.mean(list(fp32.ap50.values())), abs=1e-3)
+    line = verdict.line()
+    assert f"fp32 mAP50 {fp32.map50:.3f}" in line and "mAP50 drop" in line
+    assert "AP50 per class, fp32 -> int8: " in line and f"car {fp32.ap50['car']:.3f} -> " in line
+    assert report.to_json().count('"ap50_drop_per_class"') == 1

@@ -184,7 +184,7 @@ class EvalMetrics(_Record):
     caveats: list[str] = Field(default_factory=list)
     held_out_by: Literal["sources", "time segments"] | None = None
     """How ``split`` was held out: whole sources training never saw, or time segments of
-    the videos it trained on. None when nothing was, and in reports written before time
+    the footage it trained on. None when nothing was, and in reports written before time
     segments existed (their held-out splits were whole sources)."""
 
     def scored_on(self) -> str:
@@ -193,8 +193,8 @@ class EvalMetrics(_Record):
             return f"the training frames of dataset {self.dataset} (nothing could be held out)"
         if self.held_out_by == "time segments":
             return (
-                f"the {self.split} split of dataset {self.dataset}: held-out time segments of "
-                "the videos it trained on"
+                "held-out time segments of the footage it trained on (the "
+                f"{self.split} split of dataset {self.dataset})"
             )
         return f"the held-out {self.split} split of dataset {self.dataset} (unseen sources)"
 

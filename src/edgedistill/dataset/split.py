@@ -179,7 +179,7 @@ def plan_splits(
         length = (unit.duration or 0.0) / count
         chosen = _segment_splits(unit.id, count, val, test, seed)
         holdout.segments += [
-            Segment(unit.name, split, index * length, (index + 1) * length)
+            Segment(unit.name, split, round(index * length, 3), round((index + 1) * length, 3))
             for index, split in enumerate(chosen)
             if split != "train"
         ]

@@ -192,9 +192,9 @@ def _caveats(
         )
     elif metrics.held_out_by == "time segments":
         caveats.append(
-            f"Held out by time, not by source ({holdout.sentence}): the {metrics.split} frames "
-            "are other moments of the footage the student trained on, nearer to its training "
-            "frames than new footage would be, so these figures are likely optimistic."
+            f"Held out by time, not by source: the {metrics.split} frames are other moments of "
+            "the footage the student trained on, nearer to its training frames than new "
+            f"footage would be, so these figures are likely optimistic. Split: {holdout.sentence}."
         )
     if metrics.vs_teacher.matched_by_name:
         caveats.append(

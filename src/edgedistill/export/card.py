@@ -111,8 +111,8 @@ def _accuracy(metrics: EvalMetrics | None) -> str:
         return "- Accuracy: not evaluated yet (run `edgedistill eval`).\n"
     teacher = metrics.vs_teacher
     lines = [
-        f"- Accuracy against the teacher's labels: mAP50 {teacher.map50:.3f}, mAP50-95 "
-        f"{teacher.map50_95:.3f} on {metrics.scored_on()}."
+        f"- Accuracy against the teacher's labels at {metrics.imgsz} px: mAP50 "
+        f"{teacher.map50:.3f}, mAP50-95 {teacher.map50_95:.3f} on {metrics.scored_on()}."
     ]
     human = metrics.vs_human
     if human is not None:
@@ -120,9 +120,11 @@ def _accuracy(metrics: EvalMetrics | None) -> str:
         compared = "".join(
             f"; {m.role} mAP50 {m.map50:.3f}, mAP50-95 {m.map50_95:.3f}" for m in others
         )
+        unscored = ", ".join(f"{n} ({k} boxes)" for n, k in human.unmatched_labels.items())
         lines.append(
             f"- Accuracy against human labels ({human.images} images): mAP50 "
-            f"{human.map50:.3f}, mAP50-95 {human.map50_95:.3f}{compared}."
+            f"{human.map50:.3f}, mAP50-95 {human.map50_95:.3f}{compared}"
+            + (f"; labels no class takes, not scored: {unscored}." if unscored else ".")
         )
     checked = metrics.vs_human or metrics.vs_start
     if metrics.regressions:

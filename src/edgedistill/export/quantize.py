@@ -137,7 +137,8 @@ class Int8Verdict:
             f"{name} {fp32[name]:.3f} -> {int8.get(name, 0.0):.3f}" for name in self.class_drops()
         )
         return (
-            f"precision on {self.scored_on} ({self.calibration_frames} calibration frames): "
+            f"precision on {self.scored_on}, int8 calibrated on {self.calibration_frames} "
+            f"training frames: "
             f"{figures} — {verdict}; AP50 per class, fp32 -> int8: "
             f"{classes or 'no class has reference boxes'}"
         )

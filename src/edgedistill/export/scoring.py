@@ -4,6 +4,8 @@ val), else, said so, on its training frames."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import supervision as sv
 
@@ -23,15 +25,10 @@ def dataset_scoring(record: DatasetRecord, names: list[str], count: int) -> Scor
             f"{len(images)} training frames against the teacher's labels "
             f"({record.holdout().sentence}; int8 was calibrated on these frames too)"
         )
-    elif record.holdout().by == "time segments":
-        what = (
-            f"{len(images)} held-out {split} frames against the teacher's labels (time "
-            "segments of the training videos)"
-        )
     else:
-        what = (
-            f"{len(images)} held-out {split} frames against the teacher's labels (unseen sources)"
-        )
+        how = "time segments of the training footage"
+        how = how if record.holdout().by == "time segments" else "unseen sources"
+        what = f"{len(images)} held-out {split} frames ({how}) against the teacher's labels"
     pairs = [(image, record.root / "labels" / split / f"{image.stem}.txt") for image in images]
     return label_files(pairs, names, what)
 
@@ -41,22 +38,28 @@ def human_scoring(
 ) -> ScoringSet:
     """Up to ``count`` human-labelled images, their labels and the model's classes matched by
     name through the ontology (as ``eval --gt`` matches them); labels no class takes are
-    left out."""
+    left out, and named in the description."""
     chosen = HumanLabels(human.path, human.annotations, spread(human.images, count))
     rows = chosen.labelled()
-    matched = [
-        [(ontology.nearest_among(label, ontology.student_names), box) for label, box in labels]
-        for _, _, _, labels in rows
-    ]
-    present = {name for labels in matched for name, _ in labels if name is not None}
+    unmatched: Counter[str] = Counter()
+    matched = []
+    for _, _, _, labels in rows:
+        kept = []
+        for label, box in labels:
+            cls = ontology.match(label)
+            if cls is None:
+                unmatched[label] += 1
+            else:
+                kept.append((ontology.output_name(cls.name), box))
+        matched.append(kept)
+    present = {name for labels in matched for name, _ in labels}
     names = [n for n in ontology.student_names if n in present]
     images = []
     for (path, width, height, _), labels in zip(rows, matched, strict=True):
-        kept = [(names.index(name), box) for name, box in labels if name is not None]
         boxes = sv.Detections(
-            xyxy=np.array([box for _, box in kept], dtype=np.float32).reshape(-1, 4),
-            confidence=np.ones(len(kept), dtype=np.float32),
-            class_id=np.array([k for k, _ in kept], dtype=int),
+            xyxy=np.array([box for _, box in labels], dtype=np.float32).reshape(-1, 4),
+            confidence=np.ones(len(labels), dtype=np.float32),
+            class_id=np.array([names.index(name) for name, _ in labels], dtype=int),
         )
         images.append(LabelledImage(path, width, height, boxes))
     mapping = {
@@ -64,5 +67,6 @@ def human_scoring(
         for index, name in enumerate(model_names)
         if (target := ontology.nearest_among(name, names)) is not None
     }
-    what = f"{len(images)} human-labelled images of {human.path} ({', '.join(names) or 'no class'})"
+    left_out = "".join(f"; {n} ({k} boxes) not scored" for n, k in sorted(unmatched.items()))
+    what = f"{len(images)} human-labelled images of {human.path} ({', '.join(names)}{left_out})"
     return ScoringSet(what, names, images, mapping)
