@@ -179,6 +179,9 @@ def print_status(status: ProjectStatus, labels_only: bool = False) -> None:
         if status.student_regressed:
             lost = ", ".join(status.student_regressed)
             table.add_row("  [red]regressed[/]", escape(f"lost {lost} (see its report)"))
+        if status.student_untrained:
+            never = ", ".join(status.student_untrained)
+            table.add_row("  never outputs", escape(f"{never} (no training boxes)"))
         for pair in status.distillation:
             table.add_row(
                 "  distilled",
@@ -263,6 +266,10 @@ def print_train_run(run: TrainRun) -> None:
     for key in ("metrics/mAP50(B)", "metrics/mAP50-95(B)"):
         if key in run.metrics:
             out.print(f"  {key.split('/')[1]} on val: {run.metrics[key]:.3f}")
+    if run.untrained:
+        out.print(
+            f"  never outputs (no training boxes, masked): {escape(', '.join(run.untrained))}"
+        )
 
 
 def print_eval_report(report: EvalReport) -> None:
