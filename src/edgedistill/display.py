@@ -259,6 +259,10 @@ def print_dataset_report(report: DatasetReport) -> None:
         out.print(f"  review the labels before training: {report.gallery}")
     if report.unlabelled_frames:
         out.print(f"  {report.unlabelled_frames} frames are not labelled by {report.teacher} yet")
+    ego = report.ego_mask
+    if ego.polygon:
+        dropped = _count(ego.labels_dropped, "label")
+        out.print(f"  ego vehicle (hud.ego_mask) {escape(ego.note)}: {dropped} inside it left out")
 
 
 def print_train_run(run: TrainRun) -> None:
@@ -355,6 +359,12 @@ def print_run_stats(stats: RunStats, output: object) -> None:
         f"{stats.fps:.1f} fps end to end{copies}; a lead vehicle in {stats.lead_frames}, a time to "
         f"collision in {stats.ttc_frames}, a collision warning in {stats.warnings}."
     )
+    if stats.ego_dropped or stats.refused_leads:
+        out.print(
+            f"The car's own hood: {stats.ego_dropped} detections inside the ego mask "
+            f"dropped; a vehicle refused as the lead for being implausibly close in "
+            f"{_count(stats.refused_leads, 'frame')}."
+        )
     if output is not None:
         out.print(f"HUD video: {output}")
 
