@@ -150,6 +150,11 @@ def test_on_footage_with_a_hood_it_is_found_dropped_and_never_the_lead(
             box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
             assert share_inside(box, mask) < 0.5, "a hood label reached the dataset"
 
+    app = tmp_path / "app-model"
+    exported = cli("export-app", *project, "--weights", str(teacher), "--out", str(app))
+    assert exported.code == 0, exported.err
+    assert json.loads((app / "model.json").read_text())["hud"]["ego_mask"] == mask
+
     onnx = coco_yolo11n_onnx(tmp_path)
     events = tmp_path / "drive.jsonl"
     ran = cli("run", str(clip), *project, "--model", str(onnx), "--events", str(events))
