@@ -20,7 +20,7 @@ from edgedistill.catalog import Catalog, now
 from edgedistill.config import TrainConfig
 from edgedistill.distill import Assistant, check_distillable
 from edgedistill.errors import EdgedistillError, Interrupted
-from edgedistill.project import DatasetRecord, Project
+from edgedistill.project import DatasetRecord, FinishedRun, Project
 from edgedistill.student import load_student, pick_device
 from edgedistill.untrained import (
     REASON,
@@ -256,9 +256,33 @@ def mask_untrained(directory: Path) -> list[str]:
     run_json = directory / "run.json"
     if run_json.is_file():
         saved = json.loads(run_json.read_text())
-        saved["untrained_classes"] = {"classes": untrained, "reason": REASON}
+        saved["untrained_classes"] = {"classes": untrained, "reason": REASON, "masked_at": now()}
         run_json.write_text(json.dumps(saved, indent=2))
     return untrained
+
+
+def reused_run(run: FinishedRun) -> TrainRun:
+    """A finished run as ``pipeline`` reuses it; one trained before classes without boxes
+    were masked gets them masked now (its earlier evaluations no longer describe it)."""
+    saved = json.loads((run.directory / "run.json").read_text())
+    recorded = saved.get("untrained_classes")
+    if recorded is None:
+        untrained = mask_untrained(run.directory)
+        if untrained:
+            log.warning(
+                "masked the classes run %s never saw a box of: %s", run.id, ", ".join(untrained)
+            )
+    else:
+        untrained = list(recorded["classes"])
+    weights = run.weights
+    return TrainRun(run.id, run.dataset, run.model, run.directory, weights, "done", {}, untrained)
+
+
+def masked_at(run_directory: Path) -> str | None:
+    """When the run's classes without boxes were masked (None: never)."""
+    run_json = run_directory / "run.json"
+    saved = json.loads(run_json.read_text()) if run_json.is_file() else {}
+    return (saved.get("untrained_classes") or {}).get("masked_at")
 
 
 def _write_run_json(
