@@ -229,6 +229,9 @@ def label(
         str | None,
         typer.Option(help="sam3: weights folder; ultralytics: .pt or model YAML.", metavar="PATH"),
     ] = None,
+    imgsz: Annotated[
+        int | None, typer.Option(min=32, help="ultralytics: input size.", metavar="PIXELS")
+    ] = None,
     annotations: Annotated[
         Path | None,
         typer.Option(
@@ -280,6 +283,7 @@ def label(
 
     flags = {
         "weights": weights,
+        "imgsz": imgsz,
         "annotations": annotations,
         "workspace": workspace,
         "workflow_id": workflow_id,
