@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the stages are imported by the commands that run them
     from edgedistill.ingest import IngestReport
     from edgedistill.label import LabelReport
     from edgedistill.media.files import MediaFile
+    from edgedistill.metrics import FalsePositiveCount
     from edgedistill.status import LabelStatus, ProjectStatus
     from edgedistill.train import TrainRun
 
@@ -294,6 +295,13 @@ def print_eval_report(report: EvalReport) -> None:
                     f"{model.role} vs human labels: mAP50 {model.map50:.3f}, "
                     f"mAP50-95 {model.map50_95:.3f}"
                 )
+    reference = human or metrics.vs_start
+    if reference is not None and "student" in reference.models:
+        line = false_positive_line(reference.models["student"].false_positives)
+        out.print(f"student false positives ({reference.basis}): {escape(line)}")
+    if teacher.false_positives:
+        line = false_positive_line(teacher.false_positives)
+        out.print(f"student false positives (teacher labels, {metrics.split}): {escape(line)}")
     for line in metrics.regressions:
         err.print(f"[red]{escape(line)}[/]")
     if metrics.speed is not None:
@@ -304,6 +312,22 @@ def print_eval_report(report: EvalReport) -> None:
                     f"({timing.fps:.1f} fps)"
                 )
     out.print(f"Report: {report.html}")
+
+
+def false_positive_line(counts: dict[str, FalsePositiveCount]) -> str:
+    """The classes with false positives, most first, with the count per image; a class
+    the labels do not have is said so."""
+    found = sorted(
+        ((name, c) for name, c in counts.items() if c.false_positives),
+        key=lambda i: -i[1].false_positives,
+    )
+    if not found:
+        return "none"
+    return ", ".join(
+        f"{name} {c.false_positives} ({c.per_image:.3f}/image"
+        + (", no such label)" if c.scored_as is None else ")")
+        for name, c in found
+    )
 
 
 def print_stage(stage: str, result: object) -> None:
