@@ -260,7 +260,7 @@ def test_the_teacher_is_scored_by_the_protocol_every_model_gets(assets, tmp_path
     teacher = build_teacher(project.config, "ultralytics", {"weights": str(weights), "imgsz": 320})
     label_project(project, teacher)
     config = project.config
-    gt = check_ground_truth(highway_subset(assets, tmp_path / "human", "test", 12, bus=True))
+    gt = check_ground_truth(highway_subset(assets, tmp_path / "human", "test", 40, bus=None))
     truth = human_truth(config.ontology, gt)
     scored = teacher_on_truth(project, config, teacher.fingerprint, truth, "cpu").score
     start = load_student(str(weights))
