@@ -143,8 +143,8 @@ def _run_here(
     local = record.name in _LOCAL or (record.name == "sam3" and device.startswith("cuda"))
     if not local:
         return None, (
-            f"eval runs only the ultralytics teacher, or SAM3 on a GPU, itself (never a paid "
-            f"API), and this one is {record.description}"
+            f"it is {record.description}, which eval does not run itself (only the "
+            "ultralytics teacher, or SAM3 on a GPU; never a paid API)"
         )
     try:
         teacher = _rebuilt(config, record, device)
@@ -160,7 +160,10 @@ def _run_here(
                 "(its weights file has changed since)"
             )
         if not teacher.answer_down_to(PREDICT_CONF, NMS_IOU, MAX_DET):
-            return None, "it cannot answer below the score floor it labelled at"
+            return None, (
+                f"it cannot answer down to score {PREDICT_CONF:g} here (SAM3 tracking videos "
+                "answers with tracks, not a still image's boxes)"
+            )
         prompted = record.prompted
         frames = [
             _frame(i, image, config.ontology, prompted) for i, image in enumerate(truth.images)
