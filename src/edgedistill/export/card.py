@@ -8,6 +8,7 @@ from pathlib import Path
 from edgedistill.config import ProjectConfig
 from edgedistill.metrics import EvalMetrics
 from edgedistill.student import PHONE_INPUT
+from edgedistill.untrained import REASON
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class CardFacts:
     """The fp32 / fp16 / int8 comparison of ``export --int8``."""
     parity: list[str] = field(default_factory=list)
     """The parity line of each exported file checked here."""
+    untrained: list[str] = field(default_factory=list)
+    """Classes masked out of the head: no training box showed them."""
 
 
 def write_model_card(directory: Path, config: ProjectConfig, facts: CardFacts) -> Path:
@@ -64,7 +67,7 @@ def write_model_card(directory: Path, config: ProjectConfig, facts: CardFacts) -
 {chr(10).join(rows)}
 
 Class ids follow this order from 0: {", ".join(ontology.student_names)}.
-
+{_untrained(facts)}
 ## Data and accuracy
 
 - Dataset `{facts.dataset}`: {facts.split}.
@@ -142,3 +145,14 @@ def _checks(facts: CardFacts) -> str:
     if facts.precision:
         lines.append(f"- ONNX {facts.precision}.")
     return "".join(f"{line}\n" for line in lines)
+
+
+def _untrained(facts: CardFacts) -> str:
+    """The classes the student never outputs, and why."""
+    if not facts.untrained:
+        return ""
+    return (
+        f"\n**Never output:** {', '.join(facts.untrained)} — {REASON}. Their rows of the "
+        "detection head are masked (zero weights, bias -30), so no runtime emits them; "
+        "label footage that shows them and train again to add them.\n"
+    )

@@ -27,6 +27,7 @@ from edgedistill.project import DatasetRecord, Project
 from edgedistill.student import PHONE_INPUT, load_student, load_yolo, provenance_caveats
 from edgedistill.teachers.cache import LabelCache
 from edgedistill.teachers.ground_truth import check_ground_truth
+from edgedistill.untrained import masked_classes
 
 
 @dataclass
@@ -138,6 +139,7 @@ def export_student(  # noqa: PLR0913 — the export command's options, one each
         metrics=metrics,
         precision=report.precision.line() if report.precision else None,
         parity=[p.line() for p in report.parity],
+        untrained=masked_classes(reference),
     )
     report.card = write_model_card(report.directory, project.config, facts)
     return report
