@@ -1,6 +1,7 @@
 """The ``edgedistill`` command line: one command per pipeline stage."""
 
 import os
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,7 +146,8 @@ def init(
     out.print(f"Created project [bold]{escape(str(project.root))}[/] from preset '{preset}'.")
     out.print(f"  config:  {escape(str(project.config_path))}  (edit the ontology here)")
     out.print(f"  catalog: {escape(str(project.catalog_path))}")
-    out.print(f"Next: cd {escape(str(directory))} && edgedistill ingest VIDEO_OR_FOLDER")
+    folder = escape(shlex.quote(str(directory)))
+    out.print(f"Next: cd {folder} && edgedistill ingest VIDEO_OR_FOLDER")
 
 
 @app.command(name="ingest")
