@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
+
+import pytest
+
+from edgedistill.dataset import build_dataset
+from edgedistill.train import train_student
+from tests.media import write_image
+from tests.test_dataset import labelled_project
+from tests.test_export import confident_student
+from tests.test_train_eval import TINY
 
 
 def test_init_prints_a_cd_the_shell_can_run(cli, tmp_path: Path, monkeypatch) -> None:
@@ -18,3 +29,75 @@ def test_init_prints_a_cd_the_shell_can_run(cli, tmp_path: Path, monkeypatch) ->
     done = subprocess.run(["sh", "-c", f"{command} && pwd"], capture_output=True, text=True)
     assert done.stdout.strip() == str(tmp_path / "my drive"), done.stderr
     assert shlex.split(command) == ["cd", "my drive"]
+
+
+# A model option pointing at something that is no model: one sentence, never exit 70.
+
+
+def not_models(folder: Path, real: Path) -> dict[str, Path]:
+    """A text file, a JPEG, a truncated checkpoint and an export, each where weights go."""
+    folder.mkdir()
+    notes, photo, cut, export = (folder / n for n in ("notes.txt", "a.jpg", "cut.pt", "m.onnx"))
+    notes.write_text("not weights\n")
+    write_image(photo, seed=1, size=(64, 48))
+    cut.write_bytes(real.read_bytes()[:50_000])
+    export.write_bytes(b"\x08\x07")
+    return {"text": notes, "jpeg": photo, "truncated": cut, "export": export}
+
+
+def test_a_model_option_at_a_non_model_is_one_sentence(cli, server, tmp_path: Path) -> None:
+    project = labelled_project(tmp_path, videos=1, images=2)
+    build_dataset(project)
+    files = not_models(tmp_path / "files", confident_student(tmp_path / "real.pt"))
+    clip = tmp_path / "media" / "drive0.mp4"
+    commands = {
+        "eval": ["eval", "--no-speed", "--weights"],
+        "export": ["export", "--weights"],
+        "export-app": ["export-app", "--out", str(tmp_path / "app"), "--weights"],
+        "run": ["run", str(clip), "--output", str(tmp_path / "hud.mp4"), "--model"],
+        "train": ["train", "--epochs", "1", "--imgsz", "64", "--model"],
+    }
+    for command, args in commands.items():
+        for kind, path in files.items():
+            if command == "run" and kind == "export":
+                continue  # ONNX Runtime's own check, tested in test_runtime.py
+            result = cli(*args, str(path), "-p", str(project.root))
+            said = f"{command} {kind}: {result.code} {result.err}"
+            assert result.code == 1, said
+            error = [line for line in result.err.splitlines() if line.startswith("error:")]
+            assert len(error) == 1 and str(path) in error[0], said
+            assert "internal error" not in result.err and "/tmp/tmp" not in result.err, said
+    with project.open_catalog() as catalog:
+        assert catalog.count("train_runs") == 0  # nothing started on a non-model
+
+
+def test_eval_does_not_warn_about_training_on_the_cpu(
+    cli, server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = labelled_project(tmp_path, videos=1, images=2)
+    build_dataset(project)
+    train_student(project, TINY)
+    capsys.readouterr()  # what training said
+    result = cli("eval", "--no-speed", "-p", str(project.root), "--device", "auto")
+    assert result.code == 0, result.err
+    assert "training on the CPU" not in result.err
+
+
+# export-app says where it wrote, and where the app looks, without Ultralytics' temp paths.
+
+
+def test_export_app_says_where_it_wrote_and_where_the_app_looks(tmp_path: Path) -> None:
+    weights = confident_student(tmp_path / "student.pt")
+    out = tmp_path / "elsewhere"
+    result = subprocess.run(
+        [sys.executable, "-m", "edgedistill", "export-app", "--weights", str(weights),
+         "--out", str(out)],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"Wrote model.onnx and model.json into {out}:" in result.stdout
+    app_models = Path(__file__).resolve().parents[1] / "app" / "public" / "model"
+    assert f"--out {app_models}" in result.stdout
+    printed = result.stdout + result.stderr
+    assert tempfile.gettempdir() + "/tmp" not in printed and "Results saved to" not in printed
+    assert len(printed.strip().splitlines()) == 2, printed

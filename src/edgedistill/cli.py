@@ -607,10 +607,28 @@ def export_app(
         raise EdgedistillError(f"{parity_frames}: no .jpg images for the parity check")
     info = export_app_model(weights_path, out_dir, hud, size, frames)
     out.print(
-        f"Wrote {escape(str(out_dir / 'model.json'))} and the ONNX student: "
+        f"Wrote model.onnx and model.json into {escape(str(out_dir.resolve()))}: "
         f"{len(info.names)} classes, output {info.output_format} {info.output_shape}, "
         f"version {info.version}; {info.parity}"
     )
+    _say_where_the_app_looks(out_dir)
+
+
+def _say_where_the_app_looks(written: Path) -> None:
+    """How to give the app this student, unless it was written where the app loads it."""
+    from edgedistill.app_model import checkout_app_models
+
+    app_models = checkout_app_models()
+    if app_models is None:
+        out.print(
+            "The app loads its student from public/model in its own folder (app/ in the "
+            "edgedistill repository): pass that folder as --out, or copy both files there."
+        )
+    elif written.resolve() != app_models:
+        out.print(
+            f"The app loads its student from {escape(str(app_models))}: run export-app "
+            f"with --out {escape(shlex.quote(str(app_models)))}, or copy both files there."
+        )
 
 
 def _defaults() -> "ProjectConfig":
