@@ -3,16 +3,23 @@ words, one sentence, and the right exit code."""
 
 from __future__ import annotations
 
+import errno
+import json
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 from edgedistill.dataset import build_dataset
+from edgedistill.errors import Interrupted
+from edgedistill.project import Project
 from edgedistill.train import train_student
+from tests.label_helpers import edit_config
 from tests.media import write_image
 from tests.test_dataset import labelled_project
 from tests.test_export import confident_student
@@ -101,3 +108,101 @@ def test_export_app_says_where_it_wrote_and_where_the_app_looks(tmp_path: Path) 
     printed = result.stdout + result.stderr
     assert tempfile.gettempdir() + "/tmp" not in printed and "Results saved to" not in printed
     assert len(printed.strip().splitlines()) == 2, printed
+
+
+# Training runs: a run without a checkpoint restarts; a killed run or a full disk is failed.
+
+TRAIN_FLAGS = ("--model", "yolo11n.yaml", "--epochs", "1", "--imgsz", "64", "--batch", "4")
+
+
+def project_to_train(tmp_path: Path, epochs: int = 1) -> Project:
+    """A labelled project with a dataset, its training tiny: random weights at 64 px."""
+    project = labelled_project(tmp_path, videos=1, images=2)
+    train = {"model": "yolo11n.yaml", "epochs": epochs, "imgsz": 64, "batch": 4, "workers": 0}
+    project = edit_config(project, train=train)
+    build_dataset(project)
+    return project
+
+
+def run_counts(cli, project: Project) -> dict[str, int]:
+    return json.loads(cli("status", "--json", "-p", str(project.root)).out)["train_runs"]
+
+
+def test_resume_without_a_checkpoint_trains_the_run_again(
+    cli, server, tmp_path: Path, monkeypatch
+) -> None:
+    project = project_to_train(tmp_path)
+
+    def ctrl_c(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr("ultralytics.YOLO.train", ctrl_c)
+        stopped = cli("train", "-p", str(project.root))
+    assert stopped.code == Interrupted.exit_code
+    assert run_counts(cli, project)["interrupted"] == 1
+    (run,) = (project.root / "runs" / "train").iterdir()
+    assert not (run / "weights" / "last.pt").exists()
+
+    resumed = cli("train", "--resume", "-p", str(project.root))
+    assert resumed.code == 0, resumed.err
+    assert f"Trained run {run.name}" in resumed.out and "again from the start" in resumed.err
+    assert run_counts(cli, project) == {"done": 1, "failed": 0, "interrupted": 0, "running": 0}
+    assert [p.name for p in run.parent.iterdir()] == [run.name]
+    assert project.latest_weights() == run / "weights" / "best.pt"
+
+
+def test_a_killed_training_run_is_failed_not_running_for_ever(cli, server, tmp_path: Path) -> None:
+    """A real training process killed with SIGKILL: while it lives its run is running and
+    cannot be resumed twice; once it is gone, status and resume see it failed."""
+    project = project_to_train(tmp_path, epochs=200)
+    trainer = subprocess.Popen(
+        [sys.executable, "-m", "edgedistill", "-q", "train", "-p", str(project.root)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while run_status(project) != "running":
+            assert trainer.poll() is None and time.monotonic() < deadline, "it never started"
+            time.sleep(0.1)
+        assert run_counts(cli, project)["running"] == 1  # alive: not settled
+        twice = cli("train", "--resume", "-p", str(project.root))
+        assert twice.code == 1 and "is still training in another process" in twice.err
+    finally:
+        trainer.send_signal(signal.SIGKILL)
+        trainer.wait()
+    status = cli("status", "--json", "-p", str(project.root))
+    assert json.loads(status.out)["train_runs"]["running"] == 0
+    assert json.loads(status.out)["train_runs"]["failed"] == 1
+    assert "was killed: its process ended" in status.err
+    with project.open_catalog() as catalog:
+        error = catalog.execute("SELECT error FROM train_runs").fetchone()[0]
+    assert error.startswith("killed: ")
+
+
+def run_status(project: Project) -> str | None:
+    with project.open_catalog() as catalog:
+        row = catalog.execute("SELECT status FROM train_runs").fetchone()
+    return row[0] if row else None
+
+
+def test_a_full_disk_while_training_fails_the_run_in_one_sentence(
+    cli, server, tmp_path: Path, monkeypatch
+) -> None:
+    """The disk fills as Ultralytics writes last.pt (the OSError is raised at that write;
+    a real full disk cannot be arranged in a test)."""
+    project = project_to_train(tmp_path)
+    write_bytes = Path.write_bytes
+
+    def disk_full(path: Path, data: bytes) -> int:
+        if path.name == "last.pt":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return write_bytes(path, data)
+
+    monkeypatch.setattr(Path, "write_bytes", disk_full)
+    result = cli("train", "-p", str(project.root))
+    assert result.code == 1
+    (error,) = [line for line in result.err.splitlines() if line.startswith("error:")]
+    assert "training failed: the disk is full writing" in error and "last.pt" in error
+    assert "train --resume" in error and "internal error" not in result.err
+    assert run_counts(cli, project) == {"done": 0, "failed": 1, "interrupted": 0, "running": 0}

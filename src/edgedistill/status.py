@@ -11,6 +11,7 @@ from edgedistill.distill import DistilledRun, relations
 from edgedistill.label.summary import summarize
 from edgedistill.project import Project
 from edgedistill.teachers.cache import LabelCache
+from edgedistill.train import settle_killed_runs
 
 RUN_STATUSES = ("done", "failed", "interrupted", "running")
 
@@ -74,6 +75,7 @@ def project_status(project: Project) -> ProjectStatus:
     config = project.config
     newest = project.newest_report()
     with project.open_catalog() as catalog:
+        settle_killed_runs(catalog)
         runs = dict(catalog.execute("SELECT status, COUNT(*) FROM train_runs GROUP BY status"))
         finished = project.finished_runs()
         labelled, per_class, label = _label_status(catalog, config)

@@ -3,26 +3,40 @@
 Each run lives in ``runs/train/<id>/`` with Ultralytics' weights and a
 ``run.json`` (settings, dataset version, teacher fingerprint); the catalog keeps
 the runs, and the latest finished one is what later commands use by default.
+
+While a process trains a run it holds ``runs/train/<id>/train.lock`` (an OS file lock,
+released however the process ends, ``kill -9`` included): a run the catalog calls
+running whose lock is free was killed, and :func:`settle_killed_runs` records it failed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from edgedistill.catalog import Catalog, now
 from edgedistill.config import TrainConfig
-from edgedistill.distill import Assistant, check_distillable
-from edgedistill.errors import EdgedistillError, Interrupted
+from edgedistill.distill import Assistant, check_distillable, find_assistant
+from edgedistill.errors import EdgedistillError, Interrupted, disk_full
 from edgedistill.project import DatasetRecord, Project
 from edgedistill.student import load_student, pick_device
 from edgedistill.weights import is_architecture, resolve_weights
 
 log = logging.getLogger(__name__)
+
+LOCK_NAME = "train.lock"
+KILLED = (
+    "killed: its process ended without recording how (killed, out of memory, or the "
+    "machine stopped)"
+)
 
 
 @dataclass(frozen=True)
@@ -57,34 +71,61 @@ def train_student(
         if resume:
             return _resume(project, catalog)
         record = project.dataset(dataset)
-        _check_compatible(settings.model, record)
-        weights = resolve_weights(settings.model, [project.config.weights_dir])
-        model = load_student(weights)
-        if assistant is not None:
-            check_distillable(catalog, model, assistant, record.version)
-        _warn_rare_classes(catalog, record.version, project.config.dataset.min_instances)
-        data = data or record.data_yaml
         run_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{Path(settings.model).stem}"
         run_id += "-distilled" if assistant else ""
-        directory = project.runs_dir / run_id
-        device = pick_device(settings.device)
-        catalog.execute(
-            "INSERT INTO train_runs (id, dataset, model, settings, directory, status, started_at,"
-            " distilled_from, distill_weight) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
-            (
-                run_id,
-                record.version,
-                settings.model,
-                settings.model_dump_json(),
-                str(directory),
-                now(),
-                assistant.source if assistant else None,
-                assistant.weight if assistant else None,
-            ),
-        )
-        _write_run_json(directory, run_id, settings, record)
+        plan = _Plan(run_id, settings, record, assistant, data or record.data_yaml)
+        return _start(project, catalog, plan)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a run trains: its id, settings, dataset, assistant and data.yaml."""
+
+    id: str
+    settings: TrainConfig
+    record: DatasetRecord
+    assistant: Assistant | None
+    data: Path
+
+
+def _start(project: Project, catalog: Catalog, plan: _Plan, again: bool = False) -> TrainRun:
+    """Train ``plan`` from its starting weights; ``again``: a recorded run that left no
+    checkpoint, trained anew under its own id and folder."""
+    settings, record, assistant = plan.settings, plan.record, plan.assistant
+    _check_compatible(settings.model, record)
+    weights = resolve_weights(settings.model, [project.config.weights_dir])
+    model = load_student(weights)
+    if assistant is not None:
+        check_distillable(catalog, model, assistant, record.version)
+    _warn_rare_classes(catalog, record.version, project.config.dataset.min_instances)
+    directory = project.runs_dir / plan.id
+    device = pick_device(settings.device)
+    with _owning(directory):
+        if again:
+            catalog.execute(
+                "UPDATE train_runs SET status = 'running', error = NULL, finished_at = NULL "
+                "WHERE id = ?",
+                (plan.id,),
+            )
+        else:
+            catalog.execute(
+                "INSERT INTO train_runs (id, dataset, model, settings, directory, status, "
+                "started_at, distilled_from, distill_weight) "
+                "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                (
+                    plan.id,
+                    record.version,
+                    settings.model,
+                    settings.model_dump_json(),
+                    str(directory),
+                    now(),
+                    assistant.source if assistant else None,
+                    assistant.weight if assistant else None,
+                ),
+            )
+        _write_run_json(directory, plan.id, settings, record)
         args = {
-            "data": str(data),
+            "data": str(plan.data),
             "epochs": settings.epochs,
             "imgsz": settings.imgsz,
             "batch": settings.batch,
@@ -95,14 +136,14 @@ def train_student(
             "freeze": 0 if is_architecture(settings.model) else settings.freeze,
             "cls_pw": settings.cls_pw,
             "project": str(directory.parent),
-            "name": run_id,
+            "name": plan.id,
             "exist_ok": True,
             "plots": False,
             "verbose": False,
             **(assistant.train_args() if assistant else {}),
         }
         return _run(
-            catalog, run_id, record.version, settings.model, directory, lambda: model.train(**args)
+            catalog, plan.id, record.version, settings.model, directory, lambda: model.train(**args)
         )
 
 
@@ -127,24 +168,47 @@ def _warn_rare_classes(catalog: Catalog, version: str, min_instances: int) -> No
             )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class _Unfinished:
+    """A ``train_runs`` row that did not finish, as ``--resume`` reads it."""
+
+    id: str
+    dataset: str
+    model: str
+    directory: Path
+    status: str
+    settings: str
+    distilled_from: str | None
+    distill_weight: float | None
+
+
 def _resume(project: Project, catalog: Catalog) -> TrainRun:
     """Go on with the last unfinished run, in its own folder and on its own dataset.
 
-    Ultralytics strips ``last.pt`` when the last epoch ends, before the final
-    validation; a run killed then has nothing left to resume. It is finished from
-    ``best.pt`` when there is one, else recorded as failed. Ultralytics never gets
-    a checkpoint it would treat as a new training on its default dataset.
+    A run that left no checkpoint (stopped or killed before its first epoch ended) is
+    trained again from its recorded settings. Ultralytics strips ``last.pt`` when the
+    last epoch ends, before the final validation; a run killed then has nothing left to
+    resume. It is finished from ``best.pt`` when there is one, else recorded as failed.
+    Ultralytics never gets a checkpoint it would treat as a new training on its default
+    dataset.
     """
+    settle_killed_runs(catalog)
     row = catalog.execute(
-        "SELECT id, dataset, model, directory FROM train_runs WHERE status != 'done' "
-        "ORDER BY started_at DESC LIMIT 1"
+        "SELECT id, dataset, model, directory, status, settings, distilled_from, "
+        "distill_weight FROM train_runs WHERE status != 'done' ORDER BY started_at DESC LIMIT 1"
     ).fetchone()
     if row is None:
         raise EdgedistillError("no unfinished training run to resume")
-    run_id, dataset, model_name, directory = row[0], row[1], row[2], Path(row[3])
+    run = _Unfinished(row[0], row[1], row[2], Path(row[3]), *row[4:])
+    if run.status == "running":
+        raise EdgedistillError(
+            f"run {run.id} is still training in another process; wait for it to finish, or "
+            "stop it and run `edgedistill train --resume` again"
+        )
+    run_id, dataset, model_name, directory = run.id, run.dataset, run.model, run.directory
     last, best = directory / "weights" / "last.pt", directory / "weights" / "best.pt"
     if not last.is_file():
-        raise EdgedistillError(f"run {run_id} has no checkpoint to resume ({last} is missing)")
+        return _restart(project, catalog, run)
     if not _resumable(last, directory.parent):
         if best.is_file():
             log.warning("run %s had finished its epochs; keeping its best.pt", run_id)
@@ -163,18 +227,98 @@ def _resume(project: Project, catalog: Catalog) -> TrainRun:
             "no best.pt; the run is marked failed, start a new one with `edgedistill train`"
         )
     data = project.dataset(dataset).data_yaml
-    catalog.execute(
-        "UPDATE train_runs SET status = 'running', error = NULL WHERE id = ?", (run_id,)
-    )
     model = load_student(str(last))
-    return _run(
-        catalog,
-        run_id,
-        dataset,
-        model_name,
-        directory,
-        lambda: model.train(resume=True, data=str(data)),
+    with _owning(directory):
+        catalog.execute(
+            "UPDATE train_runs SET status = 'running', error = NULL WHERE id = ?", (run_id,)
+        )
+        return _run(
+            catalog,
+            run_id,
+            dataset,
+            model_name,
+            directory,
+            lambda: model.train(resume=True, data=str(data)),
+        )
+
+
+def _restart(project: Project, catalog: Catalog, run: _Unfinished) -> TrainRun:
+    """Train a run that left no checkpoint again from the start: its recorded settings,
+    assistant and dataset (the dataset's own data.yaml), under its own id and folder."""
+    log.warning("run %s left no checkpoint to resume; training it again from the start", run.id)
+    try:
+        settings = TrainConfig.model_validate_json(run.settings)
+    except ValidationError:
+        raise EdgedistillError(
+            f"run {run.id} left no checkpoint, and its recorded settings no longer fit this "
+            "version of edgedistill; start a new run with `edgedistill train`"
+        ) from None
+    record = project.dataset(run.dataset)
+    assistant = None
+    if run.distilled_from is not None:
+        weight = run.distill_weight if run.distill_weight is not None else settings.distill_weight
+        search = [project.config.weights_dir]
+        assistant = find_assistant(catalog, run.distilled_from, weight, search)
+    plan = _Plan(run.id, settings, record, assistant, record.data_yaml)
+    return _start(project, catalog, plan, again=True)
+
+
+@contextmanager
+def _owning(directory: Path) -> Iterator[None]:
+    """Hold the run's lock while this process trains it (see the module's docstring)."""
+    from filelock import FileLock, Timeout
+
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(directory / LOCK_NAME, timeout=5)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise EdgedistillError(
+            f"run {directory.name} is being trained by another process; wait for it to "
+            "finish, or stop it and run this again"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def settle_killed_runs(catalog: Catalog) -> list[str]:
+    """Record as failed (``KILLED``) each run the catalog calls running whose process is
+    gone; the ids of those runs. Commands that list or resume runs call it first."""
+    rows = catalog.execute("SELECT id, directory FROM train_runs WHERE status = 'running'")
+    killed = [
+        run_id for run_id, folder in rows.fetchall() if _settle(catalog, run_id, Path(folder))
+    ]
+    for run_id in killed:
+        log.warning(
+            "training run %s was %s; it is recorded as failed, and `edgedistill train "
+            "--resume` goes on from its last finished epoch",
+            run_id, KILLED,
+        )  # fmt: skip
+    return killed
+
+
+def _settle(catalog: Catalog, run_id: str, directory: Path) -> bool:
+    """Mark the run failed when no process holds its lock; the update happens under the
+    lock, so a process resuming the run at that moment waits instead of being overwritten."""
+    mark = (
+        "UPDATE train_runs SET status = 'failed', error = ?, finished_at = ? "
+        "WHERE id = ? AND status = 'running'"
     )
+    if not directory.is_dir():  # its folder is gone: nothing can be training it
+        return catalog.execute(mark, (KILLED, now(), run_id)).rowcount > 0
+    from filelock import FileLock, Timeout  # here: `status` loads it only for a running run
+
+    lock = FileLock(directory / LOCK_NAME, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        return False  # alive
+    try:
+        return catalog.execute(mark, (KILLED, now(), run_id)).rowcount > 0
+    finally:
+        lock.release()
 
 
 def _resumable(checkpoint: Path, runs_folder: Path) -> bool:
@@ -208,11 +352,17 @@ def _run(
             "finished epoch"
         ) from None
     except Exception as exc:  # Ultralytics raises many kinds; record it, then say it in one line
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        full = disk_full(exc)
+        message = full or f"{type(exc).__name__}: {exc}".splitlines()[0]
         catalog.execute(
             "UPDATE train_runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?",
             (message, now(), run_id),
         )
+        if full:
+            raise EdgedistillError(
+                f"training failed: {full}; free some space and run `edgedistill train "
+                f"--resume` to go on from the last finished epoch (the run is in {directory})"
+            ) from None
         raise EdgedistillError(
             f"training failed ({message}); the run is kept in {directory}"
         ) from None
