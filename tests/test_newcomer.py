@@ -4,7 +4,9 @@ words, one sentence, and the right exit code."""
 from __future__ import annotations
 
 import errno
+import importlib.util
 import json
+import os
 import shlex
 import signal
 import subprocess
@@ -17,6 +19,7 @@ import pytest
 
 from edgedistill.dataset import build_dataset
 from edgedistill.errors import Interrupted
+from edgedistill.logs import configure_logging, native_output_silenced
 from edgedistill.project import Project
 from edgedistill.train import train_student
 from tests.label_helpers import edit_config
@@ -206,3 +209,37 @@ def test_a_full_disk_while_training_fails_the_run_in_one_sentence(
     assert "training failed: the disk is full writing" in error and "last.pt" in error
     assert "train --resume" in error and "internal error" not in result.err
     assert run_counts(cli, project) == {"done": 0, "failed": 1, "interrupted": 0, "running": 0}
+
+
+# Ultralytics' per-layer and per-epoch output, and Ray's warnings, only with -v.
+
+
+def test_training_prints_ultralytics_output_only_with_verbose(server, tmp_path: Path) -> None:
+    project = project_to_train(tmp_path)
+
+    def train(*first: str) -> str:
+        argv = [sys.executable, "-m", "edgedistill", *first, "train", "-p", str(project.root)]
+        done = subprocess.run(argv, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert "Trained run" in done.stdout  # our own summary either way
+        return done.stdout + done.stderr
+
+    plain, verbose = train(), train("-v")
+    for chatter in ("YOLO11n summary", "Starting training", "Epoch", "engine/trainer:"):
+        assert chatter not in plain and chatter in verbose, chatter
+    if importlib.util.find_spec("ray") is not None:  # Ultralytics' Ray Tune callback warns
+        assert "UserWarning" not in plain and "get_trial_id" in verbose
+
+
+def test_native_output_is_dropped_unless_verbose(capfd: pytest.CaptureFixture[str]) -> None:
+    """What a library's C++ core writes to file descriptor 2 (Ray's log-level line as
+    it starts) is dropped without -v; its errors reach us as exceptions."""
+    try:
+        for verbose in (False, True):
+            configure_logging(verbose=verbose)
+            with native_output_silenced():
+                os.write(2, b"native note\n")
+            said = capfd.readouterr().err
+            assert ("native note" in said) is verbose
+    finally:
+        configure_logging()

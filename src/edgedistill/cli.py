@@ -96,6 +96,15 @@ def _root(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print results and errors only.")
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Also print Ultralytics' own output (model summaries, per-epoch lines, "
+            "progress bars, its warnings) and Ray's warnings.",
+        ),
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
@@ -105,7 +114,7 @@ def _root(
     Flow: init → ingest → label → dataset → train → eval → export → run | serve.
     """
     _given.project, _given.quiet = project_dir, quiet
-    configure_logging(quiet)
+    configure_logging(quiet, verbose)
     display.set_quiet(quiet)
 
 
@@ -443,7 +452,7 @@ def train(
     ] = None,
 ) -> None:
     """Train the YOLO student on the latest dataset with Ultralytics."""
-    from edgedistill.display import print_train_run
+    from edgedistill.display import TrainProgress, print_train_run
     from edgedistill.distill import find_assistant
     from edgedistill.keep_known import training_data
     from edgedistill.train import train_student
@@ -470,9 +479,15 @@ def train(
                 [project.config.weights_dir],
             )
     data = None if resume else training_data(project, project.config.train, dataset_version)
-    run = train_student(
-        project, dataset=dataset_version, resume=resume, assistant=assistant, data=data
-    )
+    with TrainProgress() as progress:
+        run = train_student(
+            project,
+            dataset=dataset_version,
+            resume=resume,
+            assistant=assistant,
+            data=data,
+            on_epoch=progress.update,
+        )
     print_train_run(run)
 
 

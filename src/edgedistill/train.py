@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +31,9 @@ from edgedistill.student import load_student, pick_device
 from edgedistill.weights import is_architecture, resolve_weights
 
 log = logging.getLogger(__name__)
+
+EpochCallback = Callable[[int, int], None]
+"""``(epochs done, epochs in all)``: training's progress."""
 
 LOCK_NAME = "train.lock"
 KILLED = (
@@ -57,6 +60,7 @@ def train_student(
     resume: bool = False,
     assistant: Assistant | None = None,
     data: Path | None = None,
+    on_epoch: EpochCallback | None = None,
 ) -> TrainRun:
     """Train (or resume) a student; the run is recorded whether it finishes or fails.
 
@@ -64,17 +68,18 @@ def train_student(
     weights rule, the config's ``weights_dir`` included. With ``assistant`` the student
     also learns the assistant's features (Ultralytics' feature distillation). ``data``
     replaces the dataset's ``data.yaml`` (its copy with the starting weights' own labels
-    added, see :mod:`edgedistill.keep_known`).
+    added, see :mod:`edgedistill.keep_known`). ``on_epoch(done, total)`` follows the
+    epochs.
     """
     settings = settings or project.config.train
     with project.open_catalog() as catalog:
         if resume:
-            return _resume(project, catalog)
+            return _resume(project, catalog, on_epoch)
         record = project.dataset(dataset)
         run_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{Path(settings.model).stem}"
         run_id += "-distilled" if assistant else ""
         plan = _Plan(run_id, settings, record, assistant, data or record.data_yaml)
-        return _start(project, catalog, plan)
+        return _start(project, catalog, plan, on_epoch)
 
 
 @dataclass(frozen=True)
@@ -88,13 +93,20 @@ class _Plan:
     data: Path
 
 
-def _start(project: Project, catalog: Catalog, plan: _Plan, again: bool = False) -> TrainRun:
+def _start(
+    project: Project,
+    catalog: Catalog,
+    plan: _Plan,
+    on_epoch: EpochCallback | None,
+    again: bool = False,
+) -> TrainRun:
     """Train ``plan`` from its starting weights; ``again``: a recorded run that left no
     checkpoint, trained anew under its own id and folder."""
     settings, record, assistant = plan.settings, plan.record, plan.assistant
     _check_compatible(settings.model, record)
     weights = resolve_weights(settings.model, [project.config.weights_dir])
     model = load_student(weights)
+    _follow_epochs(model, on_epoch)
     if assistant is not None:
         check_distillable(catalog, model, assistant, record.version)
     _warn_rare_classes(catalog, record.version, project.config.dataset.min_instances)
@@ -182,7 +194,14 @@ class _Unfinished:
     distill_weight: float | None
 
 
-def _resume(project: Project, catalog: Catalog) -> TrainRun:
+def _follow_epochs(model: Any, on_epoch: EpochCallback | None) -> None:
+    """``on_epoch(done, total)`` as training starts and after each epoch."""
+    if on_epoch is not None:
+        model.add_callback("on_train_start", lambda t: on_epoch(t.start_epoch, t.epochs))
+        model.add_callback("on_fit_epoch_end", lambda t: on_epoch(t.epoch + 1, t.epochs))
+
+
+def _resume(project: Project, catalog: Catalog, on_epoch: EpochCallback | None) -> TrainRun:
     """Go on with the last unfinished run, in its own folder and on its own dataset.
 
     A run that left no checkpoint (stopped or killed before its first epoch ended) is
@@ -208,7 +227,7 @@ def _resume(project: Project, catalog: Catalog) -> TrainRun:
     run_id, dataset, model_name, directory = run.id, run.dataset, run.model, run.directory
     last, best = directory / "weights" / "last.pt", directory / "weights" / "best.pt"
     if not last.is_file():
-        return _restart(project, catalog, run)
+        return _restart(project, catalog, run, on_epoch)
     if not _resumable(last, directory.parent):
         if best.is_file():
             log.warning("run %s had finished its epochs; keeping its best.pt", run_id)
@@ -228,6 +247,7 @@ def _resume(project: Project, catalog: Catalog) -> TrainRun:
         )
     data = project.dataset(dataset).data_yaml
     model = load_student(str(last))
+    _follow_epochs(model, on_epoch)
     with _owning(directory):
         catalog.execute(
             "UPDATE train_runs SET status = 'running', error = NULL WHERE id = ?", (run_id,)
@@ -242,7 +262,9 @@ def _resume(project: Project, catalog: Catalog) -> TrainRun:
         )
 
 
-def _restart(project: Project, catalog: Catalog, run: _Unfinished) -> TrainRun:
+def _restart(
+    project: Project, catalog: Catalog, run: _Unfinished, on_epoch: EpochCallback | None
+) -> TrainRun:
     """Train a run that left no checkpoint again from the start: its recorded settings,
     assistant and dataset (the dataset's own data.yaml), under its own id and folder."""
     log.warning("run %s left no checkpoint to resume; training it again from the start", run.id)
@@ -260,7 +282,7 @@ def _restart(project: Project, catalog: Catalog, run: _Unfinished) -> TrainRun:
         search = [project.config.weights_dir]
         assistant = find_assistant(catalog, run.distilled_from, weight, search)
     plan = _Plan(run.id, settings, record, assistant, record.data_yaml)
-    return _start(project, catalog, plan, again=True)
+    return _start(project, catalog, plan, on_epoch, again=True)
 
 
 @contextmanager
