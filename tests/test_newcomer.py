@@ -20,7 +20,7 @@ import pytest
 from edgedistill.dataset import build_dataset
 from edgedistill.errors import Interrupted
 from edgedistill.logs import configure_logging, native_output_silenced
-from edgedistill.project import Project
+from edgedistill.project import Project, init_project
 from edgedistill.train import train_student
 from tests.label_helpers import edit_config
 from tests.media import write_image
@@ -243,3 +243,37 @@ def test_native_output_is_dropped_unless_verbose(capfd: pytest.CaptureFixture[st
             assert ("native note" in said) is verbose
     finally:
         configure_logging()
+
+
+# teachers.<name> settings are flags of label and pipeline, made from the settings models.
+
+
+def test_teacher_settings_are_documented_flags(cli) -> None:
+    for command in ("label", "pipeline"):
+        text = cli(command, "--help").out
+        assert "Teacher settings" in text, command
+        for flag in ("--imgsz", "--score-floor", "--iou", "--max-det", "--batch", "--weights"):
+            assert flag in text, (command, flag)
+    assert "--mask-threshold" in cli("label", "--help").out  # sam3's, from its model too
+
+
+def test_teacher_setting_flags_reach_the_teacher(cli, tmp_path: Path, assets: Path) -> None:
+    project = init_project(tmp_path / "project", "driving")
+    root = str(project.root)
+    assert cli("ingest", str(assets / "images" / "dashcam_stills"), "-p", root).code == 0
+    weights = str(assets / "weights" / "yolo11n-coco.pt")
+    teacher = ("--teacher", "ultralytics", "--weights", weights, "-p", root)
+    result = cli("label", *teacher, "--imgsz", "160", "--max-det", "1", "--score-floor", "0.2")
+    assert result.code == 0, result.err
+    with project.open_catalog() as catalog:
+        identity, answers = catalog.execute(
+            "SELECT identity, (SELECT group_concat(detections, '|') FROM label_cache) FROM teachers"
+        ).fetchone()
+    assert json.loads(identity)["imgsz"] == 160 and json.loads(identity)["max_det"] == 1
+    per_frame = [json.loads(frame) for frame in answers.split("|")]
+    assert len(per_frame) == 6 and all(len(found) <= 1 for found in per_frame)
+    assert any(found for found in per_frame)  # cars at 160 px and a 0.2 floor
+    assert all(d["score"] >= 0.2 for found in per_frame for d in found)
+    # pipeline hands them to the same teacher section, before anything runs
+    wrong = cli("pipeline", "x.mp4", *teacher, "--mask-threshold", "0.3")
+    assert wrong.code == 2 and "teachers.ultralytics.mask_threshold" in wrong.err

@@ -5,10 +5,11 @@ import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.markup import escape
+from typer.core import TyperCommand
 
 from edgedistill import __version__, display
 from edgedistill.devices import DEVICE_HELP, parse_device
@@ -138,6 +139,82 @@ def _optional_project(directory: Path | None) -> "Project | None":
         return None
 
 
+TEACHER_PANEL = "Teacher settings (teachers.<name> in edgedistill.yaml)"
+_TEACHER_SETTINGS = "edgedistill.teacher_settings"  # where ctx.meta keeps the flags given
+
+
+class _TakesTeacherSettings(TyperCommand):
+    """A command that also takes every teacher backend's settings as flags (``--imgsz``
+    sets ``teachers.<teacher>.imgsz``), made from the backends' settings models
+    (:mod:`edgedistill.flags`) only when the command runs or shows its help: the other
+    commands never load those models. A flag the command declares itself wins."""
+
+    _settings_added = False
+
+    def get_params(self, ctx: Any) -> list[Any]:  # Typer's own copy of click.Context
+        if not self._settings_added:
+            taken = {name for param in self.params for name in param.opts}
+            added = [p for p in _teacher_setting_options() if not set(p.opts) & taken]
+            self.params.extend(added)
+            self._settings_added = True
+        return super().get_params(ctx)
+
+
+def _teacher_setting_options() -> list[Any]:
+    """A Typer option per teacher setting, built by Typer from a signature of the
+    settings models' fields; each keeps its value in ``ctx.meta`` (see
+    :func:`_teacher_settings_given`), not in the command's arguments."""
+    import inspect
+
+    from edgedistill.flags import settings_flags
+    from edgedistill.teachers.base import settings_class
+    from edgedistill.teachers.registry import SETTINGS
+
+    flags = settings_flags({name: settings_class(name) for name in sorted(SETTINGS)})
+    parameters = [
+        inspect.Parameter(
+            flag.field,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                (Literal[flag.choices] if flag.choices else flag.kind) | None,
+                typer.Option(
+                    flag.option,
+                    help=escape(flag.help),
+                    metavar=flag.metavar,
+                    min=flag.minimum,
+                    max=flag.maximum,
+                    rich_help_panel=TEACHER_PANEL,
+                ),
+            ],
+        )
+        for flag in flags
+    ]
+
+    def settings(**_: object) -> None:
+        """Only its signature is read."""
+
+    settings.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    settings.__annotations__ = {p.name: p.annotation for p in parameters}
+    builder = typer.Typer()
+    builder.command()(settings)
+    options = typer.main.get_command(builder).params
+    for option in options:
+        option.expose_value = False
+        option.callback = _keep_teacher_setting
+    return options
+
+
+def _keep_teacher_setting(ctx: Any, param: Any, value: object) -> None:
+    if value is not None:
+        ctx.meta.setdefault(_TEACHER_SETTINGS, {})[param.name] = value
+
+
+def _teacher_settings_given(ctx: typer.Context) -> dict[str, object]:
+    """The teacher settings given as flags to this command, by field name."""
+    return dict(ctx.meta.get(_TEACHER_SETTINGS, {}))
+
+
 @app.command()
 def init(
     directory: Annotated[
@@ -217,8 +294,9 @@ def ingest_command(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=_TakesTeacherSettings)
 def label(
+    ctx: typer.Context,
     address: Annotated[
         str | None,
         typer.Argument(
@@ -297,6 +375,7 @@ def label(
         "concurrency": concurrency,
         "device": parse_device(device) if device else None,
         "video": video,
+        **_teacher_settings_given(ctx),
     }
     project = _project(project_dir)
     on_ray = _on_ray(project.config, ray, address, device, dry_run)
@@ -852,8 +931,9 @@ def cost(
         print_costs(report)
 
 
-@app.command()
+@app.command(cls=_TakesTeacherSettings)
 def pipeline(
+    ctx: typer.Context,
     sources: Annotated[
         list[str] | None,
         typer.Argument(
@@ -882,7 +962,11 @@ def pipeline(
     from edgedistill.pipeline import run_pipeline
 
     project = _project(project_dir)
-    teacher_overrides = {"weights": weights, "annotations": annotations}
+    teacher_overrides = {
+        "weights": weights,
+        "annotations": annotations,
+        **_teacher_settings_given(ctx),
+    }
     from edgedistill.teachers import with_teacher_flags
 
     flagged = with_teacher_flags(project.config, teacher, teacher_overrides)

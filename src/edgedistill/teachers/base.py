@@ -33,9 +33,10 @@ class TeacherError(EdgedistillError):
 
 
 class TeacherSettings(BaseModel):
-    """Base of every backend's settings; unknown keys are errors."""
+    """Base of every backend's settings; unknown keys are errors. A field's docstring is
+    its description, which is the help of its command-line flag (:mod:`edgedistill.flags`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
 SettingsT = TypeVar("SettingsT", bound=TeacherSettings)
