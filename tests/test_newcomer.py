@@ -277,3 +277,38 @@ def test_teacher_setting_flags_reach_the_teacher(cli, tmp_path: Path, assets: Pa
     # pipeline hands them to the same teacher section, before anything runs
     wrong = cli("pipeline", "x.mp4", *teacher, "--mask-threshold", "0.3")
     assert wrong.code == 2 and "teachers.ultralytics.mask_threshold" in wrong.err
+
+
+def test_flags_come_from_the_settings_models_fields() -> None:
+    """Shared fields are one flag; a field's docstring or description is its help; bounds,
+    choices and defaults come along; a field a flag cannot give, or marked, has none."""
+    from typing import Literal
+
+    from pydantic import BaseModel, Field
+
+    from edgedistill.flags import settings_flags
+
+    class Fast(BaseModel):
+        imgsz: int = Field(default=640, ge=32)
+        """Image size in pixels."""
+        mode: Literal["a", "b"] = "a"
+        classes: list[str] = []
+        video: str = Field(default="x", json_schema_extra={"flag": False})
+
+    class Slow(BaseModel):
+        imgsz: int = Field(default=1008, ge=32, description="Input side.")
+        score: float | None = Field(default=None, le=1.0)
+
+    flags = {flag.option: flag for flag in settings_flags({"fast": Fast, "slow": Slow})}
+    assert list(flags) == ["--imgsz", "--mode", "--score"]
+    imgsz = flags["--imgsz"]
+    assert (imgsz.kind, imgsz.minimum, imgsz.maximum, imgsz.owners) == (
+        int,
+        32,
+        None,
+        ("fast", "slow"),
+    )
+    assert imgsz.help == "Image size in pixels [fast: default 640, slow: default 1008]."
+    assert flags["--mode"].choices == ("a", "b") and flags["--mode"].metavar == "a|b"
+    assert (flags["--score"].kind, flags["--score"].maximum) == (float, 1.0)
+    assert flags["--score"].help == "Score [slow]."

@@ -93,10 +93,11 @@ class LabelProgress(_StageProgress):
 
 
 class TrainProgress(_StageProgress):
-    """One bar over the epochs; with --verbose Ultralytics prints its own lines instead."""
+    """One bar over the epochs, on a terminal; with --verbose Ultralytics prints its own
+    lines instead."""
 
     def __init__(self) -> None:
-        super().__init__(hidden=verbose())
+        super().__init__(hidden=verbose() or not err.is_terminal)
 
     def update(self, done: int, total: int) -> None:
         self._advance("epochs", "training (epochs)", done, total)

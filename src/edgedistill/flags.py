@@ -1,8 +1,10 @@
 """Command-line flags described by pydantic settings models.
 
 Each field of a model is a flag (``max_det`` is ``--max-det``): its help is the field's
-description, its type and bounds the field's, so that a new setting is a new flag with no
-edit to the command line. Several models (the teacher backends) may share a flag: one
+description (else its docstring, read from the source here rather than by pydantic's
+``use_attribute_docstrings``, which would cost every command that checks the config),
+its type and bounds the field's, so that a new setting is a new flag with no edit to the
+command line. Several models (the teacher backends) may share a flag: one
 field name, one flag, applied to whichever model the command uses. Fields of a type one
 value cannot give (a list, a dict) have no flag, nor have fields marked
 ``Field(json_schema_extra={"flag": False})``. Only pydantic is imported.
@@ -10,6 +12,9 @@ value cannot give (a list, a dict) have no flag, nor have fields marked
 
 from __future__ import annotations
 
+import ast
+import inspect
+import textwrap
 import types
 import typing
 from collections.abc import Mapping
@@ -52,12 +57,37 @@ class SettingFlag:
 def settings_flags(models: Mapping[str, type[BaseModel]]) -> list[SettingFlag]:
     """A flag per field name of ``models`` (name → model), in order of first appearance."""
     fields: dict[str, dict[str, FieldInfo]] = {}
+    described: dict[str, str] = {}
     for owner, model in models.items():
+        docs = _docstrings(model)
         for name, info in model.model_fields.items():
             if _wanted(info):
                 fields.setdefault(name, {})[owner] = info
-    flags = (_flag(name, infos) for name, infos in fields.items())
+                described.setdefault(name, info.description or docs.get(name) or "")
+    flags = (_flag(name, infos, described[name]) for name, infos in fields.items())
     return [flag for flag in flags if flag is not None]
+
+
+def _docstrings(model: type[BaseModel]) -> dict[str, str]:
+    """Each field's docstring (the string below its line), from the model's source and
+    its bases'; none where the source cannot be read."""
+    found: dict[str, str] = {}
+    for cls in reversed(model.__mro__[: model.__mro__.index(BaseModel)]):
+        try:
+            body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0]
+        except (OSError, TypeError):
+            continue
+        statements = body.body if isinstance(body, ast.ClassDef) else []
+        for line, after in zip(statements, statements[1:], strict=False):
+            if (
+                isinstance(line, ast.AnnAssign)
+                and isinstance(line.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                found[line.target.id] = inspect.cleandoc(after.value.value)
+    return found
 
 
 def _wanted(info: FieldInfo) -> bool:
@@ -67,13 +97,14 @@ def _wanted(info: FieldInfo) -> bool:
     return not (isinstance(extra, dict) and extra.get("flag") is False)
 
 
-def _flag(name: str, infos: dict[str, FieldInfo]) -> SettingFlag | None:
+def _flag(name: str, infos: dict[str, FieldInfo], description: str) -> SettingFlag | None:
     kinds = {_kind(info.annotation) for info in infos.values()}
     if None in kinds:
         return None
     kind, choices = _one_kind(typing.cast(set[tuple[type, tuple[str, ...]]], kinds))
     minimum, maximum = _bounds(list(infos.values()))
-    return SettingFlag(name, kind, choices, minimum, maximum, _help(name, infos), tuple(infos))
+    text = _help(name, infos, description)
+    return SettingFlag(name, kind, choices, minimum, maximum, text, tuple(infos))
 
 
 def _kind(annotation: Any) -> tuple[type, tuple[str, ...]] | None:
@@ -110,9 +141,8 @@ def _bound(info: FieldInfo, kind: type[annotated_types.Ge] | type[annotated_type
     return None
 
 
-def _help(name: str, infos: dict[str, FieldInfo]) -> str:
+def _help(name: str, infos: dict[str, FieldInfo], description: str) -> str:
     """The description, then the models that take it and their defaults."""
-    description = next((i.description for i in infos.values() if i.description), None)
     text = (description or name.replace("_", " ")).strip().rstrip(".")
     defaults = {
         owner: str(info.default)

@@ -57,13 +57,13 @@ def _model_suffixes() -> tuple[str, ...]:
     from ultralytics.engine.exporter import export_formats
 
     exported = [suffix for suffix in export_formats()["Suffix"] if suffix != "-"]
-    return (".pt", ".pth", ".yaml", ".yml", ".mlmodel", *exported)
+    return (".pt", ".yaml", ".yml", ".mlmodel", *exported)
 
 
 def load_weights(path: str | Path, task: str | None = None, shown: str | Path | None = None) -> Any:
     """A student's PyTorch weights, which training, scoring and export start from; an
     exported model or any other file is refused in one sentence."""
-    if Path(path).exists() and Path(path).suffix.lower() not in (".pt", ".pth"):
+    if Path(path).exists() and Path(path).suffix.lower() != ".pt":
         raise ModelLoadError(
             f"{shown or path}: not PyTorch weights; training, evaluation and export start "
             "from the student's .pt file, not from an export or any other file"

@@ -114,11 +114,7 @@ def _start(
     device = pick_device(settings.device)
     with _owning(directory):
         if again:
-            catalog.execute(
-                "UPDATE train_runs SET status = 'running', error = NULL, finished_at = NULL "
-                "WHERE id = ?",
-                (plan.id,),
-            )
+            _reopen(catalog, plan.id)
         else:
             catalog.execute(
                 "INSERT INTO train_runs (id, dataset, model, settings, directory, status, "
@@ -249,9 +245,7 @@ def _resume(project: Project, catalog: Catalog, on_epoch: EpochCallback | None) 
     model = load_student(str(last))
     _follow_epochs(model, on_epoch)
     with _owning(directory):
-        catalog.execute(
-            "UPDATE train_runs SET status = 'running', error = NULL WHERE id = ?", (run_id,)
-        )
+        _reopen(catalog, run_id)
         return _run(
             catalog,
             run_id,
@@ -283,6 +277,21 @@ def _restart(
         assistant = find_assistant(catalog, run.distilled_from, weight, search)
     plan = _Plan(run.id, settings, record, assistant, record.data_yaml)
     return _start(project, catalog, plan, on_epoch, again=True)
+
+
+def _reopen(catalog: Catalog, run_id: str) -> None:
+    """Mark an unfinished run running again, under its lock; refuse when another process
+    took it up (or finished it) since it was read."""
+    reopened = catalog.execute(
+        "UPDATE train_runs SET status = 'running', error = NULL, finished_at = NULL "
+        "WHERE id = ? AND status NOT IN ('running', 'done')",
+        (run_id,),
+    )
+    if reopened.rowcount == 0:
+        raise EdgedistillError(
+            f"run {run_id} was taken up by another `edgedistill train --resume`; see "
+            "`edgedistill status`"
+        )
 
 
 @contextmanager

@@ -33,10 +33,10 @@ class TeacherError(EdgedistillError):
 
 
 class TeacherSettings(BaseModel):
-    """Base of every backend's settings; unknown keys are errors. A field's docstring is
-    its description, which is the help of its command-line flag (:mod:`edgedistill.flags`)."""
+    """Base of every backend's settings; unknown keys are errors. A field's description,
+    else its docstring, is the help of its command-line flag (:mod:`edgedistill.flags`)."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid")
 
 
 SettingsT = TypeVar("SettingsT", bound=TeacherSettings)
