@@ -83,6 +83,7 @@ bench: setup
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/realtime.py
 	$(BIN)/python bench/serve.py
+	$(BIN)/python bench/trust.py
 	cd $(APP) && node bench/hud.js
 	cd $(APP) && node bench/frame.js
 	$(BIN)/python bench/app_web.py

@@ -1,14 +1,20 @@
 """Does the student beat where it started? Human-label AP per class of the starting
 weights, the teacher and the student, with and without the measures against forgetting.
 
-Two cases, each labelled by a COCO-pretrained YOLO standing in for SAM3 (``ultralytics``
+Three cases, each labelled by a COCO-pretrained YOLO standing in for SAM3 (``ultralytics``
 teacher, yolo11n at 640 px) and scored on the human labels of the highway set's ``test``
 split (``../shared/assets/datasets/highway``, CC BY 4.0, 251 images):
 
 - ``highway``: the student learns from the teacher's labels of the highway ``valid`` images;
 - ``dashcam``: the student learns from the teacher's labels of the dashcam clip
   (``../shared/assets/videos``; it has no human labels of its own, so it is scored on the
-  highway labels: road objects from another camera, the forgetting case of issue 18).
+  highway labels: road objects from another camera, the forgetting case of issue 18);
+- ``driving``: issue 24's case, ``highway`` with the ``driving`` preset's 19 classes
+  (sub-classes and ghost classes the labels never show; ``motorbike`` added as a prompt of
+  ``motorcycle``), the teacher given as ``label``'s flags only (no ``teachers`` section)
+  and the dataset split by the defaults: ``label --teacher ultralytics --weights
+  yolo11n.pt``, ``dataset``, ``train``, ``eval --gt``. Each model's false positives per
+  class at the HUD's confidence are printed beside the AP.
 
 Variants (``--variants``): ``baseline`` (plain fine-tuning, nothing frozen); ``keep_known``
 (the starting weights' confident boxes added where the teacher is silent); ``freeze`` (the
@@ -67,6 +73,8 @@ ONTOLOGY = {
     ]
 }
 TEACHER = {"weights": "yolo11n.pt", "imgsz": 640}
+SPLITS = {"driving": DatasetConfig()}
+"""The dataset split per case; the others train on all but 10 % (val) of their frames."""
 VARIANTS: dict[str, dict[str, Any]] = {
     "baseline": {"freeze": 0},
     "keep_known": {"keep_known": True, "freeze": 0},
@@ -83,7 +91,7 @@ def main() -> None:
     parser.add_argument("--imgsz", type=int, default=320)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--seeds", default="0,1")
-    parser.add_argument("--cases", default="dashcam,highway")
+    parser.add_argument("--cases", default="dashcam,highway", help="also: driving")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--train-images", type=int, default=240, help="highway valid subset")
     parser.add_argument("--clip-fps", type=float, default=10.0)
@@ -137,9 +145,15 @@ def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
 def _labelled(case: str, args: argparse.Namespace) -> Project:
     work = args.work / case
     shutil.rmtree(work, ignore_errors=True)
-    project = init_project(work, "blank")
-    project = edit_config(project, ontology=ONTOLOGY, teachers={"ultralytics": TEACHER})
-    if case == "highway":
+    flags: dict[str, Any] = {}
+    if case == "driving":
+        project = init_project(work, "driving")
+        project = edit_config(project, ontology=_driving_ontology(project))
+        flags = TEACHER  # as `label --weights --imgsz` gives them: eval rebuilds it from these
+    else:
+        project = init_project(work, "blank")
+        project = edit_config(project, ontology=ONTOLOGY, teachers={"ultralytics": TEACHER})
+    if case in ("highway", "driving"):
         images = work / "train-images"
         images.mkdir()
         for path in sorted((HIGHWAY / "valid" / "images").glob("*.jpg"))[: args.train_images]:
@@ -147,13 +161,22 @@ def _labelled(case: str, args: argparse.Namespace) -> Project:
         ingest(project, [str(images)], IngestConfig(dedup=False))
     else:
         ingest(project, [str(CLIP)], IngestConfig(fps=args.clip_fps, dedup=False))
-    teacher = build_teacher(project.config, "ultralytics", {})
+    teacher = build_teacher(project.config, "ultralytics", flags)
     try:
         label_project(project, teacher)
     finally:
         teacher.close()
-    build_dataset(project, DatasetConfig(val=0.1, test=0.0, negatives=0.1))
+    build_dataset(project, SPLITS.get(case, DatasetConfig(val=0.1, test=0.0, negatives=0.1)))
     return project
+
+
+def _driving_ontology(project: Project) -> dict[str, Any]:
+    """The driving preset's ontology, where ``motorcycle`` also takes the labels' ``motorbike``."""
+    ontology = project.config.ontology.model_dump(mode="json")
+    for cls in ontology["classes"]:
+        if cls["name"] == "motorcycle":
+            cls["prompts"] = [*cls["prompts"], "motorbike"]
+    return ontology
 
 
 def _fixed_scores(project: Project, truth: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -163,7 +186,9 @@ def _fixed_scores(project: Project, truth: Any, args: argparse.Namespace) -> dic
     paths = [i.path for i in truth.images]
     base_names = list(start.model.names.values())
     base = predict_ultralytics(start.model, paths, args.imgsz, "cpu")
-    start_score = score("starting weights", args.model, truth, config.ontology, base_names, base)
+    start_score = score(
+        "starting weights", args.model, truth, config.ontology, base_names, base, config.hud.conf
+    )
     instances = {
         n: int(sum(int((i.boxes.class_id == k).sum()) for i in truth.images))
         for k, n in enumerate(truth.names)
@@ -204,8 +229,9 @@ def _train_and_score(
     config = project.config
     model = load_student(str(run.weights))
     found = predict_ultralytics(model, [i.path for i in truth.images], args.imgsz, "cpu")
+    names = list(model.names.values())
     student = score(
-        "student", run.weights.name, truth, config.ontology, list(model.names.values()), found
+        "student", run.weights.name, truth, config.ontology, names, found, config.hud.conf
     )
     regressed = find_regressions(
         fixed["start"],
@@ -269,6 +295,20 @@ def print_case(case: dict[str, Any]) -> None:
         per_class = {n: {"ap50": mean["ap50"].get(n, 0.0)} for n in names}
         label = f"student {variant}"
         print(_row(label, per_class, mean["map50"]) + f"  regressed {mean['regressed_runs']}")
+    print("  false positives at the HUD's confidence (boxes; * no such label), first run shown:")
+    first = {run["variant"]: run["student"] for run in reversed(case["runs"])}
+    students = [(f"student {variant}", model) for variant, model in first.items()]
+    for label, model in [("starting weights", start), ("teacher", teacher), *students]:
+        if model:
+            print(f"  {label:22}{_false_positives(model['false_positives'])}")
+
+
+def _false_positives(counts: dict[str, Any]) -> str:
+    found = [(n, c) for n, c in counts.items() if c["false_positives"]]
+    return ", ".join(
+        f"{n} {c['false_positives']}/{c['detections']}{'*' if c['scored_as'] is None else ''}"
+        for n, c in sorted(found, key=lambda item: -item[1]["false_positives"])
+    )
 
 
 def _row(label: str, per_class: dict[str, Any], map50: float) -> str:

@@ -85,6 +85,15 @@ def test_demo_on_real_footage_with_pretrained_models(cli, assets, tmp_path, monk
     page = _report(result.out).read_text()
     assert "teacher&#x27;s labels (left)" in page or "teacher's labels (left)" in page
     assert page.count("<figcaption>") >= 1
+    # What the driver sees: no class the footage never showed, every frame in the log.
+    (workspace,) = (tmp_path / "demo").iterdir()
+    (run,) = (workspace / "project" / "runs" / "train").iterdir()
+    untrained = set(json.loads((run / "run.json").read_text())["untrained_classes"]["classes"])
+    assert {"emergency lights", "ambulance", "scooter"} <= untrained
+    events = [json.loads(line) for line in (workspace / "hud.events.jsonl").open()]
+    assert len(events) == 221
+    shown = {d["class"] for event in events for d in event["detections"]}
+    assert "car" in shown and not shown & untrained
 
 
 def test_teacher_and_student_choice(monkeypatch, tmp_path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from edgedistill.catalog import Catalog
 from edgedistill.errors import EdgedistillError
 from edgedistill.label import label_project
 from edgedistill.project import Project
@@ -215,6 +216,9 @@ def test_the_key_never_reaches_output_or_files(server, project, cli, monkeypatch
     assert cli("label", "-p", str(project.root), "--teacher", "roboflow-sam3").code == 1
     monkeypatch.setenv("ROBOFLOW_API_KEY", KEY)
     assert cli("label", "-p", str(project.root)).code == 0
+    with Catalog(project.root / "catalog.db") as catalog:
+        (settings,) = catalog.execute("SELECT settings FROM teachers").fetchone()
+    assert json.loads(settings)["model_id"]  # what built the teacher is kept; its key is not
     for path in project.root.rglob("*"):
         if path.is_file():
             data = path.read_bytes()

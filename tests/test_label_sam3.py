@@ -13,6 +13,7 @@ from edgedistill.label import label_project
 from edgedistill.masks import rle_to_mask
 from edgedistill.status import project_status
 from edgedistill.teachers import build_teacher
+from edgedistill.teachers.cache import LabelCache
 from tests.label_helpers import SMALL_ONTOLOGY, edit_config, project_with_frames
 from tests.tiny_sam3 import save_tiny_sam3, save_tiny_sam3_lite_text, save_tiny_sam3_video
 
@@ -128,3 +129,17 @@ def test_the_video_checkpoint_labels_frame_by_frame_with_its_detector(tmp_path) 
     assert all(torch.equal(loaded[k], detector[k]) for k in loaded)  # trained, not random
     report = label_project(project, teacher)
     assert (report.frames_labelled, report.failures) == (2, [])
+
+
+def test_eval_can_ask_it_down_to_the_yardsticks_floor(tmp_path, weights) -> None:
+    """eval runs local SAM3 (on a GPU) at score 0.001 like every model, not at its floor."""
+    project = project_with_frames(tmp_path, 1, SMALL_ONTOLOGY)
+    teacher = sam3(project, weights, score_floor=0.5)
+    with project.open_catalog() as catalog:
+        (frame,) = LabelCache(catalog).pending(teacher.fingerprint, ("car",), project.root)
+    floored = [d for r in teacher.predict(iter([frame])) for d in r.detections]
+    assert teacher.answer_down_to(0.001, 0.7, 300)
+    assert teacher.settings.score_floor == 0.001
+    everything = [d for r in teacher.predict(iter([frame])) for d in r.detections]
+    assert all(d.score >= 0.5 for d in floored) and any(d.score < 0.5 for d in everything)
+    assert len(everything) > len(floored)

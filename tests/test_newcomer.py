@@ -115,8 +115,6 @@ def test_export_app_says_where_it_wrote_and_where_the_app_looks(tmp_path: Path) 
 
 # Training runs: a run without a checkpoint restarts; a killed run or a full disk is failed.
 
-TRAIN_FLAGS = ("--model", "yolo11n.yaml", "--epochs", "1", "--imgsz", "64", "--batch", "4")
-
 
 def project_to_train(tmp_path: Path, epochs: int = 1) -> Project:
     """A labelled project with a dataset, its training tiny: random weights at 64 px."""

@@ -8,18 +8,23 @@ import logging
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+import supervision as sv
 import yaml
 
 from edgedistill.catalog import Catalog
+from edgedistill.coco_eval import coco_per_class
 from edgedistill.config import IngestConfig
 from edgedistill.dataset import build_dataset
 from edgedistill.evaluate.compare import Starting, on_starting_detections
 from edgedistill.evaluate.human import check_ground_truth, human_truth
 from edgedistill.evaluate.teacher_scores import teacher_on_truth
 from edgedistill.evaluate.validation import Scoring
+from edgedistill.evaluate.yardstick import class_map, predict_ultralytics, score
 from edgedistill.ingest import ingest
 from edgedistill.label import label_project
+from edgedistill.ontology import Ontology
 from edgedistill.pipeline import run_pipeline
 from edgedistill.project import DatasetRecord, Project, init_project
 from edgedistill.status import project_status
@@ -102,6 +107,46 @@ def test_eval_scores_a_coco_model_on_human_labels_by_class_name(assets, tmp_path
     page = (report / "report.md").read_text()
     assert "Starting weights, teacher and student per class" in page and "airplane" in page
     assert "student vs human labels" in result.out
+    # False positives per class of the model's output at the HUD's confidence, against
+    # the human labels and the teacher's; classes outside the ontology are not the HUD's.
+    wrong = student["false_positives"]
+    assert "airplane" not in wrong and wrong["bus"]["scored_as"] == "bus"
+    assert wrong["bus"]["detections"] >= wrong["bus"]["false_positives"]
+    assert set(teacher["false_positives"]) == set(wrong)
+    assert human["protocol"]["score_floor"] == 0.001 and human["protocol"]["nms_iou"] == 0.7
+    assert human["protocol"]["fp_conf"] == project.config.hud.conf
+    assert "False positives per class at confidence 0.25" in page
+    assert page.count("One protocol for every model") == 1
+    assert "student false positives (human labels):" in result.out
+    assert "student false positives (teacher labels, " in result.out
+
+
+def test_eval_rebuilds_the_teacher_that_label_ran_with_flags(assets, tmp_path, cli) -> None:
+    """No teachers.ultralytics in the config: label's flags are the teacher's settings."""
+    train = highway_subset(assets, tmp_path / "train-set", "valid", 4, None)
+    project = init_project(tmp_path / "project", "blank")
+    project = edit_config(project, ontology=ONTOLOGY, ingest={"dedup": False})
+    root = str(project.root)
+    coco = str(assets / "weights" / "yolo11n-coco.pt")
+    assert cli("ingest", "-p", root, str(train.parent / "valid" / "images")).code == 0
+    labelled = cli(
+        "label", "-p", root, "--teacher", "ultralytics", "--weights", coco, "--imgsz", "832"
+    )
+    assert labelled.code == 0, labelled.err
+    assert cli("dataset", "-p", root).code == 0
+    with Catalog(project.root / "catalog.db") as catalog:
+        (settings,) = catalog.execute("SELECT settings FROM teachers").fetchone()
+    assert json.loads(settings)["imgsz"] == 832 and json.loads(settings)["weights"] == coco
+    gt = highway_subset(assets, tmp_path / "human", "test", 4, bus=True)
+    result = cli("eval", "-p", root, "--weights", coco, "--gt", str(gt), "--no-speed")
+    assert result.code == 0, result.err
+    metrics = json.loads(next((project.root / "reports").glob("*/metrics.json")).read_text())
+    teacher = metrics["vs_human"]["teacher"]
+    assert teacher is not None, metrics["vs_human"]["notes"]
+    assert teacher["model"] == (
+        "Ultralytics model (yolo11n-coco.pt) at 832 px (run here at score floor 0.001)"
+    )
+    assert "teacher vs human labels" in result.out
 
 
 def test_pipeline_marks_a_student_that_lost_what_it_knew(
@@ -131,7 +176,7 @@ def test_pipeline_marks_a_student_that_lost_what_it_knew(
         result = run_pipeline(
             project, teacher="annotations", teacher_options={"annotations": train}
         )
-    assert "class 'bus' has 0 training boxes" in caplog.text
+    assert "show no bus, motorcycle: the student will not output them" in caplog.text
     assert "train.keep_known: true" in caplog.text
 
     metrics = result.evaluation.metrics.model_dump()
@@ -189,9 +234,86 @@ def test_a_local_teacher_is_run_on_labelled_images_it_never_saw(assets, tmp_path
     gt = check_ground_truth(highway_subset(assets, tmp_path / "human", "test", 6, bus=True))
     truth = human_truth(config.ontology, gt)
     scored = teacher_on_truth(project, config, teacher.fingerprint, truth, "cpu")
-    assert scored.score is not None and scored.score.model.endswith("(run here)")
+    assert scored.score is not None and scored.score.model.endswith(
+        "(run here at score floor 0.001)"
+    )
     assert scored.score.per_class["bus"] is not None and scored.score.images == 6
-    # Other settings in the config are another teacher: not scored in its place.
+    # Rebuilt from the settings it labelled with, whatever the config says now.
     project = edit_config(project, teachers={"ultralytics": {"weights": weights, "imgsz": 192}})
+    again = teacher_on_truth(project, project.config, teacher.fingerprint, truth, "cpu")
+    assert again.score is not None and again.score.per_class == scored.score.per_class
+    # A teacher registered before settings were kept is taken from the config, if the same.
+    with Catalog(project.root / "catalog.db") as catalog:
+        catalog.execute("UPDATE teachers SET settings = NULL")
     other = teacher_on_truth(project, project.config, teacher.fingerprint, truth, "cpu")
     assert other.score is None and "is not the teacher that labelled" in str(other.note)
+
+
+def test_the_teacher_is_scored_by_the_protocol_every_model_gets(assets, tmp_path) -> None:
+    """A teacher with the starting weights' weights and size scores exactly what they do:
+    same floor, same NMS, same merge (no labelling threshold or cross-class NMS)."""
+    train = highway_subset(assets, tmp_path / "train-set", "valid", 2, None)
+    project = init_project(tmp_path / "project", "blank")
+    weights = assets / "weights" / "yolo11n-coco.pt"
+    project = edit_config(project, ontology=ONTOLOGY)
+    ingest(project, [str(train.parent / "valid" / "images")], IngestConfig(dedup=False))
+    teacher = build_teacher(project.config, "ultralytics", {"weights": str(weights), "imgsz": 320})
+    label_project(project, teacher)
+    config = project.config
+    gt = check_ground_truth(highway_subset(assets, tmp_path / "human", "test", 40, bus=None))
+    truth = human_truth(config.ontology, gt)
+    scored = teacher_on_truth(project, config, teacher.fingerprint, truth, "cpu").score
+    start = load_student(str(weights))
+    found = predict_ultralytics(start, [i.path for i in truth.images], 320, "cpu")
+    names = list(start.names.values())
+    base = score("starting weights", "coco", truth, config.ontology, names, found, 0.25)
+    assert scored is not None and scored.per_class == base.per_class
+    assert scored.false_positives["bus"] == base.false_positives["bus"]
+
+
+def test_cached_answers_say_the_floor_they_were_cached_at(assets, tmp_path) -> None:
+    """A teacher that cannot run here any more is scored from its cache, and says so."""
+    gt = highway_subset(assets, tmp_path / "human", "test", 4, bus=True)
+    project = init_project(tmp_path / "project", "blank")
+    project = edit_config(project, ontology=ONTOLOGY)
+    ingest(project, [str(gt.parent / "test" / "images")], IngestConfig(dedup=False))
+    weights = shutil.copy(assets / "weights" / "yolo11n-coco.pt", tmp_path / "teacher.pt")
+    teacher = build_teacher(project.config, "ultralytics", {"weights": str(weights), "imgsz": 320})
+    label_project(project, teacher)
+    Path(weights).unlink()
+    truth = human_truth(project.config.ontology, check_ground_truth(gt))
+    scored = teacher_on_truth(project, project.config, teacher.fingerprint, truth, "cpu")
+    assert scored.score is not None and scored.score.model.endswith("(cached answers)")
+    assert scored.score.per_class["bus"] is not None
+    assert "hold no box under score 0.05, the floor it labelled at" in str(scored.note)
+    assert "not from 0.001 like the other models" in str(scored.note)
+
+
+def test_a_rename_that_merges_classes_merges_their_duplicates(assets, tmp_path) -> None:
+    """COCO's car, truck and bus renamed to one vehicle: where the model calls one bus both
+    a bus and a truck, the yardstick keeps one vehicle, and the vehicle AP rises."""
+    ontology = Ontology.model_validate(
+        {**ONTOLOGY, "class_mapping": {"car": "vehicle", "truck": "vehicle", "bus": "vehicle"}}
+    )
+    gt = check_ground_truth(highway_subset(assets, tmp_path / "human", "test", 40, bus=True))
+    truth = human_truth(ontology, gt)
+    model = load_student(str(assets / "weights" / "yolo11n-coco.pt"))
+    names = list(model.names.values())
+    found = predict_ultralytics(model, [i.path for i in truth.images], 320, "cpu")
+    merged = score("starting weights", "coco", truth, ontology, names, found, 0.25)
+    mapping, _ = class_map(ontology, names, truth.names)
+    duplicated = [_renamed(f, mapping) for f in found]
+    sizes = [(i.width, i.height) for i in truth.images]
+    before = coco_per_class(sizes, [i.boxes for i in truth.images], duplicated, truth.names)
+    vehicle = merged.per_class["vehicle"]
+    assert vehicle is not None and vehicle.ap50 > before["vehicle"].ap50 + 0.01  # 0.868 vs 0.852
+
+
+def _renamed(found: sv.Detections, mapping: dict[int, int]) -> sv.Detections:
+    """The boxes in the scored classes, no suppression after the rename."""
+    keep = np.isin(found.class_id, list(mapping))
+    return sv.Detections(
+        xyxy=found.xyxy[keep],
+        confidence=found.confidence[keep],
+        class_id=np.array([mapping[int(c)] for c in found.class_id[keep]], dtype=int),
+    )

@@ -11,7 +11,14 @@ import supervision as sv
 
 from edgedistill.coco_eval import ClassScore
 from edgedistill.evaluate.regression import find_regressions
-from edgedistill.evaluate.yardstick import ModelScore, class_map, score, truth_from_labels
+from edgedistill.evaluate.yardstick import (
+    FalsePositives,
+    ModelScore,
+    Truth,
+    class_map,
+    score,
+    truth_from_labels,
+)
 from edgedistill.keep_known import silent_class_boxes
 from edgedistill.ontology import Ontology
 
@@ -69,7 +76,7 @@ def test_a_model_with_other_class_indices_is_scored_by_name() -> None:
     truth = human_truth()
     # Right boxes in COCO's order: indices 2 (car), 0 (person), 3 (motorcycle).
     found = [boxes([(CAR, 2), (PERSON, 0)]), boxes([(BIKE, 3)])]
-    result = score("starting weights", "coco.pt", truth, ONTOLOGY, COCO_LIKE, found)
+    result = score("starting weights", "coco.pt", truth, ONTOLOGY, COCO_LIKE, found, 0.25)
     assert {n: s.ap50 for n, s in result.per_class.items() if s} == {
         "automobile": 1.0,
         "person": 1.0,
@@ -78,7 +85,7 @@ def test_a_model_with_other_class_indices_is_scored_by_name() -> None:
     assert result.map50 == 1.0 and result.ignored_classes == ["bicycle", "airplane"]
     # The same boxes with the indices read as the ground truth's order would score 0.
     misread = score(
-        "misread", "coco.pt", truth, ONTOLOGY, ["automobile", "motorcycle", "person"], found
+        "misread", "coco.pt", truth, ONTOLOGY, ["automobile", "motorcycle", "person"], found, 0.25
     )
     assert misread.map50 < 1.0
 
@@ -86,7 +93,8 @@ def test_a_model_with_other_class_indices_is_scored_by_name() -> None:
 def test_a_class_the_model_cannot_name_is_not_scored_as_zero() -> None:
     truth = human_truth()
     no_bikes = ["car", "person"]
-    result = score("teacher", "t", truth, ONTOLOGY, no_bikes, [boxes([(CAR, 0)]), boxes([])])
+    found = [boxes([(CAR, 0)]), boxes([])]
+    result = score("teacher", "t", truth, ONTOLOGY, no_bikes, found, 0.25)
     assert result.per_class["motorcycle"] is None
     assert result.per_class["person"] is not None and result.per_class["person"].ap50 == 0.0
     assert result.comparable == ["automobile", "person"]
@@ -121,3 +129,77 @@ def test_keep_known_adds_only_classes_the_teacher_is_silent_on() -> None:
     # person box on the teacher's car is the same object labelled otherwise: left out.
     assert added.class_id.tolist() == [2] and added.xyxy[0].tolist() == list(PERSON)
     assert len(silent_class_boxes(boxes([]), known)) == 3
+
+
+def cars(count: int) -> Truth:
+    """``count`` images, one labelled car in each."""
+    return truth_from_labels(
+        ONTOLOGY, [(Path(f"{i}.jpg"), 100, 80, [("car", CAR)]) for i in range(count)]
+    )
+
+
+STUDENT = ["automobile", "police car", "person", "motorcycle"]
+
+
+def named_twice(scores: list[float]) -> list[sv.Detections]:
+    """A student that calls each car ``automobile`` and, a little less sure, ``police car``."""
+    shifted = (11.0, 10.0, 51.0, 41.0)
+    return [
+        sv.Detections(
+            xyxy=np.array([CAR, shifted], dtype=np.float32),
+            confidence=np.array([s, s - 0.01], dtype=np.float32),
+            class_id=np.array([0, 1]),
+        )
+        for s in scores
+    ]
+
+
+def test_one_object_named_as_a_class_and_its_sub_class_is_one_detection() -> None:
+    truth = cars(4)
+    result = score(
+        "student", "s", truth, ONTOLOGY, STUDENT, named_twice([0.9, 0.8, 0.7, 0.6]), 0.25
+    )
+    # Merged into car and then suppressed: four hits, no false positive in between.
+    assert result.per_class["automobile"] == ClassScore(1.0, 1.0, 1.0, 4)
+    assert result.false_positives["police car"] == FalsePositives("automobile", 4, 0, 0.0)
+
+
+def test_a_student_naming_cars_twice_is_no_regression_of_its_starting_weights() -> None:
+    """The demo's false alarm: each car also called a police car, the gate crying car -29 %."""
+    truth = cars(4)
+    once = [boxes([(CAR, 2)], s) for s in (0.9, 0.8, 0.7, 0.6)]
+    base = score("starting weights", "coco.pt", truth, ONTOLOGY, COCO_LIKE, once, 0.25)
+    student = score(
+        "student", "s", truth, ONTOLOGY, STUDENT, named_twice([0.9, 0.8, 0.7, 0.6]), 0.25
+    )
+    assert find_regressions(base, student, 0.2, 0.1, "human labels") == []
+    assert base.per_class["automobile"] == student.per_class["automobile"]
+
+
+def test_false_positives_per_class_of_the_output_ghost_classes_included() -> None:
+    ontology = Ontology.model_validate(
+        {
+            "classes": [
+                {"name": "car"},
+                {"name": "police car", "parent": "car"},
+                {"name": "scooter"},
+                {"name": "emergency lights"},
+            ]
+        }
+    )
+    truth = truth_from_labels(ontology, [(Path("a.jpg"), 100, 80, [("car", CAR)])])
+    names = ["car", "police car", "scooter", "emergency lights", "airplane"]
+    elsewhere = (60.0, 40.0, 90.0, 70.0)
+    found = sv.Detections(
+        xyxy=np.array([CAR, CAR, CAR, CAR, elsewhere, CAR], dtype=np.float32),
+        confidence=np.array([0.9, 0.5, 0.4, 0.1, 0.6, 0.8], dtype=np.float32),
+        class_id=np.array([0, 1, 2, 3, 0, 4]),
+    )
+    result = score("student", "s", truth, ontology, names, [found], fp_conf=0.25)
+    assert result.false_positives == {
+        "car": FalsePositives("car", 2, 1, 1.0),  # the box away from the car
+        "police car": FalsePositives("car", 1, 0, 0.0),  # on the car: a car, as scored
+        "scooter": FalsePositives(None, 1, 1, 1.0),  # no scooter labelled: a ghost
+        "emergency lights": FalsePositives(None, 0, 0, 0.0),  # under the HUD's confidence
+    }  # airplane: not a class of the ontology, not the HUD's
+    assert result.to_json()["false_positives"]["scooter"]["scored_as"] is None

@@ -27,6 +27,7 @@ import supervision as sv
 from edgedistill.app_model import NMS_IOU
 from edgedistill.config import HudConfig
 from edgedistill.cost import CostInputs, estimate_costs
+from edgedistill.ego import outside_mask, share_inside
 from edgedistill.export.app import export_app_model, onnx_output_shape
 from edgedistill.hud.overlay import LeadTracker
 from edgedistill.hud.runner import new_tracker
@@ -40,6 +41,12 @@ CLIP = ASSETS / "videos" / "dashcam_highway_960x540.mp4"
 OUT = Path(__file__).resolve().parents[1] / "app" / "src" / "hud" / "__tests__" / "golden.json"
 RAW_FLOOR = 0.1  # raw rows/columns scoring below this cannot reach conf = 0.25
 LETTERBOX_FRAMES = [(640, 360), (960, 540), (1280, 720), (480, 640), (641, 359), (640, 480)]
+EGO_MASK = [(0.0, 0.5), (0.1, 0.5), (0.1, 1.0), (0.0, 1.0)]
+"""An ego mask over the left edge of the clip, which the car in the next lane drives out of:
+its box is dropped while at least half inside, so the app must drop the same boxes."""
+MIN_LEAD_DISTANCE_M = 43.0
+"""Far above the real default (3 m), inside the 40-50 m the clip's lead vehicle is estimated
+at, so that it is sometimes refused and the app must pick the same other one, or none."""
 
 
 def main() -> int:
@@ -51,12 +58,13 @@ def main() -> int:
     if not CLIP.is_file():
         print(f"error: {CLIP} is missing: golden vectors need ../shared/assets", file=sys.stderr)
         return 1
-    settings = HudConfig()
+    settings = HudConfig(ego_mask=EGO_MASK, min_lead_distance_m=MIN_LEAD_DISTANCE_M)
     golden = {
         "source": f"{CLIP.name}, frames fitted to {settings.width} px wide",
         "hud": settings.model_dump(),
         "iou": NMS_IOU,
         "letterbox": [letterbox_case(w, h) for w, h in LETTERBOX_FRAMES],
+        "ego": ego_cases(),
         "cost": [
             {
                 "fps": fps,
@@ -90,6 +98,25 @@ def letterbox_case(width: int, height: int) -> dict:
     }
 
 
+def ego_cases(count: int = 40) -> list[dict]:
+    """Boxes against polygons (convex, concave, partly outside the frame): the share of each
+    box inside, as the app must compute it."""
+    rng = np.random.default_rng(7)
+    polygons = [
+        EGO_MASK,
+        [(0.1, 0.7), (0.9, 0.75), (1.0, 1.0), (0.0, 1.0)],
+        [(0.2, 0.6), (0.5, 0.9), (0.8, 0.6), (0.8, 1.0), (0.2, 1.0)],  # concave: a notch
+    ]
+    cases = []
+    for i in range(count):
+        polygon = polygons[i % len(polygons)]
+        x1, y1 = rng.uniform(-0.1, 0.9), rng.uniform(0.3, 0.95)
+        box = [x1, y1, x1 + rng.uniform(0.01, 0.6), y1 + rng.uniform(0.01, 0.4)]
+        box = [round(float(v), 4) for v in box]
+        cases.append({"box": box, "polygon": polygon, "share": share_inside(box, polygon)})
+    return cases
+
+
 def run_student(weights: str, settings: HudConfig, limit: int, raw_head: bool = False) -> dict:
     """`raw_head`: the older `yolo` format, [1, 4+nc, N] without NMS, that the app still decodes
     (export-app now puts a YOLO11 student's NMS in the graph)."""
@@ -115,9 +142,10 @@ def run_student(weights: str, settings: HudConfig, limit: int, raw_head: bool = 
             detections = student.postprocess(raw[0], placement, settings.conf)
             sparse, rebuilt = sparse_output(raw, output_format)
             check_rebuilt(student.postprocess(rebuilt[0], placement, settings.conf), detections)
-            tracked = tracker.update(detections)
-            tracked = tracked[tracked.tracker_id >= 0]
             height, width = frame.image.shape[:2]
+            kept = outside_mask(detections, settings.ego_polygon, (width, height))
+            tracked = tracker.update(kept)
+            tracked = tracked[tracked.tracker_id >= 0]
             lead = leads.update(tracked, names, frame.time_s, (width, height))
             frames.append(
                 {
@@ -126,7 +154,9 @@ def run_student(weights: str, settings: HudConfig, limit: int, raw_head: bool = 
                     "raw": sparse,
                     "detections": boxes(detections),
                     "tracked": boxes(tracked),
+                    "ego_dropped": len(detections) - len(kept),
                     "lead": lead_json(lead),
+                    "refused": list(leads.refused),
                 }
             )
     return {

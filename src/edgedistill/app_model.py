@@ -3,7 +3,8 @@
 ``edgedistill export-app`` writes it, ``edgedistill serve`` offers it over the air
 (``GET /model``), and the app's TypeScript HUD reads it: class names, input size, output
 format (``end2end`` for YOLO26's ``[1, 300, 6]``, ``yolo`` for YOLO11's ``[1, 4+nc, N]``),
-thresholds, the HUD settings and each file's SHA-256.
+thresholds, the HUD settings, the classes masked out because no training box showed them,
+and each file's SHA-256.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class AppModel:
     hud: dict[str, object]
     licence: str
     parity: str
+    untrained_classes: list[str]
+    """Classes in ``names`` the student never learnt: masked, never output."""
+    untrained_reason: str
 
 
 def read_app_model(directory: Path) -> dict[str, Any]:

@@ -134,6 +134,11 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE train_runs ADD COLUMN regressions TEXT;
     """,
+    # The settings a teacher labelled with (JSON, flags included; never a secret), so that
+    # eval can rebuild it; NULL for teachers registered before.
+    """
+    ALTER TABLE teachers ADD COLUMN settings TEXT;
+    """,
 ]
 
 

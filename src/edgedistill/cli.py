@@ -694,7 +694,7 @@ def export_app(
     size = _parse_size(imgsz)
     project = _optional_project(project_dir)
     weights_path = _model_path(project, weights)
-    hud = project.config.hud if project else _defaults().hud
+    hud = project.hud_settings(weights_path) if project else _defaults().hud
     folder = parity_frames or (project.root / "frames" if project else None)
     frames = sorted(folder.rglob("*.jpg"))[:20] if folder and folder.is_dir() else []
     if parity_frames and not frames:
@@ -778,23 +778,34 @@ def run_command(
         float | None, typer.Option(min=1, help="Target fps (default 15).", metavar="FPS")
     ] = None,
     model_workers: ModelWorkersOption = None,
+    events: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the driving log here: a JSON line per frame (detections, track ids, "
+            "lead vehicle, distance, TTC, warning).",
+            metavar="FILE.jsonl",
+        ),
+    ] = None,
 ) -> None:
     """Run the student on video with tracking and the driver HUD."""
     from edgedistill.display import print_run_stats
     from edgedistill.hud import run_hud
 
-    if output is None and not show:
-        raise UsageError("nothing to do: pass --output FILE.mp4 and/or --show")
+    if output is None and not show and events is None:
+        raise UsageError("nothing to do: pass --output FILE.mp4, --show and/or --events FILE")
     if output is not None:
         _check_video_output(output)
     project = _optional_project(project_dir)
     from edgedistill.config import override
 
-    config = project.config if project else _defaults()
-    settings = override(config, "hud", {"target_fps": fps, "model_workers": model_workers}).hud
     found = _model_path(project, model, to_run=True)
+    flags = {"target_fps": fps, "model_workers": model_workers}
+    if project is not None:  # its hud.ego_mask: auto is the mask its dataset found
+        settings = project.with_overrides("hud", flags).hud_settings(found)
+    else:
+        settings = override(_defaults(), "hud", flags).hud
     try:
-        stats = run_hud(source, found, settings, output, show, realtime)
+        stats = run_hud(source, found, settings, output, show, realtime, events)
     except KeyboardInterrupt:
         raise Interrupted() from None
     print_run_stats(stats, output)

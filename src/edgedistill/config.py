@@ -236,6 +236,36 @@ class HudConfig(BaseModel):
         default_factory=lambda: [(0.42, 0.55), (0.58, 0.55), (0.85, 1.0), (0.15, 1.0)],
         description="the lane ahead as a polygon of (x, y) shares of the frame",
     )
+    ego_mask: list[tuple[float, float]] | Literal["auto"] = Field(
+        default="auto",
+        description="the car's own hood or dashboard as a polygon of (x, y) shares of the "
+        "frame: a box at least half inside is never an object (dropped from the dataset's "
+        "labels and from the HUD before tracking); auto: found in the labelled frames by "
+        "`edgedistill dataset`; []: none",
+    )
+    min_lead_distance_m: float = Field(
+        default=3.0,
+        ge=0.0,
+        description="a lead vehicle estimated closer than this is refused: the camera sits "
+        "behind the windscreen, about 2 m from the front bumper",
+    )
+
+    @field_validator("ego_mask")
+    @classmethod
+    def _mask_is_a_polygon(
+        cls, mask: list[tuple[float, float]] | str
+    ) -> list[tuple[float, float]] | str:
+        if isinstance(mask, list) and mask:
+            if len(mask) < 3:
+                raise ValueError("a polygon needs 3 or more (x, y) points, or [] for none")
+            if not all(0.0 <= v <= 1.0 for point in mask for v in point):
+                raise ValueError("points are shares of the frame, between 0 and 1")
+        return mask
+
+    @property
+    def ego_polygon(self) -> list[tuple[float, float]]:
+        """The ego mask to apply: none while it is still ``auto`` (nothing found yet)."""
+        return [] if self.ego_mask == "auto" else list(self.ego_mask)
 
 
 class ServeConfig(BaseModel):

@@ -253,7 +253,7 @@ def _export(project: Project, weights: Path) -> Path:
 def _hud(project: Project, video: Path, onnx: Path, output: Path) -> Path:
     """The HUD video of the student on the clip; reused when model, clip and HUD match."""
     out.rule("[bold]run")
-    settings = project.config.hud
+    settings = project.hud_settings(onnx)
     stamp = {
         "model": file_sha256(onnx),
         "video": str(video),
@@ -262,8 +262,10 @@ def _hud(project: Project, video: Path, onnx: Path, output: Path) -> Path:
     if _fresh(output, stamp):
         out.print(f"HUD video already made with this student and clip: {output}")
         return output
-    stats = run_hud(str(video), onnx, settings, output=output)
+    events = output.with_suffix(".events.jsonl")
+    stats = run_hud(str(video), onnx, settings, output=output, events=events)
     print_run_stats(stats, output)
+    out.print(f"Driving log (a JSON line per frame): {events}")
     _stamp(output, stamp)
     return output
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the stages are imported by the commands that run them
     from edgedistill.ingest import IngestReport
     from edgedistill.label import LabelReport
     from edgedistill.media.files import MediaFile
+    from edgedistill.metrics import FalsePositiveCount
     from edgedistill.status import LabelStatus, ProjectStatus
     from edgedistill.train import TrainRun
 
@@ -192,6 +193,9 @@ def print_status(status: ProjectStatus, labels_only: bool = False) -> None:
         if status.student_regressed:
             lost = ", ".join(status.student_regressed)
             table.add_row("  [red]regressed[/]", escape(f"lost {lost} (see its report)"))
+        if status.student_untrained:
+            never = ", ".join(status.student_untrained)
+            table.add_row("  never outputs", escape(f"{never} (no training boxes)"))
         for pair in status.distillation:
             table.add_row(
                 "  distilled",
@@ -269,6 +273,10 @@ def print_dataset_report(report: DatasetReport) -> None:
         out.print(f"  review the labels before training: {report.gallery}")
     if report.unlabelled_frames:
         out.print(f"  {report.unlabelled_frames} frames are not labelled by {report.teacher} yet")
+    ego = report.ego_mask
+    if ego.polygon:
+        dropped = _count(ego.labels_dropped, "label")
+        out.print(f"  ego vehicle (hud.ego_mask) {escape(ego.note)}: {dropped} inside it left out")
 
 
 def print_train_run(run: TrainRun) -> None:
@@ -276,6 +284,10 @@ def print_train_run(run: TrainRun) -> None:
     for key in ("metrics/mAP50(B)", "metrics/mAP50-95(B)"):
         if key in run.metrics:
             out.print(f"  {key.split('/')[1]} on val: {run.metrics[key]:.3f}")
+    if run.untrained:
+        out.print(
+            f"  never outputs (no training boxes, masked): {escape(', '.join(run.untrained))}"
+        )
 
 
 def print_eval_report(report: EvalReport) -> None:
@@ -296,6 +308,13 @@ def print_eval_report(report: EvalReport) -> None:
                     f"{model.role} vs human labels: mAP50 {model.map50:.3f}, "
                     f"mAP50-95 {model.map50_95:.3f}"
                 )
+    reference = human or metrics.vs_start
+    if reference is not None and "student" in reference.models:
+        line = false_positive_line(reference.models["student"].false_positives)
+        out.print(f"student false positives ({reference.basis}): {escape(line)}")
+    if teacher.false_positives:
+        line = false_positive_line(teacher.false_positives)
+        out.print(f"student false positives (teacher labels, {metrics.split}): {escape(line)}")
     for line in metrics.regressions:
         err.print(f"[red]{escape(line)}[/]")
     if metrics.speed is not None:
@@ -306,6 +325,22 @@ def print_eval_report(report: EvalReport) -> None:
                     f"({timing.fps:.1f} fps)"
                 )
     out.print(f"Report: {report.html}")
+
+
+def false_positive_line(counts: dict[str, FalsePositiveCount]) -> str:
+    """The classes with false positives, most first, with the count per image; a class
+    the labels do not have is said so."""
+    found = sorted(
+        ((name, c) for name, c in counts.items() if c.false_positives),
+        key=lambda i: -i[1].false_positives,
+    )
+    if not found:
+        return "none"
+    return ", ".join(
+        f"{name} {c.false_positives} ({c.per_image:.3f}/image"
+        + (", no such label)" if c.scored_as is None else ")")
+        for name, c in found
+    )
 
 
 def print_stage(stage: str, result: object) -> None:
@@ -361,6 +396,12 @@ def print_run_stats(stats: RunStats, output: object) -> None:
         f"{stats.fps:.1f} fps end to end{copies}; a lead vehicle in {stats.lead_frames}, a time to "
         f"collision in {stats.ttc_frames}, a collision warning in {stats.warnings}."
     )
+    if stats.ego_dropped or stats.refused_leads:
+        out.print(
+            f"The car's own hood: {stats.ego_dropped} detections inside the ego mask "
+            f"dropped; a vehicle refused as the lead for being implausibly close in "
+            f"{_count(stats.refused_leads, 'frame')}."
+        )
     if output is not None:
         out.print(f"HUD video: {output}")
 

@@ -32,6 +32,17 @@ class RelatedConfusion(_Record):
     count: int
 
 
+class FalsePositiveCount(_Record):
+    """One class of a model's output: its boxes at the HUD's confidence, and those that
+    overlap no label of the class they score as (``scored_as``) at IoU 0.5. ``scored_as``
+    None: the labels have no such class, so every box of it counts."""
+
+    scored_as: str | None
+    detections: int
+    false_positives: int
+    per_image: float
+
+
 class Comparison(_Record):
     """A model scored against reference labels by Ultralytics' validator."""
 
@@ -46,6 +57,9 @@ class Comparison(_Record):
     matched_by_name: bool = False
     """True for weights whose class list is not the dataset's: scored by COCOeval with
     classes matched by name through the ontology, not by Ultralytics' validator."""
+    false_positives: dict[str, FalsePositiveCount] = Field(default_factory=dict)
+    """Per class of the student's output, against the reference labels (the yardstick's
+    count, :class:`ModelOnTruth`)."""
 
 
 class NamedClassScore(_Record):
@@ -70,6 +84,19 @@ class ModelOnTruth(_Record):
     classes_scored: int
     per_class: dict[str, NamedClassScore | None]
     ignored_classes: list[str] = Field(default_factory=list)
+    false_positives: dict[str, FalsePositiveCount] = Field(default_factory=dict)
+    """Per class of the model's own output that the ontology knows, ghost classes too."""
+
+
+class ScoringProtocol(_Record):
+    """How every model on a yardstick was scored: score floor, class-aware NMS IoU after
+    merging classes, and the confidence and IoU of the false-positive count."""
+
+    score_floor: float
+    nms_iou: float
+    fp_conf: float
+    fp_iou: float
+    line: str
 
 
 class RegressionRecord(_Record):
@@ -100,6 +127,8 @@ class Yardstick(_Record):
     map50_95: float
     per_class: dict[str, NamedClassScore | None]
     teacher: ModelOnTruth | None = None
+    protocol: ScoringProtocol | None = None
+    """None in reports written before the protocol was recorded."""
 
 
 class Timing(_Record):

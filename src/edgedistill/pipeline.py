@@ -20,10 +20,10 @@ from edgedistill.evaluate import EvalReport, evaluate
 from edgedistill.ingest import IngestReport, ingest
 from edgedistill.keep_known import training_data
 from edgedistill.label import LabelReport, label_project
-from edgedistill.project import FinishedRun, Project
+from edgedistill.project import Project
 from edgedistill.student import load_student
 from edgedistill.teachers import build_teacher, teacher_settings, with_teacher_flags
-from edgedistill.train import TrainRun, train_student
+from edgedistill.train import TrainRun, masked_at, reused_run, train_student
 
 
 @dataclass
@@ -82,7 +82,7 @@ def _train(
     def trained(chosen: TrainConfig, assistant: Assistant | None = None) -> TrainRun:
         finished = project.finished_runs(dataset, chosen.model_dump_json())
         if finished:
-            return _as_train_run(finished[0])
+            return reused_run(finished[0])
         data = training_data(project, chosen, dataset)
         return train_student(project, chosen, dataset, assistant=assistant, data=data)
 
@@ -104,14 +104,13 @@ def _from_project(project: Project, source: str) -> Path:
     return path if path.is_absolute() else project.root / path
 
 
-def _as_train_run(run: FinishedRun) -> TrainRun:
-    return TrainRun(run.id, run.dataset, run.model, run.directory, run.weights, "done", {})
-
-
 def _finished_evaluation(project: Project, run: TrainRun) -> EvalReport | None:
+    """The newest complete evaluation of the run's weights as they are now (made after
+    their untrained classes were masked)."""
     if run.weights is None:
         return None
+    since = masked_at(run.directory) or ""
     for folder, metrics in project.reports_of(run.weights):
-        if (folder / "report.html").exists():
+        if (folder / "report.html").exists() and metrics.created_at >= since:
             return EvalReport(folder, metrics)
     return None

@@ -17,6 +17,7 @@ reports; none of them spells a folder name or queries for them itself.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from edgedistill.catalog import Catalog
-from edgedistill.config import ProjectConfig, load_config, override, parse_config
+from edgedistill.config import HudConfig, ProjectConfig, load_config, override, parse_config
 from edgedistill.errors import EdgedistillError, ProjectNotFoundError
 from edgedistill.presets import preset_text
 
@@ -56,6 +57,12 @@ class DatasetRecord:
     @property
     def data_yaml(self) -> Path:
         return self.root / "data.yaml"
+
+    def ego_mask(self) -> list[tuple[float, float]]:
+        """The ego-vehicle mask the dataset applied to its labels ([] for none)."""
+        saved = self.root / "dataset.json"
+        mask = json.loads(saved.read_text()).get("ego_mask") if saved.is_file() else None
+        return [(float(x), float(y)) for x, y in (mask or {}).get("polygon", [])]
 
 
 @dataclass(frozen=True)
@@ -185,6 +192,20 @@ class Project:
             weights,
         )
         return weights
+
+    def hud_settings(self, model: Path | None = None) -> HudConfig:
+        """The config's ``hud`` with ``ego_mask: auto`` replaced by the mask that
+        ``edgedistill dataset`` found in the labelled frames of ``model``'s dataset (the
+        newest dataset for a model trained elsewhere); no mask when none was found."""
+        hud = self.config.hud
+        if hud.ego_mask != "auto":
+            return hud
+        run = self.run_of(model) if model is not None else None
+        try:
+            record = self.dataset(run.dataset if run else None)
+        except EdgedistillError:  # no dataset yet: nothing was found
+            return hud.model_copy(update={"ego_mask": []})
+        return hud.model_copy(update={"ego_mask": record.ego_mask()})
 
     def run_of(self, weights: Path) -> FinishedRun | None:
         """The run that trained ``weights`` (None for weights from elsewhere)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from edgedistill.catalog import Catalog
 from edgedistill.config import ProjectConfig
@@ -48,6 +49,8 @@ class ProjectStatus:
     student: str | None = None
     student_regressed: list[str] | None = None
     """Classes the newest student lost against its starting weights (None: not checked)."""
+    student_untrained: list[str] = field(default_factory=list)
+    """Classes the newest student never outputs: no training box showed them."""
     regressed_runs: int = 0
     distillation: list[DistilledRun] = field(default_factory=list)
     report: str | None = None
@@ -95,6 +98,7 @@ def project_status(project: Project) -> ProjectStatus:
             train_runs={status: runs.get(status, 0) for status in RUN_STATUSES},
             student=str(finished[0].weights) if finished else None,
             student_regressed=_regressed(catalog, finished[0].id) if finished else None,
+            student_untrained=_untrained(finished[0].directory) if finished else [],
             regressed_runs=catalog.execute(
                 "SELECT COUNT(*) FROM train_runs "
                 "WHERE regressions IS NOT NULL AND regressions != '[]'"
@@ -128,3 +132,10 @@ def _regressed(catalog: Catalog, run_id: str) -> list[str] | None:
     """The classes a run's student lost (its evaluation's gate); None when not checked."""
     row = catalog.execute("SELECT regressions FROM train_runs WHERE id = ?", (run_id,)).fetchone()
     return [r["name"] for r in json.loads(row[0])] if row and row[0] else None
+
+
+def _untrained(run_directory: Path) -> list[str]:
+    """The classes a run masked out of its student (``run.json``, written by train)."""
+    run_json = run_directory / "run.json"
+    saved = json.loads(run_json.read_text()) if run_json.is_file() else {}
+    return list((saved.get("untrained_classes") or {}).get("classes", []))

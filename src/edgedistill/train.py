@@ -15,19 +15,27 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
 from edgedistill.catalog import Catalog, now
 from edgedistill.config import TrainConfig
 from edgedistill.distill import Assistant, check_distillable, find_assistant
 from edgedistill.errors import EdgedistillError, Interrupted, disk_full
-from edgedistill.project import DatasetRecord, Project
+from edgedistill.project import DatasetRecord, FinishedRun, Project
 from edgedistill.student import load_student, pick_device
+from edgedistill.untrained import (
+    REASON,
+    classes_without_boxes,
+    mask_classes,
+    training_box_counts,
+    unmask_for_training,
+)
 from edgedistill.weights import is_architecture, resolve_weights
 
 log = logging.getLogger(__name__)
@@ -51,6 +59,9 @@ class TrainRun:
     weights: Path | None
     status: str
     metrics: dict[str, float]
+    untrained: list[str] = field(default_factory=list)
+    """Classes no training label showed: masked out of the student's head
+    (:mod:`edgedistill.untrained`)."""
 
 
 def train_student(
@@ -109,7 +120,9 @@ def _start(
     _follow_epochs(model, on_epoch)
     if assistant is not None:
         check_distillable(catalog, model, assistant, record.version)
-    _warn_rare_classes(catalog, record.version, project.config.dataset.min_instances)
+    _warn_rare_classes(plan.data, record.version, project.config.dataset.min_instances)
+    if unmasked := unmask_for_training(model):
+        log.info("the starting weights' masked classes start afresh: %s", ", ".join(unmasked))
     directory = project.runs_dir / plan.id
     device = pick_device(settings.device)
     with _owning(directory):
@@ -151,22 +164,27 @@ def _start(
             **(assistant.train_args() if assistant else {}),
         }
         return _run(
-            catalog, plan.id, record.version, settings.model, directory, lambda: model.train(**args)
+            catalog,
+            TrainRun(plan.id, record.version, settings.model, directory, None, "running", {}),
+            lambda: model.train(**args),
         )
 
 
-def _warn_rare_classes(catalog: Catalog, version: str, min_instances: int) -> None:
-    """One warning per class of dataset ``version`` with fewer than ``min_instances``
-    training boxes: how many it holds and what the user can do."""
-    row = catalog.execute(
-        "SELECT class_names, counts FROM datasets WHERE version = ?", (version,)
-    ).fetchone()
-    if row is None or min_instances <= 0:
-        return
-    train = json.loads(row[1]).get("instances", {}).get("train", {})
-    for name in json.loads(row[0]):
-        count = train.get(name, 0)
-        if count < min_instances:
+def _warn_rare_classes(data: Path, version: str, min_instances: int) -> None:
+    """What the training labels lack: one warning naming the classes they never show
+    (the student will not output them), and one per class with fewer than
+    ``min_instances`` boxes, with what the user can do."""
+    counts = training_box_counts(data)
+    missing = [name for name, count in counts.items() if count == 0]
+    if missing:
+        log.warning(
+            "the training labels of dataset %s show no %s: the student will not output "
+            "%s (masked out of its head after training); add footage that shows them, or keep "
+            "what the starting weights know (train.keep_known: true)",
+            version, ", ".join(missing), "it" if len(missing) == 1 else "them",
+        )  # fmt: skip
+    for name, count in counts.items():
+        if 0 < count < min_instances:
             log.warning(
                 "class '%s' has %d training %s in dataset %s, fewer than the %d it takes to "
                 "learn it (dataset.min_instances): add footage that shows it, label another "
@@ -227,12 +245,13 @@ def _resume(project: Project, catalog: Catalog, on_epoch: EpochCallback | None) 
     if not _resumable(last, directory.parent):
         if best.is_file():
             log.warning("run %s had finished its epochs; keeping its best.pt", run_id)
+            untrained = mask_untrained(directory)
             catalog.execute(
                 "UPDATE train_runs SET status = 'done', error = NULL, weights = ?, "
                 "finished_at = ? WHERE id = ?",
                 (str(best), now(), run_id),
             )
-            return TrainRun(run_id, dataset, model_name, directory, best, "done", {})
+            return TrainRun(run_id, dataset, model_name, directory, best, "done", {}, untrained)
         catalog.execute(
             "UPDATE train_runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?",
             ("checkpoint not resumable", now(), run_id),
@@ -248,10 +267,7 @@ def _resume(project: Project, catalog: Catalog, on_epoch: EpochCallback | None) 
         _reopen(catalog, run_id)
         return _run(
             catalog,
-            run_id,
-            dataset,
-            model_name,
-            directory,
+            TrainRun(run_id, dataset, model_name, directory, None, "running", {}),
             lambda: model.train(resume=True, data=str(data)),
         )
 
@@ -367,9 +383,9 @@ def _resumable(checkpoint: Path, runs_folder: Path) -> bool:
     return state.get("epoch", -1) >= 0 and state.get("optimizer") is not None and inside
 
 
-def _run(
-    catalog: Catalog, run_id: str, dataset: str, model_name: str, directory: Path, train: Any
-) -> TrainRun:
+def _run(catalog: Catalog, run: TrainRun, train: Any) -> TrainRun:
+    """Train, record how it ended, and mask the classes its training labels never showed."""
+    run_id, directory = run.id, run.directory
     try:
         results = train()
     except KeyboardInterrupt:
@@ -400,11 +416,53 @@ def _run(
     weights = directory / "weights" / "best.pt"
     weights = weights if weights.is_file() else directory / "weights" / "last.pt"
     metrics = {k: float(v) for k, v in (getattr(results, "results_dict", None) or {}).items()}
+    untrained = mask_untrained(directory)
     catalog.execute(
         "UPDATE train_runs SET status = 'done', weights = ?, finished_at = ? WHERE id = ?",
         (str(weights), now(), run_id),
     )
-    return TrainRun(run_id, dataset, model_name, directory, weights, "done", metrics)
+    return replace(run, weights=weights, status="done", metrics=metrics, untrained=untrained)
+
+
+def mask_untrained(directory: Path) -> list[str]:
+    """Mask, in the checkpoints of the run in ``directory``, the classes that its training
+    data (as Ultralytics recorded it in ``args.yaml``) never showed; record them in
+    ``run.json`` with the reason."""
+    data = Path(yaml.safe_load((directory / "args.yaml").read_text())["data"])
+    untrained = classes_without_boxes(data)
+    if untrained:
+        for checkpoint in (directory / "weights").glob("*.pt"):
+            mask_classes(checkpoint, untrained)
+    run_json = directory / "run.json"
+    if run_json.is_file():
+        saved = json.loads(run_json.read_text())
+        saved["untrained_classes"] = {"classes": untrained, "reason": REASON, "masked_at": now()}
+        run_json.write_text(json.dumps(saved, indent=2))
+    return untrained
+
+
+def reused_run(run: FinishedRun) -> TrainRun:
+    """A finished run as ``pipeline`` reuses it; one trained before classes without boxes
+    were masked gets them masked now (its earlier evaluations no longer describe it)."""
+    saved = json.loads((run.directory / "run.json").read_text())
+    recorded = saved.get("untrained_classes")
+    if recorded is None:
+        untrained = mask_untrained(run.directory)
+        if untrained:
+            log.warning(
+                "masked the classes run %s never saw a box of: %s", run.id, ", ".join(untrained)
+            )
+    else:
+        untrained = list(recorded["classes"])
+    weights = run.weights
+    return TrainRun(run.id, run.dataset, run.model, run.directory, weights, "done", {}, untrained)
+
+
+def masked_at(run_directory: Path) -> str | None:
+    """When the run's classes without boxes were masked (None: never)."""
+    run_json = run_directory / "run.json"
+    saved = json.loads(run_json.read_text()) if run_json.is_file() else {}
+    return (saved.get("untrained_classes") or {}).get("masked_at")
 
 
 def _write_run_json(

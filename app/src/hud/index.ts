@@ -5,6 +5,7 @@ export * from './letterbox';
 export * from './nms';
 export * from './bytetrack';
 export * from './estimate';
+export * from './ego';
 export * from './lead';
 export * from './settings';
 export * from './pipeline';

@@ -1,10 +1,15 @@
-/** The lead vehicle: the lowest box of a vehicle class whose bottom centre is in the ego zone. */
+/**
+ * The lead vehicle: the lowest box of a vehicle class whose bottom centre is in the ego zone,
+ * among those not closer than `minLeadDistanceM` (the car's own hood or a misdetection).
+ */
 import { TimeToCollision, distanceM, focalLengthPx, inside } from './estimate';
 import type { HudSettings } from './settings';
 import type { Lead, TrackedDetection } from './types';
 
 export class LeadTracker {
   private ttc = new Map<number, TimeToCollision>();
+  /** Track ids refused as the lead in the last frame: implausibly close (the car's own hood). */
+  refused: number[] = [];
 
   constructor(private readonly settings: HudSettings) {}
 
@@ -15,13 +20,22 @@ export class LeadTracker {
     width: number,
     height: number,
   ): Lead | null {
-    const { egoZone, vehicleWidthsM, horizontalFovDeg, ttcWarningS, ttcWindowS } = this.settings;
+    const { egoZone, vehicleWidthsM, horizontalFovDeg, ttcWarningS, ttcWindowS, minLeadDistanceM } =
+      this.settings;
     const zone = egoZone.map(([x, y]) => [x * width, y * height] as [number, number]);
+    const focal = focalLengthPx(width, horizontalFovDeg);
+    this.refused = [];
     let best = -1;
     detections.forEach((d, i) => {
       const [x1, , x2, y2] = d.box;
-      if (!(names[d.classId] in vehicleWidthsM)) return;
-      if (inside([(x1 + x2) / 2, y2], zone) && (best < 0 || y2 > detections[best].box[3])) best = i;
+      const realWidth = vehicleWidthsM[names[d.classId]];
+      if (realWidth === undefined || !inside([(x1 + x2) / 2, y2], zone)) return;
+      const distance = distanceM(x2 - x1, realWidth, focal);
+      if (distance !== null && distance < minLeadDistanceM) {
+        this.refused.push(d.trackId);
+        return;
+      }
+      if (best < 0 || y2 > detections[best].box[3]) best = i;
     });
     const live = new Set(detections.map((d) => d.trackId));
     for (const id of [...this.ttc.keys()]) if (!live.has(id)) this.ttc.delete(id);
@@ -35,7 +49,6 @@ export class LeadTracker {
     }
     const ttcS = estimator.update(timeS, boxWidth);
     const className = names[lead.classId];
-    const focal = focalLengthPx(width, horizontalFovDeg);
     return {
       index: best,
       trackId: lead.trackId,

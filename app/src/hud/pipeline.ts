@@ -4,6 +4,7 @@
  */
 import { ByteTracker } from './bytetrack';
 import { type Tensor, decode } from './decode';
+import { outsideMask } from './ego';
 import { LeadTracker } from './lead';
 import { letterbox } from './letterbox';
 import type { HudSettings } from './settings';
@@ -33,6 +34,11 @@ export class HudPipeline {
     this.leads = new LeadTracker(options.settings);
   }
 
+  /** Track ids refused as the lead in the last frame: implausibly close. */
+  get refused(): number[] {
+    return this.leads.refused;
+  }
+
   /** Decodes a raw model output for a `width`×`height` frame, then tracks it. */
   fromTensor(output: Tensor, width: number, height: number, timeS: number): HudFrame {
     const [inputHeight, inputWidth] = this.options.inputSize;
@@ -47,7 +53,7 @@ export class HudPipeline {
     return this.fromDetections(detections, width, height, timeS);
   }
 
-  /** Tracks detections already in frame pixels (e.g. from Roboflow). */
+  /** Tracks detections already in frame pixels (e.g. from Roboflow), the ego vehicle dropped. */
   fromDetections(
     detections: Detection[],
     width: number,
@@ -55,17 +61,29 @@ export class HudPipeline {
     timeS: number,
     names: readonly string[] = this.options.names,
   ): HudFrame {
-    const tracked = this.tracker.update(detections).filter((d) => d.trackId >= 0);
-    return this.withLead(tracked, width, height, timeS, names);
+    const kept = outsideMask(detections, this.options.settings.egoMask, width, height);
+    const tracked = this.tracker.update(kept).filter((d) => d.trackId >= 0);
+    return this.lead(tracked, width, height, timeS, names);
   }
 
-  /** Detections a server already tracked: only the lead vehicle is worked out here. */
+  /** Detections a server already tracked: the ego vehicle dropped, the lead vehicle found. */
   withLead(
     tracked: TrackedDetection[],
     width: number,
     height: number,
     timeS: number,
     names: readonly string[] = this.options.names,
+  ): HudFrame {
+    const kept = outsideMask(tracked, this.options.settings.egoMask, width, height);
+    return this.lead(kept, width, height, timeS, names);
+  }
+
+  private lead(
+    tracked: TrackedDetection[],
+    width: number,
+    height: number,
+    timeS: number,
+    names: readonly string[],
   ): HudFrame {
     const lead = this.leads.update(tracked, names, timeS, width, height);
     return { width, height, detections: tracked, lead };

@@ -13,6 +13,10 @@ export interface HudSettings {
   ttcWindowS: number;
   /** The lane ahead as (x, y) shares of the frame. */
   egoZone: [number, number][];
+  /** The car's own hood or dashboard as (x, y) shares of the frame; [] for none. */
+  egoMask: [number, number][];
+  /** A lead vehicle estimated closer than this is refused. */
+  minLeadDistanceM: number;
   targetFps: number;
 }
 
@@ -43,6 +47,8 @@ export const HUD_DEFAULTS: HudSettings = {
     [0.85, 1.0],
     [0.15, 1.0],
   ],
+  egoMask: [],
+  minLeadDistanceM: 3,
   targetFps: 15,
 };
 
@@ -89,6 +95,8 @@ export function parseModelInfo(raw: unknown): ModelInfo {
       ttcWarningS: num(hud.ttc_warning_s, HUD_DEFAULTS.ttcWarningS),
       ttcWindowS: num(hud.ttc_window_s, HUD_DEFAULTS.ttcWindowS),
       egoZone: (hud.ego_zone as [number, number][]) ?? HUD_DEFAULTS.egoZone,
+      egoMask: Array.isArray(hud.ego_mask) ? (hud.ego_mask as [number, number][]) : [],
+      minLeadDistanceM: num(hud.min_lead_distance_m, HUD_DEFAULTS.minLeadDistanceM),
       targetFps: num(hud.target_fps, HUD_DEFAULTS.targetFps),
     },
   };

@@ -24,10 +24,12 @@ export function useModeLoop(camera: CameraHandle | null, settings: AppSettings, 
   const [error, setError] = useState<string | null>(null);
   const [fps, setFps] = useState(0);
   const times = useRef<number[]>([]);
-  const hud = useMemo<HudSettings>(
-    () => ({ ...HUD_DEFAULTS, conf: settings.conf, horizontalFovDeg: settings.horizontalFovDeg, targetFps: settings.targetFps }),
+  /** What Settings exposes; everything else comes from the student's model.json. */
+  const overrides = useMemo<Partial<HudSettings>>(
+    () => ({ conf: settings.conf, horizontalFovDeg: settings.horizontalFovDeg, targetFps: settings.targetFps }),
     [settings.conf, settings.horizontalFovDeg, settings.targetFps],
   );
+  const [hud, setHud] = useState<HudSettings>({ ...HUD_DEFAULTS, ...overrides });
 
   useEffect(() => {
     if (!camera) return;
@@ -49,14 +51,14 @@ export function useModeLoop(camera: CameraHandle | null, settings: AppSettings, 
       if (settings.mode === 'device') {
         setStatus('loading the student…');
         const bundled = await loadBundledModel();
-        let info = { ...bundled.info, hud: { ...bundled.info.hud, ...hud } };
+        let info = { ...bundled.info, hud: { ...bundled.info.hud, ...overrides } };
         let model: string | Uint8Array = bundled.url;
         let origin = 'bundled';
         if (settings.updateModelFromServer && settings.serverUrl) {
           try {
             const newer = await fetchNewerModel(settings.serverUrl, secrets.serverKey, bundled.info);
             if (newer) {
-              info = { ...newer.info, hud: { ...newer.info.hud, ...hud } };
+              info = { ...newer.info, hud: { ...newer.info.hud, ...overrides } };
               model = newer.bytes;
               origin = 'from the server, checksum verified';
             }
@@ -67,8 +69,18 @@ export function useModeLoop(camera: CameraHandle | null, settings: AppSettings, 
         const runtime = await createRuntime(info, model, assetsBase());
         if (cancelled) return;
         setStatus(`${runtime.name}, student ${info.version} (${origin})`);
-        loop = startDeviceLoop(camera, runtime, info, { ...info.hud, ...hud }, events);
-      } else if (settings.mode === 'server') {
+        setHud(info.hud);
+        loop = startDeviceLoop(camera, runtime, info, info.hud, events);
+        return;
+      }
+      // The project's HUD settings (ego mask, widths, zone) from the bundled model.json.
+      const projectHud = await loadBundledModel().then(
+        (bundled) => bundled.info.hud,
+        () => HUD_DEFAULTS,
+      );
+      const hud = { ...projectHud, ...overrides };
+      setHud(hud);
+      if (settings.mode === 'server') {
         if (!settings.serverUrl || !secrets.serverKey) throw new Error('set the server URL and key in Settings');
         setStatus(`connecting to ${settings.serverUrl}…`);
         const client = new ServerClient(settings.serverUrl, secrets.serverKey);
@@ -95,7 +107,7 @@ export function useModeLoop(camera: CameraHandle | null, settings: AppSettings, 
       cancelled = true;
       loop?.stop();
     };
-  }, [camera, settings, secrets, hud]);
+  }, [camera, settings, secrets, overrides]);
 
   return { result, fps, status, error, hud };
 }

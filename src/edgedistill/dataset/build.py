@@ -6,9 +6,11 @@ import hashlib
 import json
 import shutil
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import supervision as sv
 
 from edgedistill.catalog import Catalog, now
 from edgedistill.config import DatasetConfig, ProjectConfig
@@ -17,8 +19,10 @@ from edgedistill.dataset.gallery import Gallery
 from edgedistill.dataset.split import assign_splits, unit_score
 from edgedistill.dataset.writers import CocoWriter
 from edgedistill.detections import class_ids
+from edgedistill.ego import find_ego_mask, outside_mask
 from edgedistill.errors import NO_FRAMES, EdgedistillError
 from edgedistill.project import Project
+from edgedistill.teachers.base import RawDetection
 from edgedistill.teachers.cache import LabelCache, cache_keys
 from edgedistill.teachers.resolve import resolve
 from edgedistill.teachers.tracks import track_voting_cache
@@ -34,6 +38,17 @@ class _Frame:
     width: int
     height: int
     unit: str
+
+
+@dataclass
+class EgoMaskUse:
+    """The ego vehicle's mask (``hud.ego_mask``) as this dataset applied it."""
+
+    polygon: list[tuple[float, float]]
+    note: str
+    """Where it came from: the config, or what found it in the labelled frames."""
+    labels_dropped: int = 0
+    """Teacher labels inside it (the car's own hood), kept out of the dataset."""
 
 
 @dataclass
@@ -58,6 +73,7 @@ class DatasetReport:
     """Per-class confidences chosen for ``label.precision_target``."""
     uncertain_frames: int = 0
     """Frames left out by ``dataset.uncertain_band``."""
+    ego_mask: EgoMaskUse = field(default_factory=lambda: EgoMaskUse([], "none"))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -76,6 +92,7 @@ class DatasetReport:
             "gallery": str(self.gallery) if self.gallery else None,
             "thresholds": self.thresholds,
             "uncertain_frames": self.uncertain_frames,
+            "ego_mask": asdict(self.ego_mask),
         }
 
 
@@ -97,8 +114,9 @@ def build_dataset(
         prompts = cache_keys(config.ontology.prompts, prompted)
         if prompted:  # tracked objects (video propagation) get one class per track
             cache = track_voting_cache(catalog, fingerprint, prompts, config.ontology, config.label)
+        ego = _ego_mask(catalog, cache, config, fingerprint, prompted)
         frames, objects, dropped = _labelled_frames(
-            catalog, cache, config, fingerprint, prompted, settings
+            catalog, cache, config, fingerprint, prompted, settings, ego.polygon
         )
         if not frames:
             raise EdgedistillError(f"no labelled frames for {name}; run `edgedistill label` first")
@@ -106,13 +124,14 @@ def build_dataset(
             (f.unit for f in frames.values()), settings.val, settings.test, settings.seed
         )
         selected = _with_negatives(frames, objects, splits, settings)
-        version = _version(config, settings, fingerprint, selected, splits, frames)
+        version = _version(config, settings, fingerprint, selected, splits, frames, ego.polygon)
         root = project.datasets_dir / f"{settings.format}-{version}"
         report = DatasetReport(
             version, settings.format, root, None, name, fingerprint, config.ontology.student_names
         )
         report.unlabelled_frames = catalog.count("frames") - len(frames) - dropped
         report.uncertain_frames = dropped
+        report.ego_mask = ego
         report.thresholds = {
             c.name: c.confidence
             for c in config.ontology.classes
@@ -153,9 +172,10 @@ def _labelled_frames(
     fingerprint: str,
     prompted: bool,
     settings: DatasetConfig,
+    ego_mask: list[tuple[float, float]],
 ) -> tuple[dict[str, _Frame], dict[str, int], int]:
-    """Frames with a complete answer from the teacher, their object counts, and how many
-    were left out as uncertain."""
+    """Frames with a complete answer from the teacher, their object counts (outside the
+    ego mask), and how many were left out as uncertain."""
     prompts = cache_keys(config.ontology.prompts, prompted)
     frames: dict[str, _Frame] = {}
     objects: dict[str, int] = {}
@@ -175,8 +195,45 @@ def _labelled_frames(
         frames[frame_id] = _Frame(
             frame_id, catalog.path.parent / row["path"], row["width"], row["height"], unit
         )
-        objects[frame_id] = len(resolve(raw, config.ontology, config.label, prompted).detections)
+        size = (row["width"], row["height"])
+        objects[frame_id] = len(_labels(raw, config, prompted, size, ego_mask)[0])
     return frames, objects, dropped
+
+
+def _labels(
+    raw: list[RawDetection],
+    config: ProjectConfig,
+    prompted: bool,
+    size: tuple[int, int],
+    ego_mask: list[tuple[float, float]],
+) -> tuple[sv.Detections, int]:
+    """A frame's labels (the ontology applied to the teacher's raw answer) outside the ego
+    mask, and how many fell inside it."""
+    detections = resolve(raw, config.ontology, config.label, prompted).detections
+    kept = outside_mask(detections, ego_mask, size)
+    return kept, len(detections) - len(kept)
+
+
+def _ego_mask(
+    catalog: Catalog, cache: LabelCache, config: ProjectConfig, fingerprint: str, prompted: bool
+) -> EgoMaskUse:
+    """``hud.ego_mask`` as set in the config, or (``auto``) as found in the teacher's
+    labels of every labelled frame."""
+    if config.hud.ego_mask != "auto":
+        return EgoMaskUse(config.hud.ego_polygon, "set in the config (hud.ego_mask)")
+    sizes = dict(
+        (row[0], (row[1], row[2]))
+        for row in catalog.execute("SELECT id, width, height FROM frames").fetchall()
+    )
+    prompts = cache_keys(config.ontology.prompts, prompted)
+    found = find_ego_mask(
+        (resolve(raw, config.ontology, config.label, prompted).detections, *sizes[frame_id])
+        for frame_id, raw in cache.detections(fingerprint, prompts)
+        if frame_id in sizes
+    )
+    if found is None:
+        return EgoMaskUse([], "auto: no hood or dashboard found in the labelled frames")
+    return EgoMaskUse(found.polygon, f"auto: {found.describe()}")
 
 
 def _with_negatives(
@@ -207,8 +264,10 @@ def _version(
     selected: set[str],
     splits: dict[str, Split],
     frames: dict[str, _Frame],
+    ego_mask: list[tuple[float, float]],
 ) -> str:
     identity = {
+        "ego_mask": ego_mask,
         "settings": settings.model_dump(exclude={"gallery_max", "min_instances"}),
         "ontology": config.ontology.model_dump(),
         "label": config.label.model_dump(),
@@ -258,7 +317,10 @@ def _write(
             continue
         frame = frames[frame_id]
         split = splits[frame.unit]
-        detections = resolve(raw, config.ontology, config.label, prompted).detections
+        detections, inside = _labels(
+            raw, config, prompted, (frame.width, frame.height), report.ego_mask.polygon
+        )
+        report.ego_mask.labels_dropped += inside
         writer.add(split, frame, detections)
         report.images[split] += 1
         report.negatives[split] += len(detections) == 0
@@ -294,6 +356,7 @@ def _load_counts(report: DatasetReport) -> None:
     for split, counts in saved["instances"].items():
         report.instances[split].update(counts)
     report.warnings = saved["warnings"]
+    report.ego_mask = EgoMaskUse(**saved["ego_mask"]) if "ego_mask" in saved else report.ego_mask
 
 
 def _record(catalog: Catalog, report: DatasetReport) -> None:

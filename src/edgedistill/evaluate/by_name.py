@@ -1,17 +1,23 @@
-"""Student vs teacher for weights whose classes are not the dataset's (``eval --weights
-a-coco-model.pt``): Ultralytics' validator would match classes by index, so the held-out
-teacher labels are scored on the yardstick instead, by name through the ontology."""
+"""The student on the teacher's held-out labels through the yardstick: the whole
+comparison for weights whose classes are not the dataset's (``eval --weights
+a-coco-model.pt``: Ultralytics' validator would match classes by index), and the false
+positives per class for every student."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 from edgedistill.detections import class_ids
-from edgedistill.evaluate.yardstick import predict_ultralytics, score, truth_from_labels
-from edgedistill.metrics import ClassScores, Comparison
+from edgedistill.evaluate.validation import Scoring
+from edgedistill.evaluate.yardstick import (
+    ModelScore,
+    predict_ultralytics,
+    score,
+    truth_from_labels,
+)
+from edgedistill.metrics import ClassScores, Comparison, FalsePositiveCount
 from edgedistill.ontology import Ontology
 from edgedistill.yolo_format import read_labels as read_yolo_labels
 
@@ -21,16 +27,12 @@ def same_classes(model: Any, dataset_names: list[str]) -> bool:
     return list(model.names.values()) == dataset_names
 
 
-def vs_teacher_by_name(
-    ontology: Ontology,
-    root: Path,
-    split: str,
-    dataset_names: list[str],
-    model: Any,
-    imgsz: int,
-    device: str,
-) -> Comparison:
-    """The validator's figures that COCOeval gives, per class matched by name."""
+def on_teacher_labels(
+    ontology: Ontology, run: Scoring, split: str, dataset_names: list[str], fp_conf: float
+) -> ModelScore:
+    """The model on the teacher's labels of a split of its dataset, classes matched by
+    name, false positives counted at ``fp_conf``."""
+    root = run.record.root
     images = sorted((root / "images" / split).glob("*.jpg"))
     rows = []
     for path in images:
@@ -43,10 +45,13 @@ def vs_teacher_by_name(
         ]
         rows.append((path, width, height, named))
     truth = truth_from_labels(ontology, rows)
-    names = list(model.names.values())
-    result = score(
-        "student", "", truth, ontology, names, predict_ultralytics(model, images, imgsz, device)
-    )
+    names = list(run.model.names.values())
+    found = predict_ultralytics(run.model, images, run.imgsz, run.device)
+    return score("student", "", truth, ontology, names, found, fp_conf)
+
+
+def by_name(result: ModelScore) -> Comparison:
+    """The validator's figures that COCOeval gives, per class matched by name."""
     return Comparison(
         map50=result.map50,
         map50_95=result.map50_95,
@@ -56,4 +61,10 @@ def vs_teacher_by_name(
             for name, s in result.per_class.items()
             if s is not None
         },
+        false_positives=false_positive_counts(result),
     )
+
+
+def false_positive_counts(result: ModelScore) -> dict[str, FalsePositiveCount]:
+    """A yardstick score's false positives per class, as ``metrics.json`` keeps them."""
+    return {name: FalsePositiveCount(**vars(f)) for name, f in result.false_positives.items()}

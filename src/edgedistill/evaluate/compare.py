@@ -19,8 +19,10 @@ from edgedistill.evaluate.teacher_scores import teacher_on_truth
 from edgedistill.evaluate.validation import Scoring
 from edgedistill.evaluate.yardstick import (
     ModelScore,
+    Protocol,
     Truth,
     predict_ultralytics,
+    protocol,
     score,
     truth_from_labels,
 )
@@ -42,7 +44,8 @@ class Comparison:
 
     basis: str
     truth: Truth
-    models: list[ModelScore]
+    protocol: Protocol
+    models: list[ModelScore] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     regressions: list[Regression] = field(default_factory=list)
 
@@ -72,6 +75,7 @@ class Comparison:
                 "map50_95": student.map50_95,
                 "per_class": student.to_json()["per_class"],
                 "teacher": teacher.to_json() if teacher else None,
+                "protocol": {**asdict(self.protocol), "line": self.protocol.line()},
             }
         )
 
@@ -120,15 +124,16 @@ def on_human_labels(
     paths = [i.path for i in truth.images]
     names = list(student.names.values())
     found = predict_ultralytics(student, paths, imgsz, device)
-    comparison = Comparison(
-        HUMAN_BASIS, truth, [score("student", weights.name, truth, config.ontology, names, found)]
+    comparison = Comparison(HUMAN_BASIS, truth, protocol(config.hud.conf))
+    comparison.models.append(
+        score("student", weights.name, truth, config.ontology, names, found, config.hud.conf)
     )
     _add_start(comparison, config, start, paths, imgsz, device)
     teacher = teacher_on_truth(project, config, fingerprint, truth, device)
     if teacher.score is not None:
         comparison.models.append(teacher.score)
-    elif teacher.note:
-        comparison.notes.append(f"Teacher not scored: {teacher.note}.")
+    if teacher.note:
+        comparison.notes.append(teacher.note)
     _gate(comparison, config)
     return comparison
 
@@ -163,19 +168,17 @@ def on_starting_detections(
         rows.append((path, width, height, labels))
     truth = truth_from_labels(config.ontology, rows)
     student_names = list(student.names.values())
+    answers = predict_ultralytics(student, frames, imgsz, device)
+    conf = config.hud.conf
     comparison = Comparison(
         START_BASIS.format("held-out" if held_out else "training"),
         truth,
+        protocol(conf),
         [
+            score("student", weights.name, truth, config.ontology, student_names, answers, conf),
             score(
-                "student",
-                weights.name,
-                truth,
-                config.ontology,
-                student_names,
-                predict_ultralytics(student, frames, imgsz, device),
+                "starting weights", str(start.name), truth, config.ontology, base_names, base, conf
             ),
-            score("starting weights", str(start.name), truth, config.ontology, base_names, base),
         ],
     )
     _gate(comparison, config)
@@ -197,7 +200,15 @@ def _add_start(
     names = list(start.model.names.values())
     found = predict_ultralytics(start.model, paths, imgsz, device)
     comparison.models.append(
-        score("starting weights", str(start.name), comparison.truth, config.ontology, names, found)
+        score(
+            "starting weights",
+            str(start.name),
+            comparison.truth,
+            config.ontology,
+            names,
+            found,
+            config.hud.conf,
+        )
     )
 
 

@@ -5,6 +5,20 @@ own confident detections on held-out frames (what the starting model saw there, 
 student should still see). A class counts when the starting weights reach
 ``eval.regression_min_ap`` AP50 on at least :data:`MIN_BOXES` boxes of it, and regresses
 when the student loses more than ``eval.regression_tolerance`` of that AP50.
+
+The AP compared is **name-matched**: for a scored class such as ``car``, the student's AP
+for ``car`` against the starting weights' AP for ``car``, both from the yardstick
+(:mod:`edgedistill.evaluate.yardstick`) on the same images. A model's detections count for
+``car`` when its class is named ``car`` through the ontology (class name, prompt or
+rename: never its index, which differs between a COCO model and a student), or is a
+sub-class of ``car`` (``police car``, ``van``) that the truth does not score on its own.
+Those are merged into ``car`` and only then de-duplicated (class-aware NMS at IoU 0.7),
+for every model alike. Why: a student knows sub-classes its starting weights never had.
+Scoring only its class named ``car`` would charge it for every police car it rightly
+calls a police car; merging without suppressing would charge it a false positive for each
+object it gives two names (``car`` and ``police car`` on one car), which the starting
+weights, with one name per object, can never be charged. Either way the gate would cry
+regression where the student found the same objects as well as before.
 """
 
 from __future__ import annotations

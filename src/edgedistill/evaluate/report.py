@@ -14,7 +14,11 @@ from edgedistill.metrics import Comparison, Distillation, EvalMetrics, MapPair, 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from edgedistill.evaluate.report_compare import compare_section  # noqa: E402
+from edgedistill.evaluate.report_compare import (  # noqa: E402
+    CompareSection,
+    compare_section,
+    false_positive_section,
+)
 
 SAMPLE_CAPTION = "teacher's labels (left), student's detections (right)"
 
@@ -189,15 +193,17 @@ def _per_class_bars(directory: Path, comparison: Comparison) -> str | None:
 
 
 def _compare_blocks(metrics: EvalMetrics) -> list[Block]:
-    """Starting weights, teacher and student side by side per class, when measured."""
-    section = compare_section(metrics)
-    if section is None:
-        return []
-    return [
-        Heading(section.heading),
-        Table(section.header, section.rows),
-        Bullets(section.lines),
-    ]
+    """Starting weights, teacher and student side by side per class, and their false
+    positives, when measured."""
+    blocks: list[Block] = []
+    for section in (compare_section(metrics), false_positive_section(metrics)):
+        if section is not None:
+            blocks += _section_blocks(section)
+    return blocks
+
+
+def _section_blocks(section: CompareSection) -> list[Block]:
+    return [Heading(section.heading), Table(section.header, section.rows), Bullets(section.lines)]
 
 
 def _per_class_table(comparison: Comparison) -> Table:

@@ -1,11 +1,12 @@
-"""The side-by-side section of the report: starting weights, teacher and student per class
-on one truth, what could not be compared, and the classes the student lost."""
+"""The side-by-side sections of the report: starting weights, teacher and student per class
+on one truth, what could not be compared, the classes the student lost, and each model's
+false positives per class of its own output."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edgedistill.metrics import EvalMetrics, ModelOnTruth, Yardstick
+from edgedistill.metrics import EvalMetrics, FalsePositiveCount, ModelOnTruth, Yardstick
 
 ROLES = ("starting weights", "teacher", "student")
 
@@ -53,8 +54,47 @@ def _mean(model: ModelOnTruth) -> str:
     return f"{model.map50:.3f} over {model.classes_scored} classes"
 
 
+def false_positive_section(metrics: EvalMetrics) -> CompareSection | None:
+    """Per class of each model's output, its boxes at the HUD's confidence that match no
+    label of the class they score as; the student's against the teacher's labels too."""
+    comparison = metrics.vs_human or metrics.vs_start
+    columns: list[tuple[str, dict[str, FalsePositiveCount]]] = []
+    if comparison is not None:
+        columns += [
+            (r, comparison.models[r].false_positives) for r in ROLES if r in comparison.models
+        ]
+    if metrics.vs_teacher.false_positives:
+        columns.append(("student on teacher labels", metrics.vs_teacher.false_positives))
+    if not any(counts for _, counts in columns):
+        return None
+    names = list(dict.fromkeys(name for _, counts in reversed(columns) for name in counts))
+    rows = [[name, *(_false_cell(counts.get(name)) for _, counts in columns)] for name in names]
+    conf = comparison.protocol.fp_conf if comparison and comparison.protocol else None
+    at = f" at confidence {conf:g}" if conf is not None else ""
+    basis = f"{comparison.images} images, {comparison.basis}; " if comparison else ""
+    teacher = f"teacher labels: {metrics.split} split"
+    return CompareSection(
+        f"False positives per class{at} ({basis}{teacher})",
+        ["class", *(f"{role}: false / boxes (per image)" for role, _ in columns)],
+        rows,
+        [
+            "A false positive is a box that overlaps no label of the class it scores as "
+            "(a sub-class scores as its nearest labelled ancestor) at IoU 0.5; a class the "
+            "labels do not have (marked *) has every box counted, ghost classes included."
+        ],
+    )
+
+
+def _false_cell(count: FalsePositiveCount | None) -> str:
+    if count is None:
+        return "no such class"
+    mark = "*" if count.scored_as is None else ""
+    return f"{count.false_positives}{mark} / {count.detections} ({count.per_image:.3f})"
+
+
 def _lines(comparison: Yardstick, models: dict[str, ModelOnTruth], roles: list[str]) -> list[str]:
-    lines = [r.line for r in comparison.regressions]
+    lines = [comparison.protocol.line] if comparison.protocol else []
+    lines += [r.line for r in comparison.regressions]
     if "starting weights" in models and not comparison.regressions:
         lines.append("No class the starting weights detected was lost by the student.")
     lines += [f"{models[r].role}: {models[r].model}." for r in roles]

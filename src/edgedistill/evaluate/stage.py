@@ -24,7 +24,12 @@ from edgedistill.config import ProjectConfig
 from edgedistill.devices import resolve_device
 from edgedistill.drawing import annotate, captioned, thumbnail
 from edgedistill.errors import EdgedistillError
-from edgedistill.evaluate.by_name import same_classes, vs_teacher_by_name
+from edgedistill.evaluate.by_name import (
+    by_name,
+    false_positive_counts,
+    on_teacher_labels,
+    same_classes,
+)
 from edgedistill.evaluate.compare import (
     Starting,
     on_human_labels,
@@ -150,17 +155,19 @@ def _measure(
 
 
 def _vs_teacher(config: ProjectConfig, run: Scoring, split: str, shown: str) -> Comparison:
-    """Ultralytics' validator on the teacher's labels; by name for another class list."""
+    """Ultralytics' validator on the teacher's labels; by name for another class list. The
+    false positives per class come from the yardstick on the same labels."""
     names = list(yaml.safe_load(run.record.data_yaml.read_text())["names"].values())
+    scored = on_teacher_labels(config.ontology, run, shown, names, config.hud.conf)
     if not same_classes(run.model, names):  # the validator would match classes by index
-        return vs_teacher_by_name(
-            config.ontology, run.record.root, shown, names, run.model, run.imgsz, run.device
-        )
+        return by_name(scored)
     result = validate(
         run.model, run.record.data_yaml, split, run.imgsz, run.device, run.directory / "vs_teacher"
     )
     related = sibling_confusions(result, config.ontology)
-    return result.model_copy(update={"sibling_confusions": related})
+    return result.model_copy(
+        update={"sibling_confusions": related, "false_positives": false_positive_counts(scored)}
+    )
 
 
 def _scored_split(root: Path) -> tuple[str, bool]:

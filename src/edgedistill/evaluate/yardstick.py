@@ -7,6 +7,13 @@ and renames). A prediction of a class the ground truth does not label is scored 
 nearest ancestor that it does label (``police car`` counts as ``car`` against labels that
 only know cars). Names that map to nothing are listed, never scored as zero or dropped in
 silence, and a class a model has no name for is shown as such, not as AP 0.
+
+One protocol (:func:`protocol`) for every model, whatever made its boxes: boxes from score
+:data:`PREDICT_CONF` up, classes merged as above, then class-aware NMS at :data:`NMS_IOU`
+*after* the merge, so that a ``car`` and a ``police car`` box on one object are one ``car``
+detection, not a hit and a false positive. False positives per class of the model's own
+output are counted at the HUD's confidence on its boxes as it outputs them (before the
+merge, as the HUD draws them), each matched against the truth of the class it scores as.
 """
 
 from __future__ import annotations
@@ -26,6 +33,37 @@ from edgedistill.ontology import Ontology
 
 PREDICT_CONF = 0.001
 """Score floor of predictions scored for AP (Ultralytics' validator uses the same)."""
+NMS_IOU = 0.7
+"""IoU of the class-aware NMS after classes are merged (Ultralytics' validator default)."""
+MAX_DET = 300
+"""Boxes per image a model may give (Ultralytics' validator default)."""
+FP_IOU = 0.5
+"""A detection overlapping a truth box of its class this much is no false positive."""
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How every model on the yardstick is scored, said once in the report."""
+
+    score_floor: float
+    nms_iou: float
+    fp_conf: float
+    fp_iou: float
+
+    def line(self) -> str:
+        return (
+            f"One protocol for every model: its boxes from score {self.score_floor:g} up, its "
+            "classes merged by name into the scored ones (a sub-class into its nearest scored "
+            f"ancestor), then class-aware NMS at IoU {self.nms_iou:g} after the merge; AP by "
+            f"COCOeval. False positives: a model's own boxes at confidence {self.fp_conf:g} "
+            f"(the HUD's) that overlap no label of the class they score as at IoU "
+            f"{self.fp_iou:g}; every box of a class the labels do not have counts."
+        )
+
+
+def protocol(fp_conf: float) -> Protocol:
+    """The yardstick's protocol with false positives counted at ``fp_conf`` (``hud.conf``)."""
+    return Protocol(PREDICT_CONF, NMS_IOU, fp_conf, FP_IOU)
 
 
 @dataclass(frozen=True)
@@ -48,6 +86,18 @@ class Truth:
     """Ground-truth class names the ontology does not know, with their box counts."""
 
 
+@dataclass(frozen=True)
+class FalsePositives:
+    """One class of a model's output: its boxes at the HUD's confidence, and those that
+    overlap no truth box of the class they score as (``scored_as``; None: the truth has no
+    such class, so every box counts)."""
+
+    scored_as: str | None
+    detections: int
+    false_positives: int
+    per_image: float
+
+
 @dataclass
 class ModelScore:
     """A model on the yardstick: per-class figures, and what could not be compared."""
@@ -60,6 +110,8 @@ class ModelScore:
     """None: the model has no class that maps onto this one."""
     ignored_classes: list[str] = field(default_factory=list)
     """The model's class names that map onto no scored class."""
+    false_positives: dict[str, FalsePositives] = field(default_factory=dict)
+    """Per class of the model's output that the ontology knows."""
 
     @property
     def comparable(self) -> list[str]:
@@ -88,6 +140,7 @@ class ModelScore:
                 name: None if s is None else vars(s) for name, s in self.per_class.items()
             },
             "ignored_classes": self.ignored_classes,
+            "false_positives": {name: vars(f) for name, f in self.false_positives.items()},
         }
 
 
@@ -113,7 +166,7 @@ def truth_from_labels(
         rows.append((path, width, height, kept))
     names = [n for n in ontology.student_names if n in present]
     truth_images = [
-        TruthImage(path, width, height, _detections([(names.index(n), b, 1.0) for n, b in kept]))
+        TruthImage(path, width, height, detections_of([(names.index(n), b, 1.0) for n, b in kept]))
         for path, width, height, kept in rows
     ]
     return Truth(names, truth_images, dict(sorted(unmatched.items())))
@@ -155,14 +208,16 @@ def score(
     ontology: Ontology,
     model_names: Sequence[str],
     predictions: Sequence[sv.Detections],
+    fp_conf: float,
 ) -> ModelScore:
-    """Score predictions (class ids index ``model_names``) against ``truth``."""
+    """Score predictions (class ids index ``model_names``) against ``truth`` by the
+    protocol, false positives counted at ``fp_conf``."""
     mapping, ignored = class_map(ontology, model_names, truth.names)
-    mapped = [_remap(p, mapping) for p in predictions]
+    merged = [merge(p, mapping) for p in predictions]
     figures = coco_per_class(
         [(i.width, i.height) for i in truth.images],
         [i.boxes for i in truth.images],
-        mapped,
+        merged,
         truth.names,
     )
     reachable = set(mapping.values())
@@ -171,7 +226,58 @@ def score(
         for index, name in enumerate(truth.names)
         if name in figures
     }
-    return ModelScore(role, model, len(truth.images), per_class, ignored)
+    known = [i for i, name in enumerate(model_names) if ontology.match(name) is not None]
+    wrong = false_positives(truth, mapping, known, predictions, fp_conf)
+    return ModelScore(
+        role,
+        model,
+        len(truth.images),
+        per_class,
+        ignored,
+        {model_names[i]: wrong[i] for i in known},
+    )
+
+
+def merge(detections: sv.Detections, mapping: dict[int, int]) -> sv.Detections:
+    """A model's boxes as the yardstick scores them: from :data:`PREDICT_CONF` up, classes
+    mapped onto the scored ones (others dropped), then class-aware NMS at :data:`NMS_IOU`:
+    a ``car`` and a ``police car`` on one object are one ``car``."""
+    floored = subset(detections, confidences(detections) >= PREDICT_CONF)
+    return _remap(floored, mapping).with_nms(threshold=NMS_IOU, class_agnostic=False)
+
+
+def false_positives(
+    truth: Truth,
+    mapping: dict[int, int],
+    classes: Sequence[int],
+    predictions: Sequence[sv.Detections],
+    conf: float,
+) -> dict[int, FalsePositives]:
+    """Per model class in ``classes``: its boxes at ``conf`` or more, and those that overlap
+    no truth box of the class they score as (``mapping``) at :data:`FP_IOU`."""
+    found = np.zeros(max(classes, default=-1) + 1, dtype=int)
+    wrong = np.zeros_like(found)
+    for image, predicted in zip(truth.images, predictions, strict=True):
+        confident = subset(predicted, confidences(predicted) >= conf)
+        confident = subset(confident, np.isin(class_ids(confident), classes))
+        if not len(confident):
+            continue
+        target = np.array([mapping.get(int(c), -1) for c in class_ids(confident)])
+        ious = sv.box_iou_batch(confident.xyxy, image.boxes.xyxy.reshape(-1, 4))
+        same = target[:, None] == class_ids(image.boxes)[None, :]
+        matched = ((ious >= FP_IOU) & same).any(axis=1)
+        np.add.at(found, class_ids(confident), 1)
+        np.add.at(wrong, class_ids(confident)[~matched], 1)
+    images = max(len(truth.images), 1)
+    return {
+        index: FalsePositives(
+            truth.names[mapping[index]] if index in mapping else None,
+            int(found[index]),
+            int(wrong[index]),
+            round(float(wrong[index]) / images, 4),
+        )
+        for index in classes
+    }
 
 
 def _remap(detections: sv.Detections, mapping: dict[int, int]) -> sv.Detections:
@@ -181,7 +287,8 @@ def _remap(detections: sv.Detections, mapping: dict[int, int]) -> sv.Detections:
     return sv.Detections(xyxy=kept.xyxy, confidence=confidences(kept), class_id=class_id)
 
 
-def _detections(rows: list[tuple[int, Any, float]]) -> sv.Detections:
+def detections_of(rows: Sequence[tuple[int, Any, float]]) -> sv.Detections:
+    """``(class id, xyxy, score)`` rows as detections (empty ones typed alike)."""
     if not rows:
         return sv.Detections(
             xyxy=np.empty((0, 4), dtype=np.float32),
@@ -205,8 +312,8 @@ def predict_ultralytics(
             [str(p) for p in paths[start : start + batch]],
             imgsz=imgsz,
             conf=PREDICT_CONF,
-            iou=0.7,
-            max_det=300,
+            iou=NMS_IOU,
+            max_det=MAX_DET,
             device=device,
             verbose=False,
         )

@@ -23,6 +23,7 @@ from edgedistill.export.parity import check_parity
 from edgedistill.logs import ultralytics_silenced
 from edgedistill.media.store import file_sha256
 from edgedistill.student import PHONE_INPUT, load_weights, load_yolo
+from edgedistill.untrained import REASON, masked_classes
 
 NMS_CONF_FLOOR = 0.05  # the lowest confidence the app's Settings allow
 
@@ -59,6 +60,7 @@ def export_app_model(
         target = out_dir / MODEL_FILE
         shutil.copyfile(onnx_path, target)
     names = [str(n) for n in model.names.values()]
+    untrained = masked_classes(model)
     shape = onnx_output_shape(target)
     checksum = file_sha256(target)
     info = AppModel(
@@ -73,6 +75,8 @@ def export_app_model(
         hud=hud.model_dump(),
         licence="AGPL-3.0 (Ultralytics YOLO weights and code)",
         parity=parity,
+        untrained_classes=untrained,
+        untrained_reason=REASON if untrained else "",
     )
     (out_dir / MANIFEST).write_text(json.dumps(asdict(info), indent=2) + "\n")
     return info

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgedistill.config import ProjectConfig
 from edgedistill.metrics import Comparison
 from edgedistill.student import PHONE_INPUT
+from edgedistill.untrained import REASON
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class CardFacts:
     metrics: Comparison | None
     precision: str | None = None
     """The fp32 / fp16 / int8 comparison of ``export --int8``."""
+    untrained: list[str] = field(default_factory=list)
+    """Classes masked out of the head: no training box showed them."""
 
 
 def write_model_card(directory: Path, config: ProjectConfig, facts: CardFacts) -> Path:
@@ -68,7 +71,7 @@ def write_model_card(directory: Path, config: ProjectConfig, facts: CardFacts) -
 {chr(10).join(rows)}
 
 Class ids follow this order from 0: {", ".join(ontology.student_names)}.
-
+{_untrained(facts)}
 ## Data and accuracy
 
 - Dataset `{facts.dataset}`: {facts.split}.
@@ -108,6 +111,17 @@ package embeds NMS and returns boxes and confidences directly.
     path = directory / "MODEL_CARD.md"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def _untrained(facts: CardFacts) -> str:
+    """The classes the student never outputs, and why."""
+    if not facts.untrained:
+        return ""
+    return (
+        f"\n**Never output:** {', '.join(facts.untrained)} — {REASON}. Their rows of the "
+        "detection head are masked (zero weights, bias -30), so no runtime emits them; "
+        "label footage that shows them and train again to add them.\n"
+    )
 
 
 def _precision(facts: CardFacts) -> str:

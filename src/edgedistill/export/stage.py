@@ -25,6 +25,7 @@ from edgedistill.metrics import Comparison
 from edgedistill.project import Project
 from edgedistill.student import PHONE_INPUT, load_student, load_yolo, provenance_caveats
 from edgedistill.teachers.cache import LabelCache
+from edgedistill.untrained import masked_classes
 
 
 @dataclass
@@ -123,6 +124,7 @@ def export_student(  # noqa: PLR0913 — the export command's options, one each
         files=report.files,
         metrics=_last_metrics(project, weights),
         precision=report.precision.line() if report.precision else None,
+        untrained=masked_classes(reference),
     )
     report.card = write_model_card(report.directory, project.config, facts)
     return report

@@ -34,31 +34,42 @@ class Lead:
 
 
 class LeadTracker:
-    """Picks the lead vehicle each frame and keeps a TTC estimator per track."""
+    """Picks the lead vehicle each frame and keeps a TTC estimator per track.
+
+    The lead is the lowest box of a class with a known width whose bottom centre is in the
+    ego zone, among those not closer than ``min_lead_distance_m``: a box that near is the
+    car's own hood or a misdetection, never a vehicle the driver could brake for.
+    """
 
     def __init__(self, settings: HudConfig) -> None:
         self.settings = settings
         self._ttc: dict[int, TimeToCollision] = {}
+        self.refused: list[int] = []
+        """Track ids refused as the lead in the last frame: implausibly close."""
 
     def update(
         self, detections: sv.Detections, names: list[str], time_s: float, size: tuple[int, int]
     ) -> Lead | None:
+        self.refused = []
         tracks = detections.tracker_id
         if tracks is None:  # untracked: no lead, and no track's history is still live
             self._ttc.clear()
             return None
         classes = class_ids(detections)
         width, height = size
+        focal = focal_length_px(width, self.settings.horizontal_fov_deg)
         zone = [(x * width, y * height) for x, y in self.settings.ego_zone]
         best: int | None = None
         for i in range(len(detections)):
-            name = names[int(classes[i])]
-            x1, y1, x2, y2 = detections.xyxy[i]
-            if name not in self.settings.vehicle_widths_m:
+            real_width = self.settings.vehicle_widths_m.get(names[int(classes[i])])
+            x1, _, x2, y2 = detections.xyxy[i]
+            if real_width is None or not inside(((x1 + x2) / 2, y2), zone):
                 continue
-            if inside(((x1 + x2) / 2, y2), zone) and (
-                best is None or y2 > detections.xyxy[best][3]
-            ):
+            distance = distance_m(float(x2 - x1), real_width, focal)
+            if distance is not None and distance < self.settings.min_lead_distance_m:
+                self.refused.append(int(tracks[i]))
+                continue
+            if best is None or y2 > detections.xyxy[best][3]:
                 best = i
         live = set(tracks.tolist())
         for track in [t for t in self._ttc if t not in live]:
@@ -70,7 +81,6 @@ class LeadTracker:
         estimator = self._ttc.setdefault(track_id, TimeToCollision(self.settings.ttc_window_s))
         ttc = estimator.update(time_s, box_width)
         name = names[int(classes[best])]
-        focal = focal_length_px(width, self.settings.horizontal_fov_deg)
         distance = distance_m(box_width, self.settings.vehicle_widths_m[name], focal)
         warning = ttc is not None and ttc < self.settings.ttc_warning_s
         return Lead(best, track_id, name, distance, ttc, warning)

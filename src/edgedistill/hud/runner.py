@@ -16,7 +16,9 @@ from trackers import ByteTrackTracker
 
 from edgedistill.config import HudConfig
 from edgedistill.detections import subset
+from edgedistill.ego import outside_mask
 from edgedistill.errors import EdgedistillError
+from edgedistill.hud.events import EventLog, FrameEvent
 from edgedistill.hud.overlay import LeadTracker, draw_hud
 from edgedistill.hud.sources import TimedFrame, open_source
 from edgedistill.hud.threads import EncodeBehind, ReadAhead
@@ -36,6 +38,10 @@ class RunStats:
     """Processed frames with a lead vehicle whose distance is known."""
     ttc_frames: int = 0
     """Processed frames where the lead vehicle was closing in (a TTC shown)."""
+    ego_dropped: int = 0
+    """Boxes dropped inside the ego mask: the car's own hood or dashboard."""
+    refused_leads: int = 0
+    """Frames where a vehicle in the lane was refused as the lead: implausibly close."""
     seconds: float = 0.0
     copies: int = 1
     """Copies of the student that ran side by side."""
@@ -68,6 +74,7 @@ def run_hud(
     output: Path | None = None,
     show: bool = False,
     realtime: bool = False,
+    events: Path | None = None,
 ) -> RunStats:
     """Run the student over ``source``, in a pipeline of threads: frames are decoded ahead on
     one, the student runs on a second (on as many frames at once as ``model_workers``, a
@@ -76,6 +83,7 @@ def run_hud(
 
     A live source (camera, stream) always hands over its newest frame; ``realtime`` plays
     a file at its own pace and drops frames to keep up with ``settings.target_fps``.
+    ``events`` writes the driving log, a JSON line per frame (:mod:`edgedistill.hud.events`).
     """
     if show and not os.environ.get("DISPLAY") and os.name != "nt":
         raise EdgedistillError("--show needs a display; use --output FILE.mp4 instead")
@@ -83,7 +91,8 @@ def run_hud(
     live = source_frames.live or realtime
     students = open_copies(model_path, settings.model_workers or default_copies(live))
     rate = min(source_frames.fps, settings.target_fps) if realtime else source_frames.fps
-    loop = HudLoop(students, settings, new_tracker(settings, rate), realtime)
+    log = EventLog(events, students[0].names) if events is not None else None
+    loop = HudLoop(students, settings, new_tracker(settings, rate), realtime, log)
     frames = ReadAhead(source_frames.frames, latest_wins=source_frames.live)
     writer = EncodeBehind(output, source_frames.fps) if output is not None else None
     skipped, pending = 0, deque[Job]()
@@ -106,6 +115,8 @@ def run_hud(
         frames.close()
         if writer is not None:
             writer.close()
+        if log is not None:
+            log.close()
     return loop.stats
 
 
@@ -135,6 +146,7 @@ class HudLoop:
         settings: HudConfig,
         tracker: ByteTrackTracker,
         realtime: bool,
+        events: EventLog | None = None,
     ) -> None:
         self.names = students[0].names
         self.stats = RunStats(copies=len(students))
@@ -144,6 +156,7 @@ class HudLoop:
         self.settings = settings
         self.tracker = tracker
         self.realtime = realtime
+        self.events = events
         self.leads = LeadTracker(settings)
         self.hud: np.ndarray | None = None
         self.next_slot = 0.0
@@ -189,30 +202,52 @@ class HudLoop:
     def finish(self, job: Job) -> np.ndarray:
         """The image to show for the job's frame: its HUD, or the last HUD when dropped."""
         if job.detections is None:
+            if self.events is not None:
+                self.events.dropped(job.frame.index, job.frame.time_s)
             return self.hud if self.hud is not None else job.frame.image
-        stats, settings, frame = self.stats, self.settings, job.frame
         detections, infer_ms = job.detections.result()
         inferred = time.perf_counter()
+        event = self._decide(job.frame, detections)
+        tracked = time.perf_counter()
+        self._count(event)
+        latency = (tracked - job.began) * 1000
+        self.hud = draw_hud(
+            job.frame.image, event.detections, self.names, event.lead, self.settings,
+            self._fps(), latency,
+        )  # fmt: skip
+        drawn = time.perf_counter()
+        self.finished.append(drawn)
+        stage_ms = self.stats.stage_ms
+        stage_ms["infer"].append(infer_ms)
+        stage_ms["track"].append((tracked - inferred) * 1000)
+        stage_ms["draw"].append((drawn - tracked) * 1000)
+        stage_ms["latency"].append((drawn - job.began) * 1000)
+        return self.hud
+
+    def _decide(self, frame: TimedFrame, found: sv.Detections) -> FrameEvent:
+        """The ego vehicle dropped, the rest tracked, the lead vehicle picked."""
+        height, width = frame.image.shape[:2]
+        detections = outside_mask(found, self.settings.ego_polygon, (width, height))
+        ego_dropped = len(found) - len(detections)
         detections = self.tracker.update(detections)
         if detections.tracker_id is not None:
             detections = subset(detections, detections.tracker_id >= 0)  # tentative: no id yet
-        tracked = time.perf_counter()
-        height, width = frame.image.shape[:2]
-        names = self.names
-        lead = self.leads.update(detections, names, frame.time_s, (width, height))
+        lead = self.leads.update(detections, self.names, frame.time_s, (width, height))
+        return FrameEvent(
+            frame.index, frame.time_s, (width, height), detections, lead, ego_dropped,
+            self.leads.refused,
+        )  # fmt: skip
+
+    def _count(self, event: FrameEvent) -> None:
+        stats, lead = self.stats, event.lead
+        stats.processed += 1
         stats.warnings += bool(lead and lead.warning)
         stats.lead_frames += bool(lead and lead.distance_m is not None)
         stats.ttc_frames += bool(lead and lead.ttc_s is not None)
-        latency = (tracked - job.began) * 1000
-        self.hud = draw_hud(frame.image, detections, names, lead, settings, self._fps(), latency)
-        drawn = time.perf_counter()
-        self.finished.append(drawn)
-        stats.processed += 1
-        stats.stage_ms["infer"].append(infer_ms)
-        stats.stage_ms["track"].append((tracked - inferred) * 1000)
-        stats.stage_ms["draw"].append((drawn - tracked) * 1000)
-        stats.stage_ms["latency"].append((drawn - job.began) * 1000)
-        return self.hud
+        stats.ego_dropped += event.ego_dropped
+        stats.refused_leads += bool(event.refused)
+        if self.events is not None:
+            self.events.frame(event)
 
     def _fps(self) -> float:
         """Frames finished per second over the last few."""

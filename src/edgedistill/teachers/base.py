@@ -177,6 +177,13 @@ class Teacher(ABC, Generic[SettingsT]):
         """
         return None
 
+    def answer_down_to(self, floor: float, nms_iou: float, max_det: int) -> bool:
+        """From now on, answer with every box down to score ``floor``, duplicates within a
+        class suppressed at ``nms_iou`` where the backend suppresses any, at most
+        ``max_det`` a frame: as eval scores every model. False where this backend cannot
+        (its answers stay as they were). Its fingerprint changes with its settings."""
+        return False
+
     def close(self) -> None:  # noqa: B027  (most backends hold nothing to release)
         """Release models, sessions and threads."""
 

@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from edgedistill.catalog import Catalog, now
 from edgedistill.teachers.base import (
@@ -27,12 +28,16 @@ _SEPARATOR = "\x1f"
 
 @dataclass(frozen=True)
 class TeacherRecord:
-    """A teacher as the catalog remembers it, for reports and model cards."""
+    """A teacher as the catalog remembers it, for reports, model cards and eval."""
 
     fingerprint: str
     name: str
     description: str
     caveat: str | None
+    prompted: bool = True
+    settings: dict[str, Any] | None = None
+    """The settings it labelled with, flags included; None when registered before they
+    were kept."""
 
 
 def cache_keys(prompts: Sequence[str], prompted: bool) -> tuple[str, ...]:
@@ -51,13 +56,16 @@ class LabelCache:
         self.catalog = catalog
 
     def register(self, teacher: Teacher) -> None:
-        """Record the teacher (name, identity, description) and that it was used now."""
+        """Record the teacher (name, identity, description, settings) and that it was used
+        now. Its settings are what built it, flags included, so that ``eval`` can build it
+        again; they hold no secret (API keys come only from the environment)."""
         stamp = now()
         self.catalog.execute(
             "INSERT INTO teachers (fingerprint, name, identity, prompted, first_used, last_used, "
-            "description, caveat) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint) "
-            "DO UPDATE SET last_used = excluded.last_used, "
-            "description = excluded.description, caveat = excluded.caveat",
+            "description, caveat, settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (fingerprint) DO UPDATE SET last_used = excluded.last_used, "
+            "description = excluded.description, caveat = excluded.caveat, "
+            "settings = excluded.settings",
             (
                 teacher.fingerprint,
                 teacher.name,
@@ -67,6 +75,7 @@ class LabelCache:
                 stamp,
                 teacher.describe(),
                 teacher.caveat,
+                teacher.settings.model_dump_json(),
             ),
         )
 
@@ -196,13 +205,16 @@ class LabelCache:
         return (row[0], row[1], bool(row[2])) if row else None
 
     def about(self, fingerprint: str) -> TeacherRecord | None:
-        """What the catalog knows of a teacher: its name, description and caveat."""
+        """What the catalog knows of a teacher: name, description, caveat and settings."""
         row = self.catalog.execute(
-            "SELECT name, description, caveat FROM teachers WHERE fingerprint = ?", (fingerprint,)
+            "SELECT name, description, caveat, prompted, settings FROM teachers "
+            "WHERE fingerprint = ?",
+            (fingerprint,),
         ).fetchone()
         if row is None:
             return None
-        return TeacherRecord(fingerprint, row[0], row[1] or row[0], row[2])
+        settings = json.loads(row[4]) if row[4] is not None else None
+        return TeacherRecord(fingerprint, row[0], row[1] or row[0], row[2], bool(row[3]), settings)
 
     def spend(self, fingerprint: str) -> tuple[int, float]:
         row = self.catalog.execute(

@@ -117,6 +117,14 @@ class Sam3Teacher(Teacher[Sam3Settings]):
             )
         return identity
 
+    def answer_down_to(self, floor: float, nms_iou: float, max_det: int) -> bool:
+        """Frame by frame only: a tracking teacher's answers are its tracks, not a still
+        image's boxes. SAM3 runs no NMS and caps no count of its own to change."""
+        if self.propagates:
+            return False
+        self.settings = self.settings.model_copy(update={"score_floor": floor})
+        return True
+
     def predict(self, frames: Iterator[FrameInput]) -> Iterator[TeacherResult]:
         if self.propagates:
             s = self.settings

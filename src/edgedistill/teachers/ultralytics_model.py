@@ -83,6 +83,11 @@ class UltralyticsTeacher(Teacher[UltralyticsSettings]):
             f"trained on ({len(self.class_names)}) are labelled, mapped onto the ontology by name"
         )
 
+    def answer_down_to(self, floor: float, nms_iou: float, max_det: int) -> bool:
+        update = {"score_floor": floor, "iou": nms_iou, "max_det": max_det}
+        self.settings = self.settings.model_copy(update=update)
+        return True
+
     @property
     def class_names(self) -> list[str]:
         return list(self.model.names.values())

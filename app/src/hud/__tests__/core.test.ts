@@ -4,7 +4,16 @@
  * Pieces of the HUD core that the real clip does not exercise: an approaching car that must
  * raise BRAKE, the optimal assignment, NMS, and the model description's errors.
  */
-import { HUD_DEFAULTS, HudPipeline, LeadTracker, nms, parseModelInfo, ttcFromSamples, type TrackedDetection } from '..';
+import {
+  HUD_DEFAULTS,
+  HudPipeline,
+  LeadTracker,
+  nms,
+  outsideMask,
+  parseModelInfo,
+  ttcFromSamples,
+  type TrackedDetection,
+} from '..';
 import { maximumAssignment } from '../assignment';
 import { toBase64 } from '../../modes/base64';
 import { mergeSettings } from '../../settings/settings';
@@ -45,6 +54,28 @@ it('ignores people and objects outside the lane when choosing the lead vehicle',
   const person: TrackedDetection = { box: [300, 300, 340, 470], score: 0.9, classId: 0, trackId: 1 };
   const carAside: TrackedDetection = { box: [0, 300, 80, 470], score: 0.9, classId: 2, trackId: 2 };
   expect(leads.update([person, carAside], NAMES, 0, 640, 480)).toBeNull();
+});
+
+it("never takes the car's own hood as the lead vehicle", () => {
+  // A full-width box on the bottom edge: the hood, 1.8 m away by its width; a real car ahead.
+  const hood: TrackedDetection = { box: [60, 430, 580, 478], score: 0.9, classId: 2, trackId: 1 };
+  const ahead: TrackedDetection = { box: [300, 250, 340, 280], score: 0.8, classId: 2, trackId: 2 };
+  const plain = new LeadTracker({ ...HUD_DEFAULTS, minLeadDistanceM: 0 });
+  expect(plain.update([hood, ahead], NAMES, 0, 640, 480)!.trackId).toBe(1); // what it guards against
+  const guarded = new LeadTracker(HUD_DEFAULTS);
+  const lead = guarded.update([hood, ahead], NAMES, 0, 640, 480)!;
+  expect(lead.trackId).toBe(2);
+  expect(lead.distanceM!).toBeGreaterThan(HUD_DEFAULTS.minLeadDistanceM);
+  expect(guarded.refused).toEqual([1]);
+  const mask: [number, number][] = [[0, 0.85], [1, 0.85], [1, 1], [0, 1]];
+  expect(outsideMask([hood, ahead], mask, 640, 480)).toEqual([ahead]);
+  const pipeline = new HudPipeline({
+    names: NAMES,
+    inputSize: [480, 640],
+    settings: { ...HUD_DEFAULTS, egoMask: mask, minLeadDistanceM: 0 },
+    frameRate: 15,
+  });
+  expect(pipeline.withLead([hood, ahead], 640, 480, 0).detections).toEqual([ahead]);
 });
 
 it('the assignment is optimal on rectangular matrices', () => {

@@ -7,7 +7,7 @@
  * track ids, lead choice and BRAKE exact; lead distance 1e-4 relative; TTC 1 % relative
  * (TTC is 1/slope of ln width: the stored rounding alone moves a 60 s TTC by 0.3 %).
  */
-import { HudPipeline, HUD_DEFAULTS, letterbox, toFrame, type Tensor } from '..';
+import { HudPipeline, HUD_DEFAULTS, letterbox, shareInside, toFrame, type Tensor } from '..';
 import golden from './golden.json';
 
 interface GoldenFrame {
@@ -16,7 +16,9 @@ interface GoldenFrame {
   raw: { index: number[]; rows?: number[][]; columns?: [number[], number[], number[]][] };
   detections: number[][];
   tracked: number[][];
+  ego_dropped: number;
   lead: null | { index: number; track_id: number; class: string; distance_m: number | null; ttc_s: number | null; warning: boolean };
+  refused: number[];
 }
 
 /** The full raw tensor, zeros where the golden file left rows or columns out. */
@@ -44,6 +46,8 @@ const hud = {
   ttcWarningS: golden.hud.ttc_warning_s,
   ttcWindowS: golden.hud.ttc_window_s,
   egoZone: golden.hud.ego_zone as [number, number][],
+  egoMask: golden.hud.ego_mask as [number, number][],
+  minLeadDistanceM: golden.hud.min_lead_distance_m,
 };
 
 function sortRows(rows: number[][]): number[][] {
@@ -68,6 +72,8 @@ describe.each(golden.students.map((s) => [s.weights, s] as const))('golden vecto
     expect(frames.length).toBeGreaterThan(3);
     expect(frames.some((f) => f.detections.length > 0)).toBe(true);
     expect(frames.some((f) => f.lead !== null)).toBe(true);
+    expect(frames.some((f) => f.ego_dropped > 0)).toBe(true);
+    expect(frames.some((f) => f.refused.length > 0)).toBe(true);
   });
 
   it('decodes, tracks and finds the lead vehicle as the Python HUD does', () => {
@@ -85,6 +91,7 @@ describe.each(golden.students.map((s) => [s.weights, s] as const))('golden vecto
         out.detections.map((d) => [...d.box, d.score, d.classId, d.trackId]),
         frame.tracked,
       );
+      expect(pipeline.refused).toEqual(frame.refused);
       if (frame.lead === null) {
         expect(out.lead).toBeNull();
         continue;
@@ -102,6 +109,13 @@ describe.each(golden.students.map((s) => [s.weights, s] as const))('golden vecto
       }
     }
     if (student.output_format === 'end2end') expect(ttcs).toBeGreaterThan(3);
+  });
+});
+
+describe('ego mask', () => {
+  it.each(golden.ego.map((c, i) => [i, c] as const))('case %i: the share of the box inside', (_, c) => {
+    const share = shareInside(c.box as [number, number, number, number], c.polygon as [number, number][]);
+    expect(Math.abs(share - c.share)).toBeLessThan(1e-9);
   });
 });
 
