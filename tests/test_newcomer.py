@@ -167,6 +167,7 @@ def test_a_killed_training_run_is_failed_not_running_for_ever(cli, server, tmp_p
             assert trainer.poll() is None and time.monotonic() < deadline, "it never started"
             time.sleep(0.1)
         assert run_counts(cli, project)["running"] == 1  # alive: not settled
+        assert "1 training now" in cli("status", "-p", str(project.root)).out
         twice = cli("train", "--resume", "-p", str(project.root))
         assert twice.code == 1 and "is still training in another process" in twice.err
     finally:

@@ -187,6 +187,8 @@ def print_status(status: ProjectStatus, labels_only: bool = False) -> None:
         line = f"{runs['done']} done, {runs['failed']} failed"
         if runs["interrupted"]:
             line += f", {runs['interrupted']} interrupted (train --resume goes on)"
+        if runs["running"]:
+            line += f", {runs['running']} training now"
         table.add_row("training runs", line)
         if status.student:
             table.add_row("student", escape(status.student))

@@ -11,8 +11,8 @@ from edgedistill.config import ProjectConfig
 from edgedistill.distill import DistilledRun, relations
 from edgedistill.label.summary import summarize
 from edgedistill.project import Project
+from edgedistill.run_lock import settle_killed_runs
 from edgedistill.teachers.cache import LabelCache
-from edgedistill.train import settle_killed_runs
 
 RUN_STATUSES = ("done", "failed", "interrupted", "running")
 

@@ -4,17 +4,15 @@ Each run lives in ``runs/train/<id>/`` with Ultralytics' weights and a
 ``run.json`` (settings, dataset version, teacher fingerprint); the catalog keeps
 the runs, and the latest finished one is what later commands use by default.
 
-While a process trains a run it holds ``runs/train/<id>/train.lock`` (an OS file lock,
-released however the process ends, ``kill -9`` included): a run the catalog calls
-running whose lock is free was killed, and :func:`settle_killed_runs` records it failed.
+While a process trains a run it holds the run's lock (:mod:`edgedistill.run_lock`), so
+that a run whose process was killed is seen and recorded as failed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +26,7 @@ from edgedistill.config import TrainConfig
 from edgedistill.distill import Assistant, check_distillable, find_assistant
 from edgedistill.errors import EdgedistillError, Interrupted, disk_full
 from edgedistill.project import DatasetRecord, FinishedRun, Project
+from edgedistill.run_lock import owning, settle_killed_runs
 from edgedistill.student import load_student, pick_device
 from edgedistill.untrained import (
     REASON,
@@ -42,12 +41,6 @@ log = logging.getLogger(__name__)
 
 EpochCallback = Callable[[int, int], None]
 """``(epochs done, epochs in all)``: training's progress."""
-
-LOCK_NAME = "train.lock"
-KILLED = (
-    "killed: its process ended without recording how (killed, out of memory, or the "
-    "machine stopped)"
-)
 
 
 @dataclass(frozen=True)
@@ -125,7 +118,7 @@ def _start(
         log.info("the starting weights' masked classes start afresh: %s", ", ".join(unmasked))
     directory = project.runs_dir / plan.id
     device = pick_device(settings.device)
-    with _owning(directory):
+    with owning(directory):
         if again:
             _reopen(catalog, plan.id)
         else:
@@ -263,7 +256,7 @@ def _resume(project: Project, catalog: Catalog, on_epoch: EpochCallback | None) 
     data = project.dataset(dataset).data_yaml
     model = load_student(str(last))
     _follow_epochs(model, on_epoch)
-    with _owning(directory):
+    with owning(directory):
         _reopen(catalog, run_id)
         return _run(
             catalog,
@@ -308,64 +301,6 @@ def _reopen(catalog: Catalog, run_id: str) -> None:
             f"run {run_id} was taken up by another `edgedistill train --resume`; see "
             "`edgedistill status`"
         )
-
-
-@contextmanager
-def _owning(directory: Path) -> Iterator[None]:
-    """Hold the run's lock while this process trains it (see the module's docstring)."""
-    from filelock import FileLock, Timeout
-
-    directory.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(directory / LOCK_NAME, timeout=5)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise EdgedistillError(
-            f"run {directory.name} is being trained by another process; wait for it to "
-            "finish, or stop it and run this again"
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-def settle_killed_runs(catalog: Catalog) -> list[str]:
-    """Record as failed (``KILLED``) each run the catalog calls running whose process is
-    gone; the ids of those runs. Commands that list or resume runs call it first."""
-    rows = catalog.execute("SELECT id, directory FROM train_runs WHERE status = 'running'")
-    killed = [
-        run_id for run_id, folder in rows.fetchall() if _settle(catalog, run_id, Path(folder))
-    ]
-    for run_id in killed:
-        log.warning(
-            "training run %s was %s; it is recorded as failed, and `edgedistill train "
-            "--resume` goes on from its last finished epoch",
-            run_id, KILLED,
-        )  # fmt: skip
-    return killed
-
-
-def _settle(catalog: Catalog, run_id: str, directory: Path) -> bool:
-    """Mark the run failed when no process holds its lock; the update happens under the
-    lock, so a process resuming the run at that moment waits instead of being overwritten."""
-    mark = (
-        "UPDATE train_runs SET status = 'failed', error = ?, finished_at = ? "
-        "WHERE id = ? AND status = 'running'"
-    )
-    if not directory.is_dir():  # its folder is gone: nothing can be training it
-        return catalog.execute(mark, (KILLED, now(), run_id)).rowcount > 0
-    from filelock import FileLock, Timeout  # here: `status` loads it only for a running run
-
-    lock = FileLock(directory / LOCK_NAME, timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        return False  # alive
-    try:
-        return catalog.execute(mark, (KILLED, now(), run_id)).rowcount > 0
-    finally:
-        lock.release()
 
 
 def _resumable(checkpoint: Path, runs_folder: Path) -> bool:
