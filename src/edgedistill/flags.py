@@ -4,10 +4,11 @@ Each field of a model is a flag (``max_det`` is ``--max-det``): its help is the 
 description (else its docstring, read from the source here rather than by pydantic's
 ``use_attribute_docstrings``, which would cost every command that checks the config),
 its type and bounds the field's, so that a new setting is a new flag with no edit to the
-command line. Several models (the teacher backends) may share a flag: one
-field name, one flag, applied to whichever model the command uses. Fields of a type one
-value cannot give (a list, a dict) have no flag, nor have fields marked
-``Field(json_schema_extra={"flag": False})``. Only pydantic is imported.
+command line. Several models (the teacher backends) may share a flag: one field name, one
+flag, applied to whichever model the command uses. Fields of a type one value cannot give
+(a list, a dict) have no flag, nor have fields marked
+``Field(json_schema_extra={"flag": False})``. Only pydantic (and its annotated_types) is
+imported: the command line turns these into options.
 """
 
 from __future__ import annotations
