@@ -4,6 +4,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # torch goes in first and pinned: the CPU-only 2.13 wheel breaks torchvision here.
 TORCH  := torch==2.14.1 torchvision==0.29.1
+# Without an NVIDIA GPU, PyTorch's CPU-only wheels: the CUDA libraries are 3.2 GB of .venv.
+TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
+PIP    := $(BIN)/python -m pip install --quiet
+CPU_INDEX_UP := $(BIN)/python -c "import urllib.request as r; r.urlopen('$(TORCH_CPU_INDEX)/torch/', timeout=10)"
 STAMP  := $(VENV)/.setup-done
 
 APP    := app
@@ -20,9 +24,16 @@ $(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "edgedistill needs Python >= 3.11 (set PYTHON=python3.11 or newer)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e '.[dev,sam3,ray]'
+	$(PIP) --upgrade pip
+	@if nvidia-smi >/dev/null 2>&1; then \
+		echo "$(PIP) $(TORCH)"; $(PIP) $(TORCH); \
+	elif $(CPU_INDEX_UP) 2>/dev/null && $(PIP) --index-url $(TORCH_CPU_INDEX) $(TORCH); then \
+		echo "no NVIDIA GPU: installed PyTorch's CPU-only wheels from $(TORCH_CPU_INDEX)"; \
+	else \
+		echo "note: no NVIDIA GPU, but the CPU-only wheels could not be fetched from $(TORCH_CPU_INDEX): installing the default torch wheels, CUDA libraries included (about 3 GB more)"; \
+		$(PIP) $(TORCH); \
+	fi
+	$(PIP) -e '.[dev,sam3,ray]'
 	@touch $@
 
 # The demo uses real footage and real pretrained weights when ../shared/assets has them:

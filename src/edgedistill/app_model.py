@@ -22,6 +22,13 @@ MANIFEST = "model.json"
 NMS_IOU = 0.7  # Ultralytics' predict() default, which `edgedistill run` and serve use
 
 
+def checkout_app_models() -> Path | None:
+    """The model folder of the Expo app in the checkout this package runs from
+    (``<checkout>/app/public/model``); None for an installed package, which has no app."""
+    app = Path(__file__).resolve().parents[2] / "app"
+    return app / "public" / "model" if (app / "app.json").is_file() else None
+
+
 @dataclass(frozen=True)
 class AppModel:
     """What ``model.json`` says, and where it was written."""

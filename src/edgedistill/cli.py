@@ -1,13 +1,15 @@
 """The ``edgedistill`` command line: one command per pipeline stage."""
 
 import os
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.markup import escape
+from typer.core import TyperCommand
 
 from edgedistill import __version__, display
 from edgedistill.devices import DEVICE_HELP, parse_device
@@ -95,6 +97,15 @@ def _root(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print results and errors only.")
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Also print Ultralytics' own output (model summaries, per-epoch lines, "
+            "progress bars, its warnings) and Ray's warnings.",
+        ),
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
@@ -104,7 +115,7 @@ def _root(
     Flow: init → ingest → label → dataset → train → eval → export → run | serve.
     """
     _given.project, _given.quiet = project_dir, quiet
-    configure_logging(quiet)
+    configure_logging(quiet, verbose)
     display.set_quiet(quiet)
 
 
@@ -128,6 +139,82 @@ def _optional_project(directory: Path | None) -> "Project | None":
         return None
 
 
+TEACHER_PANEL = "Teacher settings (teachers.<name> in edgedistill.yaml)"
+_TEACHER_SETTINGS = "edgedistill.teacher_settings"  # where ctx.meta keeps the flags given
+
+
+class _TakesTeacherSettings(TyperCommand):
+    """A command that also takes every teacher backend's settings as flags (``--imgsz``
+    sets ``teachers.<teacher>.imgsz``), made from the backends' settings models
+    (:mod:`edgedistill.flags`) only when the command runs or shows its help: the other
+    commands never load those models. A flag the command declares itself wins."""
+
+    _settings_added = False
+
+    def get_params(self, ctx: Any) -> list[Any]:  # Typer's own copy of click.Context
+        if not self._settings_added:
+            taken = {name for param in self.params for name in param.opts}
+            added = [p for p in _teacher_setting_options() if not set(p.opts) & taken]
+            self.params.extend(added)
+            self._settings_added = True
+        return super().get_params(ctx)
+
+
+def _teacher_setting_options() -> list[Any]:
+    """A Typer option per teacher setting, built by Typer from a signature of the
+    settings models' fields; each keeps its value in ``ctx.meta`` (see
+    :func:`_teacher_settings_given`), not in the command's arguments."""
+    import inspect
+
+    from edgedistill.flags import settings_flags
+    from edgedistill.teachers.base import settings_class
+    from edgedistill.teachers.registry import SETTINGS
+
+    flags = settings_flags({name: settings_class(name) for name in sorted(SETTINGS)})
+    parameters = [
+        inspect.Parameter(
+            flag.field,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                (Literal[flag.choices] if flag.choices else flag.kind) | None,
+                typer.Option(
+                    flag.option,
+                    help=escape(flag.help),
+                    metavar=flag.metavar,
+                    min=flag.minimum,
+                    max=flag.maximum,
+                    rich_help_panel=TEACHER_PANEL,
+                ),
+            ],
+        )
+        for flag in flags
+    ]
+
+    def settings(**_: object) -> None:
+        """Only its signature is read."""
+
+    settings.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    settings.__annotations__ = {p.name: p.annotation for p in parameters}
+    builder = typer.Typer()
+    builder.command()(settings)
+    options = typer.main.get_command(builder).params
+    for option in options:
+        option.expose_value = False
+        option.callback = _keep_teacher_setting
+    return options
+
+
+def _keep_teacher_setting(ctx: Any, param: Any, value: object) -> None:
+    if value is not None:
+        ctx.meta.setdefault(_TEACHER_SETTINGS, {})[param.name] = value
+
+
+def _teacher_settings_given(ctx: typer.Context) -> dict[str, object]:
+    """The teacher settings given as flags to this command, by field name."""
+    return dict(ctx.meta.get(_TEACHER_SETTINGS, {}))
+
+
 @app.command()
 def init(
     directory: Annotated[
@@ -145,7 +232,8 @@ def init(
     out.print(f"Created project [bold]{escape(str(project.root))}[/] from preset '{preset}'.")
     out.print(f"  config:  {escape(str(project.config_path))}  (edit the ontology here)")
     out.print(f"  catalog: {escape(str(project.catalog_path))}")
-    out.print(f"Next: cd {escape(str(directory))} && edgedistill ingest VIDEO_OR_FOLDER")
+    folder = escape(shlex.quote(str(directory)))
+    out.print(f"Next: cd {folder} && edgedistill ingest VIDEO_OR_FOLDER")
 
 
 @app.command(name="ingest")
@@ -206,8 +294,9 @@ def ingest_command(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=_TakesTeacherSettings)
 def label(
+    ctx: typer.Context,
     address: Annotated[
         str | None,
         typer.Argument(
@@ -228,9 +317,6 @@ def label(
     weights: Annotated[
         str | None,
         typer.Option(help="sam3: weights folder; ultralytics: .pt or model YAML.", metavar="PATH"),
-    ] = None,
-    imgsz: Annotated[
-        int | None, typer.Option(min=32, help="ultralytics: input size.", metavar="PIXELS")
     ] = None,
     annotations: Annotated[
         Path | None,
@@ -283,13 +369,13 @@ def label(
 
     flags = {
         "weights": weights,
-        "imgsz": imgsz,
         "annotations": annotations,
         "workspace": workspace,
         "workflow_id": workflow_id,
         "concurrency": concurrency,
         "device": parse_device(device) if device else None,
         "video": video,
+        **_teacher_settings_given(ctx),
     }
     project = _project(project_dir)
     on_ray = _on_ray(project.config, ray, address, device, dry_run)
@@ -445,7 +531,7 @@ def train(
     ] = None,
 ) -> None:
     """Train the YOLO student on the latest dataset with Ultralytics."""
-    from edgedistill.display import print_train_run
+    from edgedistill.display import TrainProgress, print_train_run
     from edgedistill.distill import find_assistant
     from edgedistill.keep_known import training_data
     from edgedistill.train import train_student
@@ -472,9 +558,15 @@ def train(
                 [project.config.weights_dir],
             )
     data = None if resume else training_data(project, project.config.train, dataset_version)
-    run = train_student(
-        project, dataset=dataset_version, resume=resume, assistant=assistant, data=data
-    )
+    with TrainProgress() as progress:
+        run = train_student(
+            project,
+            dataset=dataset_version,
+            resume=resume,
+            assistant=assistant,
+            data=data,
+            on_epoch=progress.update,
+        )
     print_train_run(run)
 
 
@@ -609,10 +701,28 @@ def export_app(
         raise EdgedistillError(f"{parity_frames}: no .jpg images for the parity check")
     info = export_app_model(weights_path, out_dir, hud, size, frames)
     out.print(
-        f"Wrote {escape(str(out_dir / 'model.json'))} and the ONNX student: "
+        f"Wrote model.onnx and model.json into {escape(str(out_dir.resolve()))}: "
         f"{len(info.names)} classes, output {info.output_format} {info.output_shape}, "
         f"version {info.version}; {info.parity}"
     )
+    _say_where_the_app_looks(out_dir)
+
+
+def _say_where_the_app_looks(written: Path) -> None:
+    """How to give the app this student, unless it was written where the app loads it."""
+    from edgedistill.app_model import checkout_app_models
+
+    app_models = checkout_app_models()
+    if app_models is None:
+        out.print(
+            "The app loads its student from public/model in its own folder (app/ in the "
+            "edgedistill repository): pass that folder as --out, or copy both files there."
+        )
+    elif written.resolve() != app_models:
+        out.print(
+            f"The app loads its student from {escape(str(app_models))}: run export-app "
+            f"with --out {escape(shlex.quote(str(app_models)))}, or copy both files there."
+        )
 
 
 def _defaults() -> "ProjectConfig":
@@ -832,8 +942,9 @@ def cost(
         print_costs(report)
 
 
-@app.command()
+@app.command(cls=_TakesTeacherSettings)
 def pipeline(
+    ctx: typer.Context,
     sources: Annotated[
         list[str] | None,
         typer.Argument(
@@ -862,7 +973,11 @@ def pipeline(
     from edgedistill.pipeline import run_pipeline
 
     project = _project(project_dir)
-    teacher_overrides = {"weights": weights, "annotations": annotations}
+    teacher_overrides = {
+        "weights": weights,
+        "annotations": annotations,
+        **_teacher_settings_given(ctx),
+    }
     from edgedistill.teachers import with_teacher_flags
 
     flagged = with_teacher_flags(project.config, teacher, teacher_overrides)

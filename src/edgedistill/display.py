@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from edgedistill.logs import verbose
+
 if TYPE_CHECKING:  # the stages are imported by the commands that run them
     from rich.progress import TaskID
 
@@ -41,7 +43,7 @@ def set_quiet(quiet: bool) -> None:
 class _StageProgress:
     """Transient Rich progress bars on stderr, one per key."""
 
-    def __init__(self) -> None:
+    def __init__(self, hidden: bool = False) -> None:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -57,7 +59,7 @@ class _StageProgress:
             TimeRemainingColumn(),
             console=err,
             transient=True,
-            disable=_quiet,
+            disable=_quiet or hidden,
         )
         self._tasks: dict[object, TaskID] = {}
 
@@ -89,6 +91,17 @@ class LabelProgress(_StageProgress):
 
     def update(self, done: int, total: int) -> None:
         self._advance("frames", "labelling", done, total)
+
+
+class TrainProgress(_StageProgress):
+    """One bar over the epochs, on a terminal; with --verbose Ultralytics prints its own
+    lines instead."""
+
+    def __init__(self) -> None:
+        super().__init__(hidden=verbose() or not err.is_terminal)
+
+    def update(self, done: int, total: int) -> None:
+        self._advance("epochs", "training (epochs)", done, total)
 
 
 def print_ingest_report(report: IngestReport) -> None:
@@ -174,6 +187,8 @@ def print_status(status: ProjectStatus, labels_only: bool = False) -> None:
         line = f"{runs['done']} done, {runs['failed']} failed"
         if runs["interrupted"]:
             line += f", {runs['interrupted']} interrupted (train --resume goes on)"
+        if runs["running"]:
+            line += f", {runs['running']} training now"
         table.add_row("training runs", line)
         if status.student:
             table.add_row("student", escape(status.student))

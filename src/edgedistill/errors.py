@@ -46,14 +46,18 @@ class Interrupted(EdgedistillError):
 
 def environment_problem(exc: BaseException) -> str | None:
     """One sentence for failures of the machine rather than of edgedistill (a full disk)."""
+    full = disk_full(exc)
+    if full is None:
+        return None
+    return f"{full}; free some space and run the command again (everything finished so far is kept)"
+
+
+def disk_full(exc: BaseException) -> str | None:
+    """``the disk is full writing FILE`` when ``exc`` is a full disk, else None."""
     full = (isinstance(exc, OSError) and exc.errno in _DISK_FULL) or (
         isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc)
     )
     if not full:
         return None
     filename = getattr(exc, "filename", None)
-    where = f" writing {filename}" if filename else ""
-    return (
-        f"the disk is full{where}; free some space and run the command again "
-        "(everything finished so far is kept)"
-    )
+    return "the disk is full" + (f" writing {filename}" if filename else "")

@@ -11,6 +11,7 @@ from edgedistill.config import ProjectConfig
 from edgedistill.distill import DistilledRun, relations
 from edgedistill.label.summary import summarize
 from edgedistill.project import Project
+from edgedistill.run_lock import settle_killed_runs
 from edgedistill.teachers.cache import LabelCache
 
 RUN_STATUSES = ("done", "failed", "interrupted", "running")
@@ -77,6 +78,7 @@ def project_status(project: Project) -> ProjectStatus:
     config = project.config
     newest = project.newest_report()
     with project.open_catalog() as catalog:
+        settle_killed_runs(catalog)
         runs = dict(catalog.execute("SELECT status, COUNT(*) FROM train_runs GROUP BY status"))
         finished = project.finished_runs()
         labelled, per_class, label = _label_status(catalog, config)

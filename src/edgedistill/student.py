@@ -29,26 +29,56 @@ class ModelLoadError(EdgedistillError):
     """A model file that Ultralytics cannot load."""
 
 
-def load_yolo(source: str | Path, task: str | None = None) -> Any:
+def load_yolo(source: str | Path, task: str | None = None, shown: str | Path | None = None) -> Any:
     """An Ultralytics model from a checkpoint, an exported file or a YAML; one sentence
-    (:class:`ModelLoadError`) when it cannot be loaded."""
+    (:class:`ModelLoadError`, naming ``shown``, else ``source``) when it cannot be loaded.
+
+    Ultralytics takes any file name and fails only when the model is first used, so a
+    file that is not a checkpoint, a YAML or an export it runs is refused here.
+    """
     from ultralytics import YOLO
 
+    name = shown or source
+    path = Path(source)
+    if path.exists() and not path.name.lower().endswith(_model_suffixes()):
+        raise ModelLoadError(
+            f"{name}: not a model file; expected a .pt checkpoint, a model YAML or an "
+            "exported model (.onnx, .mlpackage, .tflite …)"
+        )
     try:
         return YOLO(str(source), task=task)
     except Exception as exc:  # Ultralytics raises many kinds for a bad or missing file
+        why = "damaged, cut short, or not a model at all" if path.exists() else type(exc).__name__
+        raise ModelLoadError(f"{name}: not a model Ultralytics can load ({why})") from None
+
+
+def _model_suffixes() -> tuple[str, ...]:
+    """How the names of the files (and folders) Ultralytics loads end."""
+    from ultralytics.engine.exporter import export_formats
+
+    exported = [suffix for suffix in export_formats()["Suffix"] if suffix != "-"]
+    return (".pt", ".yaml", ".yml", ".mlmodel", *exported)
+
+
+def load_weights(path: str | Path, task: str | None = None, shown: str | Path | None = None) -> Any:
+    """A student's PyTorch weights, which training, scoring and export start from; an
+    exported model or any other file is refused in one sentence."""
+    if Path(path).exists() and Path(path).suffix.lower() != ".pt":
         raise ModelLoadError(
-            f"{source}: not a model Ultralytics can load ({type(exc).__name__})"
-        ) from None
+            f"{shown or path}: not PyTorch weights; training, evaluation and export start "
+            "from the student's .pt file, not from an export or any other file"
+        )
+    return load_yolo(path, task, shown)
 
 
 def load_student(model: str, search: Sequence[Path | None] = ()) -> Any:
     """The student to train or score: weights found by the weights rule (``search`` adding
     folders), or a YAML built with random weights (with a warning)."""
-    if is_architecture(model):
-        log.warning("building %s with random weights; %s", model, PRETRAINED_HINT)
+    if not is_architecture(model):
+        return load_weights(resolve_weights(model, search), shown=model)
+    log.warning("building %s with random weights; %s", model, PRETRAINED_HINT)
     try:
-        return load_yolo(resolve_weights(model, search))
+        return load_yolo(model)
     except ModelLoadError as exc:
         raise ModelLoadError(
             f"cannot load the student '{model}' ({str(exc).rsplit('(', 1)[-1]}; without "
@@ -57,7 +87,8 @@ def load_student(model: str, search: Sequence[Path | None] = ()) -> Any:
 
 
 def pick_device(device: str) -> str:
-    """``auto``: the first CUDA GPU, else the CPU (with a loud warning)."""
+    """The device to train on; ``auto``: the first CUDA GPU, else the CPU (with a loud
+    warning, which belongs to training only: scoring on the CPU is fine)."""
     resolved = resolve_device(device)
     if device == "auto" and resolved == "cpu":
         log.warning(

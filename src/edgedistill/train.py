@@ -3,24 +3,30 @@
 Each run lives in ``runs/train/<id>/`` with Ultralytics' weights and a
 ``run.json`` (settings, dataset version, teacher fingerprint); the catalog keeps
 the runs, and the latest finished one is what later commands use by default.
+
+While a process trains a run it holds the run's lock (:mod:`edgedistill.run_lock`), so
+that a run whose process was killed is seen and recorded as failed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from edgedistill.catalog import Catalog, now
 from edgedistill.config import TrainConfig
-from edgedistill.distill import Assistant, check_distillable
-from edgedistill.errors import EdgedistillError, Interrupted
+from edgedistill.distill import Assistant, check_distillable, find_assistant
+from edgedistill.errors import EdgedistillError, Interrupted, disk_full
 from edgedistill.project import DatasetRecord, FinishedRun, Project
+from edgedistill.run_lock import owning, settle_killed_runs
 from edgedistill.student import load_student, pick_device
 from edgedistill.untrained import (
     REASON,
@@ -32,6 +38,9 @@ from edgedistill.untrained import (
 from edgedistill.weights import is_architecture, resolve_weights
 
 log = logging.getLogger(__name__)
+
+EpochCallback = Callable[[int, int], None]
+"""``(epochs done, epochs in all)``: training's progress."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,7 @@ def train_student(
     resume: bool = False,
     assistant: Assistant | None = None,
     data: Path | None = None,
+    on_epoch: EpochCallback | None = None,
 ) -> TrainRun:
     """Train (or resume) a student; the run is recorded whether it finishes or fails.
 
@@ -62,43 +72,74 @@ def train_student(
     weights rule, the config's ``weights_dir`` included. With ``assistant`` the student
     also learns the assistant's features (Ultralytics' feature distillation). ``data``
     replaces the dataset's ``data.yaml`` (its copy with the starting weights' own labels
-    added, see :mod:`edgedistill.keep_known`).
+    added, see :mod:`edgedistill.keep_known`). ``on_epoch(done, total)`` follows the
+    epochs.
     """
     settings = settings or project.config.train
     with project.open_catalog() as catalog:
         if resume:
-            return _resume(project, catalog)
+            return _resume(project, catalog, on_epoch)
         record = project.dataset(dataset)
-        _check_compatible(settings.model, record)
-        weights = resolve_weights(settings.model, [project.config.weights_dir])
-        model = load_student(weights)
-        if assistant is not None:
-            check_distillable(catalog, model, assistant, record.version)
-        data = data or record.data_yaml
-        _warn_rare_classes(data, record.version, project.config.dataset.min_instances)
-        if unmasked := unmask_for_training(model):
-            log.info("the starting weights' masked classes start afresh: %s", ", ".join(unmasked))
         run_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{Path(settings.model).stem}"
         run_id += "-distilled" if assistant else ""
-        directory = project.runs_dir / run_id
-        device = pick_device(settings.device)
-        catalog.execute(
-            "INSERT INTO train_runs (id, dataset, model, settings, directory, status, started_at,"
-            " distilled_from, distill_weight) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
-            (
-                run_id,
-                record.version,
-                settings.model,
-                settings.model_dump_json(),
-                str(directory),
-                now(),
-                assistant.source if assistant else None,
-                assistant.weight if assistant else None,
-            ),
-        )
-        _write_run_json(directory, run_id, settings, record)
+        plan = _Plan(run_id, settings, record, assistant, data or record.data_yaml)
+        return _start(project, catalog, plan, on_epoch)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a run trains: its id, settings, dataset, assistant and data.yaml."""
+
+    id: str
+    settings: TrainConfig
+    record: DatasetRecord
+    assistant: Assistant | None
+    data: Path
+
+
+def _start(
+    project: Project,
+    catalog: Catalog,
+    plan: _Plan,
+    on_epoch: EpochCallback | None,
+    again: bool = False,
+) -> TrainRun:
+    """Train ``plan`` from its starting weights; ``again``: a recorded run that left no
+    checkpoint, trained anew under its own id and folder."""
+    settings, record, assistant = plan.settings, plan.record, plan.assistant
+    _check_compatible(settings.model, record)
+    weights = resolve_weights(settings.model, [project.config.weights_dir])
+    model = load_student(weights)
+    _follow_epochs(model, on_epoch)
+    if assistant is not None:
+        check_distillable(catalog, model, assistant, record.version)
+    _warn_rare_classes(plan.data, record.version, project.config.dataset.min_instances)
+    if unmasked := unmask_for_training(model):
+        log.info("the starting weights' masked classes start afresh: %s", ", ".join(unmasked))
+    directory = project.runs_dir / plan.id
+    device = pick_device(settings.device)
+    with owning(directory):
+        if again:
+            _reopen(catalog, plan.id)
+        else:
+            catalog.execute(
+                "INSERT INTO train_runs (id, dataset, model, settings, directory, status, "
+                "started_at, distilled_from, distill_weight) "
+                "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                (
+                    plan.id,
+                    record.version,
+                    settings.model,
+                    settings.model_dump_json(),
+                    str(directory),
+                    now(),
+                    assistant.source if assistant else None,
+                    assistant.weight if assistant else None,
+                ),
+            )
+        _write_run_json(directory, plan.id, settings, record)
         args = {
-            "data": str(data),
+            "data": str(plan.data),
             "epochs": settings.epochs,
             "imgsz": settings.imgsz,
             "batch": settings.batch,
@@ -109,7 +150,7 @@ def train_student(
             "freeze": 0 if is_architecture(settings.model) else settings.freeze,
             "cls_pw": settings.cls_pw,
             "project": str(directory.parent),
-            "name": run_id,
+            "name": plan.id,
             "exist_ok": True,
             "plots": False,
             "verbose": False,
@@ -117,7 +158,7 @@ def train_student(
         }
         return _run(
             catalog,
-            TrainRun(run_id, record.version, settings.model, directory, None, "running", {}),
+            TrainRun(plan.id, record.version, settings.model, directory, None, "running", {}),
             lambda: model.train(**args),
         )
 
@@ -146,24 +187,54 @@ def _warn_rare_classes(data: Path, version: str, min_instances: int) -> None:
             )  # fmt: skip
 
 
-def _resume(project: Project, catalog: Catalog) -> TrainRun:
+@dataclass(frozen=True)
+class _Unfinished:
+    """A ``train_runs`` row that did not finish, as ``--resume`` reads it."""
+
+    id: str
+    dataset: str
+    model: str
+    directory: Path
+    status: str
+    settings: str
+    distilled_from: str | None
+    distill_weight: float | None
+
+
+def _follow_epochs(model: Any, on_epoch: EpochCallback | None) -> None:
+    """``on_epoch(done, total)`` as training starts and after each epoch."""
+    if on_epoch is not None:
+        model.add_callback("on_train_start", lambda t: on_epoch(t.start_epoch, t.epochs))
+        model.add_callback("on_fit_epoch_end", lambda t: on_epoch(t.epoch + 1, t.epochs))
+
+
+def _resume(project: Project, catalog: Catalog, on_epoch: EpochCallback | None) -> TrainRun:
     """Go on with the last unfinished run, in its own folder and on its own dataset.
 
-    Ultralytics strips ``last.pt`` when the last epoch ends, before the final
-    validation; a run killed then has nothing left to resume. It is finished from
-    ``best.pt`` when there is one, else recorded as failed. Ultralytics never gets
-    a checkpoint it would treat as a new training on its default dataset.
+    A run that left no checkpoint (stopped or killed before its first epoch ended) is
+    trained again from its recorded settings. Ultralytics strips ``last.pt`` when the
+    last epoch ends, before the final validation; a run killed then has nothing left to
+    resume. It is finished from ``best.pt`` when there is one, else recorded as failed.
+    Ultralytics never gets a checkpoint it would treat as a new training on its default
+    dataset.
     """
+    settle_killed_runs(catalog)
     row = catalog.execute(
-        "SELECT id, dataset, model, directory FROM train_runs WHERE status != 'done' "
-        "ORDER BY started_at DESC LIMIT 1"
+        "SELECT id, dataset, model, directory, status, settings, distilled_from, "
+        "distill_weight FROM train_runs WHERE status != 'done' ORDER BY started_at DESC LIMIT 1"
     ).fetchone()
     if row is None:
         raise EdgedistillError("no unfinished training run to resume")
-    run_id, dataset, model_name, directory = row[0], row[1], row[2], Path(row[3])
+    run = _Unfinished(row[0], row[1], row[2], Path(row[3]), *row[4:])
+    if run.status == "running":
+        raise EdgedistillError(
+            f"run {run.id} is still training in another process; wait for it to finish, or "
+            "stop it and run `edgedistill train --resume` again"
+        )
+    run_id, dataset, model_name, directory = run.id, run.dataset, run.model, run.directory
     last, best = directory / "weights" / "last.pt", directory / "weights" / "best.pt"
     if not last.is_file():
-        raise EdgedistillError(f"run {run_id} has no checkpoint to resume ({last} is missing)")
+        return _restart(project, catalog, run, on_epoch)
     if not _resumable(last, directory.parent):
         if best.is_file():
             log.warning("run %s had finished its epochs; keeping its best.pt", run_id)
@@ -183,15 +254,53 @@ def _resume(project: Project, catalog: Catalog) -> TrainRun:
             "no best.pt; the run is marked failed, start a new one with `edgedistill train`"
         )
     data = project.dataset(dataset).data_yaml
-    catalog.execute(
-        "UPDATE train_runs SET status = 'running', error = NULL WHERE id = ?", (run_id,)
-    )
     model = load_student(str(last))
-    return _run(
-        catalog,
-        TrainRun(run_id, dataset, model_name, directory, None, "running", {}),
-        lambda: model.train(resume=True, data=str(data)),
+    _follow_epochs(model, on_epoch)
+    with owning(directory):
+        _reopen(catalog, run_id)
+        return _run(
+            catalog,
+            TrainRun(run_id, dataset, model_name, directory, None, "running", {}),
+            lambda: model.train(resume=True, data=str(data)),
+        )
+
+
+def _restart(
+    project: Project, catalog: Catalog, run: _Unfinished, on_epoch: EpochCallback | None
+) -> TrainRun:
+    """Train a run that left no checkpoint again from the start: its recorded settings,
+    assistant and dataset (the dataset's own data.yaml), under its own id and folder."""
+    log.warning("run %s left no checkpoint to resume; training it again from the start", run.id)
+    try:
+        settings = TrainConfig.model_validate_json(run.settings)
+    except ValidationError:
+        raise EdgedistillError(
+            f"run {run.id} left no checkpoint, and its recorded settings no longer fit this "
+            "version of edgedistill; start a new run with `edgedistill train`"
+        ) from None
+    record = project.dataset(run.dataset)
+    assistant = None
+    if run.distilled_from is not None:
+        weight = run.distill_weight if run.distill_weight is not None else settings.distill_weight
+        search = [project.config.weights_dir]
+        assistant = find_assistant(catalog, run.distilled_from, weight, search)
+    plan = _Plan(run.id, settings, record, assistant, record.data_yaml)
+    return _start(project, catalog, plan, on_epoch, again=True)
+
+
+def _reopen(catalog: Catalog, run_id: str) -> None:
+    """Mark an unfinished run running again, under its lock; refuse when another process
+    took it up (or finished it) since it was read."""
+    reopened = catalog.execute(
+        "UPDATE train_runs SET status = 'running', error = NULL, finished_at = NULL "
+        "WHERE id = ? AND status NOT IN ('running', 'done')",
+        (run_id,),
     )
+    if reopened.rowcount == 0:
+        raise EdgedistillError(
+            f"run {run_id} was taken up by another `edgedistill train --resume`; see "
+            "`edgedistill status`"
+        )
 
 
 def _resumable(checkpoint: Path, runs_folder: Path) -> bool:
@@ -225,11 +334,17 @@ def _run(catalog: Catalog, run: TrainRun, train: Any) -> TrainRun:
             "finished epoch"
         ) from None
     except Exception as exc:  # Ultralytics raises many kinds; record it, then say it in one line
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        full = disk_full(exc)
+        message = full or f"{type(exc).__name__}: {exc}".splitlines()[0]
         catalog.execute(
             "UPDATE train_runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?",
             (message, now(), run_id),
         )
+        if full:
+            raise EdgedistillError(
+                f"training failed: {full}; free some space and run `edgedistill train "
+                f"--resume` to go on from the last finished epoch (the run is in {directory})"
+            ) from None
         raise EdgedistillError(
             f"training failed ({message}); the run is kept in {directory}"
         ) from None

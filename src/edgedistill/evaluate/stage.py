@@ -21,6 +21,7 @@ import yaml
 
 from edgedistill.catalog import now
 from edgedistill.config import ProjectConfig
+from edgedistill.devices import resolve_device
 from edgedistill.drawing import annotate, captioned, thumbnail
 from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate.by_name import (
@@ -44,7 +45,7 @@ from edgedistill.evaluate.validation import Scoring, validate
 from edgedistill.metrics import Comparison, EvalMetrics, ModelFacts, RelatedConfusion
 from edgedistill.ontology import Ontology
 from edgedistill.project import DatasetRecord, HoldOutSummary, Project
-from edgedistill.student import PHONE_INPUT, load_student, pick_device, provenance_caveats
+from edgedistill.student import PHONE_INPUT, load_student, provenance_caveats
 from edgedistill.teachers.cache import LabelCache, TeacherRecord
 from edgedistill.teachers.ground_truth import HumanLabels, check_ground_truth
 from edgedistill.yolo_format import read_labels
@@ -90,7 +91,7 @@ def evaluate(
     try:
         model = load_student(str(weights))
         imgsz = int(model.ckpt.get("train_args", {}).get("imgsz", 640)) if model.ckpt else 640
-        run = Scoring(weights, model, record, pick_device(device), imgsz, work)
+        run = Scoring(weights, model, record, resolve_device(device), imgsz, work)
         start = starting_weights(project.config, trained.model if trained else None)
         metrics = _measure(project, run, human, start, speed_runs if speed else 0)
         metrics = metrics.model_copy(

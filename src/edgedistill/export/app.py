@@ -20,8 +20,9 @@ from edgedistill.config import HudConfig
 from edgedistill.errors import EdgedistillError
 from edgedistill.export.formats import get_format
 from edgedistill.export.parity import ParityFrames, check_parity
+from edgedistill.logs import ultralytics_silenced
 from edgedistill.media.store import file_sha256
-from edgedistill.student import PHONE_INPUT, load_yolo
+from edgedistill.student import PHONE_INPUT, load_weights, load_yolo
 from edgedistill.untrained import REASON, masked_classes
 
 NMS_CONF_FLOOR = 0.05  # the lowest confidence the app's Settings allow
@@ -44,16 +45,17 @@ def export_app_model(
         # Ultralytics writes the export beside the weights, which may be read-only.
         local = Path(tmp) / weights.name
         shutil.copyfile(weights, local)
-        model = load_yolo(local, task="detect")
+        model = load_weights(local, task="detect", shown=weights)
         get_format("onnx")  # says which package is missing, if one is
         # The phone reads [1, 300, 6] either way: nms=False keeps YOLO26's NMS-free head; a
         # YOLO11 head gets Ultralytics' NMS in the graph, run by ONNX Runtime, off the JS thread.
         end2end = getattr(model.model, "end2end", False)
         nms = {"nms": False} if end2end else {"nms": True, "iou": NMS_IOU, "conf": NMS_CONF_FLOOR}
-        onnx_path = Path(
-            model.export(format="onnx", imgsz=imgsz, device="cpu", verbose=False, **nms)
-        )
-        parity = _parity(local, onnx_path, parity_frames, imgsz, hud.conf)
+        with ultralytics_silenced():  # it prints paths in the temporary folder
+            onnx_path = Path(
+                model.export(format="onnx", imgsz=imgsz, device="cpu", verbose=False, **nms)
+            )
+            parity = _parity(local, onnx_path, parity_frames, imgsz, hud.conf)
         out_dir.mkdir(parents=True, exist_ok=True)
         target = out_dir / MODEL_FILE
         shutil.copyfile(onnx_path, target)

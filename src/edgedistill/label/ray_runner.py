@@ -34,6 +34,7 @@ from edgedistill.label.runner import (
     label_project,
     record_answer,
 )
+from edgedistill.logs import native_output_silenced, verbose
 from edgedistill.project import Project
 from edgedistill.teachers.base import FrameInput, Teacher
 from edgedistill.teachers.cache import LabelCache
@@ -149,16 +150,19 @@ def ray_session(address: str | None) -> Iterator[None]:
         yield
         return
     _check_reachable(address)
-    # Ray's C++ core prints notes about Ray Data's internals on stderr; they stay in
-    # Ray's log files, and errors still reach us as exceptions.
-    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
+    # Ray's C++ core prints notes about Ray Data's internals on stderr, and a line on the
+    # log level as it starts: only with --verbose. They stay in Ray's log files, and
+    # errors still reach us as exceptions.
+    if not verbose():
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     try:
-        ray.init(
-            address=address,
-            include_dashboard=False,
-            log_to_driver=False,
-            logging_level=logging.WARNING,
-        )
+        with native_output_silenced():
+            ray.init(
+                address=address,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.WARNING if verbose() else logging.ERROR,
+            )
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = address or os.environ.get("RAY_ADDRESS") or "a local cluster"
         raise EdgedistillError(f"cannot start or join Ray at {where} ({exc})") from None
@@ -207,11 +211,12 @@ def _run_on_ray(  # noqa: PLR0913 — the label runner's engine signature, plus 
 
 
 def _quiet_ray_data() -> None:
-    """Our own progress bar only; Ray Data's per-run INFO lines stay out of the terminal."""
+    """Our own progress bar only; Ray Data's per-run INFO lines stay out of the terminal,
+    and its warnings too without --verbose."""
     import ray.data
 
     ray.data.DataContext.get_current().enable_progress_bars = False
-    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    logging.getLogger("ray.data").setLevel(logging.WARNING if verbose() else logging.ERROR)
 
 
 class _RayRun:

@@ -33,7 +33,8 @@ class TeacherError(EdgedistillError):
 
 
 class TeacherSettings(BaseModel):
-    """Base of every backend's settings; unknown keys are errors."""
+    """Base of every backend's settings; unknown keys are errors. A field's description,
+    else its docstring, is the help of its command-line flag (:mod:`edgedistill.flags`)."""
 
     model_config = ConfigDict(extra="forbid")
 

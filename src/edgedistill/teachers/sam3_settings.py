@@ -17,10 +17,14 @@ class Sam3Settings(TeacherSettings):
     weights: Path | None = None
     """Meta's sam3.pt, or a transformers directory (config.json + model.safetensors)."""
     device: str = "auto"
+    """Device the teacher runs on: auto, cpu, mps, or a GPU as 0 or cuda:0."""
     batch_size: int = Field(default=4, ge=1)
+    """Frames per forward pass."""
     score_floor: float = Field(default=0.05, ge=0.0, le=1.0)
+    """Lowest score kept in the label cache; thresholds apply later, offline."""
     mask_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
-    video: VideoMode = "per_frame"
+    """Mask probability above which a pixel belongs to the object."""
+    video: VideoMode = Field(default="per_frame", json_schema_extra={"flag": False})
     """Set from ``label.video`` (or ``--video``): label each frame alone, or track videos."""
     keyframe_interval: int = Field(default=3, ge=1)
     """propagate: detect with the text prompts on every n-th sampled frame, track between."""
