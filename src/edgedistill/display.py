@@ -286,7 +286,7 @@ def print_train_run(run: TrainRun) -> None:
     out.print(f"Trained run {run.id} on dataset {run.dataset}: weights {run.weights}")
     for key in ("metrics/mAP50(B)", "metrics/mAP50-95(B)"):
         if key in run.metrics:
-            out.print(f"  {key.split('/')[1]} on val: {run.metrics[key]:.3f}")
+            out.print(f"  {key.split('/')[1]} on {run.validated_on}: {run.metrics[key]:.3f}")
     if run.untrained:
         out.print(
             f"  never outputs (no training boxes, masked): {escape(', '.join(run.untrained))}"

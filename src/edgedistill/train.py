@@ -55,6 +55,8 @@ class TrainRun:
     untrained: list[str] = field(default_factory=list)
     """Classes no training label showed: masked out of the student's head
     (:mod:`edgedistill.untrained`)."""
+    validated_on: str = "val"
+    """What Ultralytics' validation (``metrics``) ran on."""
 
 
 def train_student(
@@ -352,19 +354,26 @@ def _run(catalog: Catalog, run: TrainRun, train: Any) -> TrainRun:
     weights = weights if weights.is_file() else directory / "weights" / "last.pt"
     metrics = {k: float(v) for k, v in (getattr(results, "results_dict", None) or {}).items()}
     untrained = mask_untrained(directory)
+    validated_on = "val" if _holds_val(_trained_data(directory)) else "the training frames"
     catalog.execute(
         "UPDATE train_runs SET status = 'done', weights = ?, finished_at = ? WHERE id = ?",
         (str(weights), now(), run_id),
     )
-    return replace(run, weights=weights, status="done", metrics=metrics, untrained=untrained)
+    return replace(
+        run,
+        weights=weights,
+        status="done",
+        metrics=metrics,
+        untrained=untrained,
+        validated_on=validated_on,
+    )
 
 
 def mask_untrained(directory: Path) -> list[str]:
     """Mask, in the checkpoints of the run in ``directory``, the classes that its training
     data (as Ultralytics recorded it in ``args.yaml``) never showed; record them in
     ``run.json`` with the reason."""
-    data = Path(yaml.safe_load((directory / "args.yaml").read_text())["data"])
-    untrained = classes_without_boxes(data)
+    untrained = classes_without_boxes(_trained_data(directory))
     if untrained:
         for checkpoint in (directory / "weights").glob("*.pt"):
             mask_classes(checkpoint, untrained)
@@ -374,6 +383,17 @@ def mask_untrained(directory: Path) -> list[str]:
         saved["untrained_classes"] = {"classes": untrained, "reason": REASON, "masked_at": now()}
         run_json.write_text(json.dumps(saved, indent=2))
     return untrained
+
+
+def _trained_data(directory: Path) -> Path:
+    """The ``data.yaml`` a run trained on, as Ultralytics recorded it in ``args.yaml``."""
+    return Path(yaml.safe_load((directory / "args.yaml").read_text())["data"])
+
+
+def _holds_val(data_yaml: Path) -> bool:
+    """Whether a dataset's val split is frames of its own, not the training frames."""
+    data = yaml.safe_load(data_yaml.read_text())
+    return bool(data.get("val")) and data.get("val") != data.get("train")
 
 
 def reused_run(run: FinishedRun) -> TrainRun:

@@ -1,8 +1,9 @@
 """Student, starting weights and teacher side by side on one yardstick, and the gate.
 
 ``vs_human``: on human labels (``eval --gt`` or ``eval.gt``). ``vs_start``: without human
-labels, on the held-out frames with the starting weights' own confident detections as the
-reference, so that a student that forgot what it started with is still caught.
+labels, on the held-out frames (the training frames when nothing is held out, said in its
+basis) with the starting weights' own confident detections as the reference, so that a
+student that forgot what it started with is still caught.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The regression gate: a class the starting weights detected that the student lost.
 
 Against human labels when there are any; without them, against the starting weights'
-own confident detections on held-out frames (what the starting model saw there, the
-student should still see). A class counts when the starting weights reach
+own confident detections on held-out frames, or on the training frames when nothing is
+held out (what the starting model saw there, the student should still see). A class counts when the starting weights reach
 ``eval.regression_min_ap`` AP50 on at least :data:`MIN_BOXES` boxes of it, and regresses
 when the student loses more than ``eval.regression_tolerance`` of that AP50.
 

@@ -35,8 +35,9 @@ def compare_section(metrics: EvalMetrics) -> CompareSection | None:
     ]
     rows.append(["mAP50", "", *(_mean(models[r]) for r in roles)])
     on = f"{comparison.images} images, {comparison.basis}"
+    scored = ", ".join(roles[:-1]) + f" and {roles[-1]}" if len(roles) > 1 else roles[0]
     return CompareSection(
-        f"Starting weights, teacher and student per class ({on})",
+        f"{scored[0].upper()}{scored[1:]} per class ({on})",
         header,
         rows,
         _lines(comparison, models, roles),
