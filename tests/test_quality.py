@@ -106,7 +106,7 @@ def test_eval_scores_a_coco_model_on_human_labels_by_class_name(assets, tmp_path
     assert any("not trained in this project" in note for note in human["notes"])
     assert any(note.startswith("Teacher not scored") for note in human["notes"])
     page = (report / "report.md").read_text()
-    assert "Starting weights, teacher and student per class" in page and "airplane" in page
+    assert "Student per class (12 images, human labels)" in page and "airplane" in page
     assert "student vs human labels" in result.out
     # False positives per class of the model's output at the HUD's confidence, against
     # the human labels and the teacher's; classes outside the ontology are not the HUD's.

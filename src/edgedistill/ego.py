@@ -30,6 +30,9 @@ BOTTOM_EDGE = 0.97
 """A box whose bottom is this low (share of the height) touches the frame's bottom edge."""
 MIN_WIDTH = 0.3
 """A hood or dashboard spans at least this share of the frame's width."""
+MIN_TOP = 0.6
+"""A hood or dashboard is the bottom of the view: its top is below this share of the height
+(a box reaching higher is something in front of the camera, not the car itself)."""
 SAME_PLACE_IOU = 0.6
 """Bottom-edge boxes this close to their median box are one unmoving thing."""
 MIN_PRESENCE = 0.5
@@ -87,7 +90,8 @@ def outside_mask(
 def find_ego_mask(frames: Iterable[tuple[sv.Detections, int, int]]) -> EgoMaskFinding | None:
     """The hood in ``(detections, width, height)`` of frames from one camera, or None.
 
-    Each frame's widest box on the bottom edge is a candidate; the candidates near their
+    Each frame's widest box on the bottom edge, its top in the lower part of the frame
+    (:data:`MIN_TOP`), is a candidate; the candidates near their
     median box are one unmoving thing, the hood, when they are on at least
     :data:`MIN_PRESENCE` of the frames. The mask spans them all, down to the bottom edge.
     """
@@ -95,7 +99,8 @@ def find_ego_mask(frames: Iterable[tuple[sv.Detections, int, int]]) -> EgoMaskFi
     for detections, width, height in frames:
         total += 1
         boxes = detections.xyxy / np.array([width, height, width, height], dtype=np.float64)
-        on_edge = boxes[(boxes[:, 3] >= BOTTOM_EDGE) & (boxes[:, 2] - boxes[:, 0] >= MIN_WIDTH)]
+        hood_like = (boxes[:, 3] >= BOTTOM_EDGE) & (boxes[:, 1] >= MIN_TOP)
+        on_edge = boxes[hood_like & (boxes[:, 2] - boxes[:, 0] >= MIN_WIDTH)]
         if len(on_edge):
             candidates.append(on_edge[np.argmax(on_edge[:, 2] - on_edge[:, 0])])
     needed = max(MIN_FRAMES, MIN_PRESENCE * total)
