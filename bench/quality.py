@@ -20,7 +20,7 @@ Variants (``--variants``): ``baseline`` (plain fine-tuning, nothing frozen); ``k
 (the starting weights' confident boxes added where the teacher is silent); ``freeze`` (the
 first 10 layers kept fixed, the default); ``cls_pw`` (class-balanced loss). Each over
 ``--seeds``. The same yardstick as ``edgedistill eval --gt``
-(:mod:`edgedistill.evaluate.yardstick`); the first run of each case also goes through
+(:mod:`edgedistill.yardstick`); the first run of each case also goes through
 ``evaluate`` for its report.
 
     nice -n 10 .venv/bin/python bench/quality.py [--epochs 3] [--imgsz 320] [--seeds 0,1]
@@ -46,19 +46,18 @@ from edgedistill.config import DatasetConfig, IngestConfig, TrainConfig  # noqa:
 from edgedistill.dataset import build_dataset  # noqa: E402
 from edgedistill.evaluate import evaluate  # noqa: E402
 from edgedistill.evaluate.compare import starting_weights  # noqa: E402
-from edgedistill.evaluate.human import human_truth  # noqa: E402
 from edgedistill.evaluate.regression import find_regressions  # noqa: E402
 from edgedistill.evaluate.teacher_scores import teacher_on_truth  # noqa: E402
-from edgedistill.evaluate.yardstick import predict_ultralytics, score  # noqa: E402
+from edgedistill.ground_truth import check_ground_truth  # noqa: E402
 from edgedistill.ingest import ingest  # noqa: E402
 from edgedistill.keep_known import training_data  # noqa: E402
 from edgedistill.label import label_project  # noqa: E402
 from edgedistill.project import Project, init_project  # noqa: E402
 from edgedistill.student import load_student  # noqa: E402
 from edgedistill.teachers import build_teacher  # noqa: E402
-from edgedistill.teachers.ground_truth import check_ground_truth  # noqa: E402
 from edgedistill.train import train_student  # noqa: E402
 from edgedistill.weights import WEIGHTS_DIR_VARIABLE  # noqa: E402
+from edgedistill.yardstick import predict_ultralytics, score  # noqa: E402
 from tests.label_helpers import edit_config  # noqa: E402
 
 ASSETS = ROOT.parent / "shared" / "assets"
@@ -123,7 +122,7 @@ def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
     project = _labelled(case, args)
     config = project.config
     human = check_ground_truth(HIGHWAY / "data.yaml")
-    truth = human_truth(config.ontology, human)
+    truth = human.truth(config.ontology)
     fixed = _fixed_scores(project, truth, args)
     runs = []
     for variant in args.variants.split(","):

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from edgedistill.evaluate.teacher_scores import teacher_on_truth
-from edgedistill.evaluate.yardstick import truth_from_labels
 from edgedistill.label import label_project
 from edgedistill.teachers.base import FrameInput, RawDetection, Teacher, TeacherResult
 from edgedistill.teachers.cache import LabelCache
+from edgedistill.yardstick import truth_from_labels
 from tests.label_helpers import project_with_frames
 
 ONTOLOGY = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import onnx
@@ -16,14 +17,16 @@ from edgedistill.export.parity import ParityFrames, check_parity
 from tests.test_dataset import labelled_project
 
 
-def confident_student(path: Path, bias: float = 4.0) -> Path:
-    """YOLO11n with random weights whose class-0 scores are lifted: it finds boxes."""
+def confident_student(path: Path, bias: float = 4.0, names: Sequence[str] = ()) -> Path:
+    """YOLO11n with random weights whose class-0 scores are lifted: it finds boxes. Its
+    first classes are called ``names`` (the others keep their numbers)."""
     from ultralytics import YOLO
 
     torch.manual_seed(0)
     model = YOLO("yolo11n.yaml")
     for branch in model.model.model[-1].cv3:
         branch[-1].bias.data[0] = bias
+    model.model.names = {**model.model.names, **dict(enumerate(names))}
     model.save(str(path))
     return path
 

@@ -18,10 +18,9 @@ from edgedistill.coco_eval import coco_per_class
 from edgedistill.config import IngestConfig
 from edgedistill.dataset import build_dataset
 from edgedistill.evaluate.compare import Starting, on_starting_detections
-from edgedistill.evaluate.human import human_truth
 from edgedistill.evaluate.teacher_scores import teacher_on_truth
 from edgedistill.evaluate.validation import Scoring
-from edgedistill.evaluate.yardstick import class_map, predict_ultralytics, score
+from edgedistill.ground_truth import check_ground_truth
 from edgedistill.ingest import ingest
 from edgedistill.label import label_project
 from edgedistill.ontology import Ontology
@@ -31,8 +30,8 @@ from edgedistill.status import project_status
 from edgedistill.student import load_student
 from edgedistill.teachers import build_teacher
 from edgedistill.teachers.cache import LabelCache
-from edgedistill.teachers.ground_truth import check_ground_truth
 from edgedistill.weights import WEIGHTS_DIR_VARIABLE
+from edgedistill.yardstick import class_map, predict_ultralytics, score
 from tests.label_helpers import edit_config
 
 ONTOLOGY = {
@@ -233,7 +232,7 @@ def test_a_local_teacher_is_run_on_labelled_images_it_never_saw(assets, tmp_path
     label_project(project, teacher)
     config = project.config
     gt = check_ground_truth(highway_subset(assets, tmp_path / "human", "test", 6, bus=True))
-    truth = human_truth(config.ontology, gt)
+    truth = gt.truth(config.ontology)
     scored = teacher_on_truth(project, config, teacher.fingerprint, truth, "cpu")
     assert scored.score is not None and scored.score.model.endswith(
         "(run here at score floor 0.001)"
@@ -262,7 +261,7 @@ def test_the_teacher_is_scored_by_the_protocol_every_model_gets(assets, tmp_path
     label_project(project, teacher)
     config = project.config
     gt = check_ground_truth(highway_subset(assets, tmp_path / "human", "test", 40, bus=None))
-    truth = human_truth(config.ontology, gt)
+    truth = gt.truth(config.ontology)
     scored = teacher_on_truth(project, config, teacher.fingerprint, truth, "cpu").score
     start = load_student(str(weights))
     found = predict_ultralytics(start, [i.path for i in truth.images], 320, "cpu")
@@ -282,7 +281,7 @@ def test_cached_answers_say_the_floor_they_were_cached_at(assets, tmp_path) -> N
     teacher = build_teacher(project.config, "ultralytics", {"weights": str(weights), "imgsz": 320})
     label_project(project, teacher)
     Path(weights).unlink()
-    truth = human_truth(project.config.ontology, check_ground_truth(gt))
+    truth = check_ground_truth(gt).truth(project.config.ontology)
     scored = teacher_on_truth(project, project.config, teacher.fingerprint, truth, "cpu")
     assert scored.score is not None and scored.score.model.endswith("(cached answers)")
     assert scored.score.per_class["bus"] is not None
@@ -297,7 +296,7 @@ def test_a_rename_that_merges_classes_merges_their_duplicates(assets, tmp_path) 
         {**ONTOLOGY, "class_mapping": {"car": "vehicle", "truck": "vehicle", "bus": "vehicle"}}
     )
     gt = check_ground_truth(highway_subset(assets, tmp_path / "human", "test", 40, bus=True))
-    truth = human_truth(ontology, gt)
+    truth = gt.truth(ontology)
     model = load_student(str(assets / "weights" / "yolo11n-coco.pt"))
     names = list(model.names.values())
     found = predict_ultralytics(model, [i.path for i in truth.images], 320, "cpu")

@@ -14,11 +14,18 @@ from onnx import TensorProto
 
 from edgedistill.dataset import build_dataset
 from edgedistill.export import export_student
-from edgedistill.export.quantize import compare_precisions, head_nodes, label_files, spread
+from edgedistill.export.quantize import (
+    accuracy,
+    compare_precisions,
+    head_nodes,
+    label_files,
+    spread,
+)
 from tests.test_dataset import labelled_project
 from tests.test_export import confident_student
 
 COCO_IDS = {0: 5, 1: 2, 2: 3, 3: 0, 4: 7}  # highway bus, car, motorbike, person, truck
+CLASSES = ["car", "police car", "person"]  # the dataset's, as a student trained on it has them
 
 
 @pytest.fixture
@@ -35,7 +42,7 @@ def _initializer_types(path: Path) -> set[int]:
 def test_export_int8_scores_fp32_fp16_int8_and_ships_within_tolerance(
     project, tmp_path, cli
 ) -> None:
-    weights = confident_student(tmp_path / "student.pt")
+    weights = confident_student(tmp_path / "student.pt", names=CLASSES)
     result = cli(  # a small input keeps calibration and scoring quick
         "export", "-p", str(project.root), "--weights", str(weights), "--int8", "--imgsz", "96,128"
     )
@@ -55,7 +62,7 @@ def test_export_int8_scores_fp32_fp16_int8_and_ships_within_tolerance(
 
 
 def test_int8_outside_the_tolerance_is_refused_and_not_written(project, tmp_path) -> None:
-    weights = confident_student(tmp_path / "student.pt")
+    weights = confident_student(tmp_path / "student.pt", names=CLASSES)
     report = export_student(
         project, ["onnx"], weights, imgsz=(96, 128), int8=True, int8_tolerance=-1.0
     )
@@ -111,7 +118,7 @@ def test_int8_on_a_project_that_held_nothing_out_scores_on_training_frames_said_
 ) -> None:
     project = labelled_project(tmp_path, videos=1, images=0)  # one 2 s video: too short to cut
     assert set(build_dataset(project).images) == {"train"}
-    weights = confident_student(tmp_path / "student.pt")
+    weights = confident_student(tmp_path / "student.pt", names=CLASSES)
     report = export_student(project, ["onnx"], weights, imgsz=(96, 128), int8=True)
     verdict = report.precision
     assert verdict is not None
@@ -153,3 +160,61 @@ def test_int8_is_scored_on_human_labels_when_the_config_names_them(
     assert f"fp32 mAP50 {fp32.map50:.3f}" in line and "mAP50 drop" in line
     assert "AP50 per class, fp32 -> int8: " in line and f"car {fp32.ap50['car']:.3f} -> " in line
     assert report.to_json().count('"ap50_drop_per_class"') == 1
+
+
+@pytest.mark.parametrize("label", ["person", "traffic light"])
+def test_int8_on_labels_of_no_class_the_model_has_is_refused_before_writing(
+    project, tmp_path, cli, label
+) -> None:
+    """eval.gt labels only a class the student lacks (``person``) or one no ontology class
+    takes (``traffic light``): every precision would score 0 and int8 "ship" on nothing."""
+    from tests.label_helpers import edit_config
+    from tests.media import write_image
+
+    gt = tmp_path / "gt"
+    (gt / "test" / "images").mkdir(parents=True)
+    (gt / "test" / "labels").mkdir(parents=True)
+    for index in range(3):
+        write_image(gt / "test" / "images" / f"{index}.jpg", seed=index, size=(160, 96))
+        (gt / "test" / "labels" / f"{index}.txt").write_text("0 0.5 0.5 0.3 0.4\n")
+    (gt / "data.yaml").write_text(f"path: .\ntest: test/images\nnames: {{0: {label}}}\n")
+    project = edit_config(project, eval={"gt": str(gt / "data.yaml")})
+    weights = confident_student(tmp_path / "student.pt", names=["car"])
+    result = cli(
+        "export", "-p", str(project.root), "--weights", str(weights), "--int8", "--imgsz", "96,128"
+    )
+    assert result.code == 1 and len(result.err.strip().splitlines()) == 1, result.err
+    assert "int8 cannot be scored on 3 human-labelled images of" in result.err
+    assert "no labelled object there is of a class the model has" in result.err
+    assert not (project.root / "exports").exists() or not any((project.root / "exports").iterdir())
+
+
+def test_each_precision_is_scored_by_evals_protocol(assets, tmp_path) -> None:
+    """COCO YOLO11n with car, truck and bus renamed to one vehicle: where it calls one bus
+    both a bus and a truck, eval's yardstick keeps one vehicle (NMS after the merge). An
+    exported file's AP per class on human labels is what eval gives the same file."""
+    from ultralytics import YOLO
+
+    from edgedistill.export.scoring import human_scoring
+    from edgedistill.ground_truth import check_ground_truth
+    from edgedistill.ontology import Ontology
+    from edgedistill.student import load_yolo
+    from edgedistill.yardstick import predict_ultralytics, score
+    from tests.test_quality import ONTOLOGY, highway_subset
+
+    renamed = {"car": "vehicle", "truck": "vehicle", "bus": "vehicle"}
+    ontology = Ontology.model_validate({**ONTOLOGY, "class_mapping": renamed})
+    human = check_ground_truth(highway_subset(assets, tmp_path / "human", "test", 40, bus=True))
+    local = tmp_path / "yolo11n.pt"
+    shutil.copyfile(assets / "weights" / "yolo11n-coco.pt", local)
+    fp32 = Path(YOLO(str(local)).export(format="onnx", imgsz=320, device="cpu", verbose=False))
+    model = load_yolo(fp32, task="detect")
+    names = list(model.names.values())
+    scoring = human_scoring(human, ontology, names, 40)
+    map50, map50_95, ap50 = accuracy(fp32, scoring, (320, 320))
+    paths = [image.path for image in scoring.truth.images]
+    found = predict_ultralytics(model, paths, 320, "cpu", batch=1)
+    on_eval = score("student", fp32.name, human.truth(ontology), ontology, names, found, 0.25)
+    assert ap50 == {n: s.ap50 for n, s in on_eval.per_class.items() if s is not None}
+    assert (map50, map50_95) == (on_eval.map50, on_eval.map50_95)
+    assert "vehicle" in ap50 and ap50["vehicle"] > 0.5

@@ -11,16 +11,10 @@ import supervision as sv
 
 from edgedistill.coco_eval import ClassScore
 from edgedistill.evaluate.regression import find_regressions
-from edgedistill.evaluate.yardstick import (
-    FalsePositives,
-    ModelScore,
-    Truth,
-    class_map,
-    score,
-    truth_from_labels,
-)
 from edgedistill.keep_known import silent_class_boxes
+from edgedistill.metrics import FalsePositiveCount
 from edgedistill.ontology import Ontology
+from edgedistill.yardstick import ModelScore, Truth, class_map, score, truth_from_labels
 
 ONTOLOGY = Ontology.model_validate(
     {
@@ -53,6 +47,12 @@ def boxes(rows: list[tuple[tuple[float, ...], int]], confidence: float = 0.9) ->
         xyxy=np.array([r[0] for r in rows], dtype=np.float32).reshape(-1, 4),
         confidence=np.full(len(rows), confidence, dtype=np.float32),
         class_id=np.array([r[1] for r in rows], dtype=int),
+    )
+
+
+def counted(scored_as: str | None, boxes: int, wrong: int, per_image: float) -> FalsePositiveCount:
+    return FalsePositiveCount(
+        scored_as=scored_as, detections=boxes, false_positives=wrong, per_image=per_image
     )
 
 
@@ -161,7 +161,7 @@ def test_one_object_named_as_a_class_and_its_sub_class_is_one_detection() -> Non
     )
     # Merged into car and then suppressed: four hits, no false positive in between.
     assert result.per_class["automobile"] == ClassScore(1.0, 1.0, 1.0, 4)
-    assert result.false_positives["police car"] == FalsePositives("automobile", 4, 0, 0.0)
+    assert result.false_positives["police car"] == counted("automobile", 4, 0, 0.0)
 
 
 def test_a_student_naming_cars_twice_is_no_regression_of_its_starting_weights() -> None:
@@ -197,9 +197,9 @@ def test_false_positives_per_class_of_the_output_ghost_classes_included() -> Non
     )
     result = score("student", "s", truth, ontology, names, [found], fp_conf=0.25)
     assert result.false_positives == {
-        "car": FalsePositives("car", 2, 1, 1.0),  # the box away from the car
-        "police car": FalsePositives("car", 1, 0, 0.0),  # on the car: a car, as scored
-        "scooter": FalsePositives(None, 1, 1, 1.0),  # no scooter labelled: a ghost
-        "emergency lights": FalsePositives(None, 0, 0, 0.0),  # under the HUD's confidence
+        "car": counted("car", 2, 1, 1.0),  # the box away from the car
+        "police car": counted("car", 1, 0, 0.0),  # on the car: a car, as scored
+        "scooter": counted(None, 1, 1, 1.0),  # no scooter labelled: a ghost
+        "emergency lights": counted(None, 0, 0, 0.0),  # under the HUD's confidence
     }  # airplane: not a class of the ontology, not the HUD's
     assert result.to_json()["false_positives"]["scooter"]["scored_as"] is None

@@ -7,19 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from PIL import Image
-
-from edgedistill.detections import class_ids
 from edgedistill.evaluate.validation import Scoring
-from edgedistill.evaluate.yardstick import (
+from edgedistill.metrics import ClassScores, Comparison
+from edgedistill.ontology import Ontology
+from edgedistill.yardstick import (
     ModelScore,
     predict_ultralytics,
     score,
     truth_from_labels,
+    yolo_labelled,
 )
-from edgedistill.metrics import ClassScores, Comparison, FalsePositiveCount
-from edgedistill.ontology import Ontology
-from edgedistill.yolo_format import read_labels as read_yolo_labels
 
 
 def same_classes(model: Any, dataset_names: list[str]) -> bool:
@@ -34,17 +31,8 @@ def on_teacher_labels(
     name, false positives counted at ``fp_conf``."""
     root = run.record.root
     images = sorted((root / "images" / split).glob("*.jpg"))
-    rows = []
-    for path in images:
-        with Image.open(path) as image:
-            width, height = image.size
-        labels = read_yolo_labels(root / "labels" / split / f"{path.stem}.txt", width, height)
-        named = [
-            (dataset_names[int(c)], tuple(b))
-            for b, c in zip(labels.xyxy, class_ids(labels), strict=True)
-        ]
-        rows.append((path, width, height, named))
-    truth = truth_from_labels(ontology, rows)
+    pairs = [(path, root / "labels" / split / f"{path.stem}.txt") for path in images]
+    truth = truth_from_labels(ontology, yolo_labelled(pairs, dataset_names))
     names = list(run.model.names.values())
     found = predict_ultralytics(run.model, images, run.imgsz, run.device)
     return score("student", "", truth, ontology, names, found, fp_conf)
@@ -61,10 +49,5 @@ def by_name(result: ModelScore) -> Comparison:
             for name, s in result.per_class.items()
             if s is not None
         },
-        false_positives=false_positive_counts(result),
+        false_positives=result.false_positives,
     )
-
-
-def false_positive_counts(result: ModelScore) -> dict[str, FalsePositiveCount]:
-    """A yardstick score's false positives per class, as ``metrics.json`` keeps them."""
-    return {name: FalsePositiveCount(**vars(f)) for name, f in result.false_positives.items()}

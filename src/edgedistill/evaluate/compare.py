@@ -18,18 +18,17 @@ from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate.regression import Regression, find_regressions
 from edgedistill.evaluate.teacher_scores import teacher_on_truth
 from edgedistill.evaluate.validation import Scoring
-from edgedistill.evaluate.yardstick import (
+from edgedistill.metrics import ScoringProtocol, Yardstick
+from edgedistill.project import Project
+from edgedistill.weights import is_architecture, resolve_weights
+from edgedistill.yardstick import (
     ModelScore,
-    Protocol,
     Truth,
     predict_ultralytics,
     protocol,
     score,
     truth_from_labels,
 )
-from edgedistill.metrics import Yardstick
-from edgedistill.project import Project
-from edgedistill.weights import is_architecture, resolve_weights
 
 HUMAN_BASIS = "human labels"
 START_BASIS = "the starting weights' confident detections on {} frames"
@@ -45,7 +44,7 @@ class Comparison:
 
     basis: str
     truth: Truth
-    protocol: Protocol
+    protocol: ScoringProtocol
     models: list[ModelScore] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     regressions: list[Regression] = field(default_factory=list)
@@ -76,7 +75,7 @@ class Comparison:
                 "map50_95": student.map50_95,
                 "per_class": student.to_json()["per_class"],
                 "teacher": teacher.to_json() if teacher else None,
-                "protocol": {**asdict(self.protocol), "line": self.protocol.line()},
+                "protocol": self.protocol.model_dump(),
             }
         )
 

@@ -2,13 +2,14 @@
 
 Against human labels when there are any; without them, against the starting weights'
 own confident detections on held-out frames, or on the training frames when nothing is
-held out (what the starting model saw there, the student should still see). A class counts when the starting weights reach
-``eval.regression_min_ap`` AP50 on at least :data:`MIN_BOXES` boxes of it, and regresses
-when the student loses more than ``eval.regression_tolerance`` of that AP50.
+held out (what the starting model saw there, the student should still see). A class
+counts when the starting weights reach ``eval.regression_min_ap`` AP50 on at least
+:data:`MIN_BOXES` boxes of it, and regresses when the student loses more than
+``eval.regression_tolerance`` of that AP50.
 
 The AP compared is **name-matched**: for a scored class such as ``car``, the student's AP
 for ``car`` against the starting weights' AP for ``car``, both from the yardstick
-(:mod:`edgedistill.evaluate.yardstick`) on the same images. A model's detections count for
+(:mod:`edgedistill.yardstick`) on the same images. A model's detections count for
 ``car`` when its class is named ``car`` through the ontology (class name, prompt or
 rename: never its index, which differs between a COCO model and a student), or is a
 sub-class of ``car`` (``police car``, ``van``) that the truth does not score on its own.
@@ -27,9 +28,9 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from edgedistill.evaluate.yardstick import ModelScore
 from edgedistill.metrics import EvalMetrics
 from edgedistill.project import Project
+from edgedistill.yardstick import ModelScore
 
 MIN_BOXES = 3
 """Fewer boxes of a class than this make its AP too noisy to judge."""

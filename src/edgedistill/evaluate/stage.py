@@ -24,12 +24,7 @@ from edgedistill.config import ProjectConfig
 from edgedistill.devices import resolve_device
 from edgedistill.drawing import annotate, captioned, thumbnail
 from edgedistill.errors import EdgedistillError
-from edgedistill.evaluate.by_name import (
-    by_name,
-    false_positive_counts,
-    on_teacher_labels,
-    same_classes,
-)
+from edgedistill.evaluate.by_name import by_name, on_teacher_labels, same_classes
 from edgedistill.evaluate.compare import (
     Starting,
     on_human_labels,
@@ -37,17 +32,16 @@ from edgedistill.evaluate.compare import (
     starting_weights,
 )
 from edgedistill.evaluate.distilled import compare_distillation
-from edgedistill.evaluate.human import human_truth
 from edgedistill.evaluate.regression import gate_lines, record_regressions, regressions_of
 from edgedistill.evaluate.report import write_reports
 from edgedistill.evaluate.speed import measure_speed
 from edgedistill.evaluate.validation import Scoring, validate
+from edgedistill.ground_truth import HumanLabels, check_ground_truth
 from edgedistill.metrics import Comparison, EvalMetrics, ModelFacts, RelatedConfusion
 from edgedistill.ontology import Ontology
 from edgedistill.project import DatasetRecord, HoldOutSummary, Project
 from edgedistill.student import PHONE_INPUT, load_student, provenance_caveats
 from edgedistill.teachers.cache import LabelCache, TeacherRecord
-from edgedistill.teachers.ground_truth import HumanLabels, check_ground_truth
 from edgedistill.yolo_format import read_labels
 
 
@@ -129,7 +123,7 @@ def _measure(
     vs_teacher = _vs_teacher(project.config, run, split, shown)
     vs_human = vs_start = None
     if human is not None:
-        truth = human_truth(project.config.ontology, human)
+        truth = human.truth(project.config.ontology)
         vs_human = on_human_labels(project, truth, run, start).to_record()
     else:
         frames = sorted((run.record.root / "images" / shown).glob("*.jpg"))
@@ -171,7 +165,7 @@ def _vs_teacher(config: ProjectConfig, run: Scoring, split: str, shown: str) -> 
     )
     related = sibling_confusions(result, config.ontology)
     return result.model_copy(
-        update={"sibling_confusions": related, "false_positives": false_positive_counts(scored)}
+        update={"sibling_confusions": related, "false_positives": scored.false_positives}
     )
 
 

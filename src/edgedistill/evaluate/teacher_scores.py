@@ -7,7 +7,7 @@ teachers labelled before that) and run on the labelled images down to the yardst
 score floor, with the yardstick's NMS. Otherwise its cached answers are read where they
 cover the images: they hold no box under the floor they were cached at, which the
 report says. Either way its raw answers become ontology classes and go through the same
-:func:`~edgedistill.evaluate.yardstick.score` as the student's: no confidence threshold,
+:func:`~edgedistill.yardstick.score` as the student's: no confidence threshold,
 no labelling NMS, no parent preference.
 """
 
@@ -21,7 +21,12 @@ from pydantic import ValidationError
 
 from edgedistill.config import ProjectConfig, describe_validation_error
 from edgedistill.errors import EdgedistillError
-from edgedistill.evaluate.yardstick import (
+from edgedistill.ontology import Ontology
+from edgedistill.project import Project
+from edgedistill.teachers.base import FrameInput, RawDetection, Teacher
+from edgedistill.teachers.cache import LabelCache, TeacherRecord, cache_keys
+from edgedistill.teachers.tracks import track_voting_cache
+from edgedistill.yardstick import (
     MAX_DET,
     NMS_IOU,
     PREDICT_CONF,
@@ -31,11 +36,6 @@ from edgedistill.evaluate.yardstick import (
     detections_of,
     score,
 )
-from edgedistill.ontology import Ontology
-from edgedistill.project import Project
-from edgedistill.teachers.base import FrameInput, RawDetection, Teacher
-from edgedistill.teachers.cache import LabelCache, TeacherRecord, cache_keys
-from edgedistill.teachers.tracks import track_voting_cache
 
 _LOCAL = ("ultralytics",)
 """Backends run on the labelled images: free and quick on a CPU. Local SAM3 joins them

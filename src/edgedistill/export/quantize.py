@@ -6,9 +6,10 @@ the phone sends them (QDQ format, per-channel int8 weights, uint8 activations). 
 detection head stays in float: its last layers mix box coordinates (hundreds of pixels)
 and class scores (0-1) in one tensor, which one int8 scale cannot hold. fp32, fp16
 (ONNX Runtime's float16 converter, float inputs and outputs kept) and int8 are each scored
-with pycocotools on one :class:`ScoringSet` (human labels, or the dataset's labels on its
-held-out frames; see :mod:`edgedistill.export.scoring`), overall and per class, and timed
-with ONNX Runtime on this machine's CPU.
+on one :class:`ScoringSet` (human labels, or the dataset's labels on its held-out frames;
+see :mod:`edgedistill.export.scoring`) by ``eval``'s protocol (:mod:`edgedistill.yardstick`:
+score floor, classes merged by name, class-aware NMS after the merge, COCOeval), overall
+and per class, and timed with ONNX Runtime on this machine's CPU.
 """
 
 from __future__ import annotations
@@ -23,12 +24,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-import supervision as sv
 
-from edgedistill.coco_eval import coco_per_class
-from edgedistill.detections import class_ids, confidences
+from edgedistill.detections import class_ids
 from edgedistill.errors import EdgedistillError
 from edgedistill.export.parity import camera_frame
+from edgedistill.yardstick import Truth, TruthImage, class_scores, mean_ap, predict_ultralytics
 from edgedistill.yolo_format import read_labels
 
 DEFAULT_TOLERANCE = 0.02
@@ -40,39 +40,41 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class LabelledImage:
-    """An image and its reference boxes, whose class ids index :attr:`ScoringSet.names`."""
-
-    path: Path
-    width: int
-    height: int
-    boxes: sv.Detections
-
-
-@dataclass(frozen=True)
 class ScoringSet:
-    """The labelled images fp32, fp16 and int8 are scored on, and what they are."""
+    """The labelled images fp32, fp16 and int8 are scored on, and what they are. One that
+    could score nothing (no labelled object of a class the model can name) is refused
+    before any file is written: all three precisions would score 0 and int8 "ship"."""
 
     description: str
     """What the images and labels are, for the verdict line: ``6 held-out test frames …``."""
-    names: list[str]
-    images: list[LabelledImage]
-    mapping: dict[int, int] | None = None
-    """Model class id → index in ``names`` (matched by name through the ontology; a class
-    that maps onto none is not scored); None: the labels use the model's own ids."""
+    truth: Truth
+    mapping: dict[int, int]
+    """Model class id → index in ``truth.names`` (by name through the ontology, as
+    :func:`edgedistill.yardstick.class_map` matches them); a class mapping onto none is
+    not scored."""
+
+    def __post_init__(self) -> None:
+        labelled = {int(c) for image in self.truth.images for c in class_ids(image.boxes)}
+        if not labelled & set(self.mapping.values()):
+            raise EdgedistillError(
+                f"int8 cannot be scored on {self.description}: no labelled object there is "
+                "of a class the model has, so fp32, fp16 and int8 would all score 0"
+            )
 
 
 def label_files(
     pairs: Sequence[tuple[Path, Path]], names: list[str], description: str
 ) -> ScoringSet:
-    """A scoring set of ``(image, YOLO label file)`` pairs labelled in the model's classes."""
-    from edgedistill.media.images import read_image
+    """A scoring set of ``(image, YOLO label file)`` pairs labelled in the model's own
+    classes (label class i is the model's class i)."""
+    from PIL import Image
 
     images = []
     for image, label in pairs:
-        height, width = read_image(image).shape[:2]
-        images.append(LabelledImage(image, width, height, read_labels(label, width, height)))
-    return ScoringSet(description, names, images)
+        with Image.open(image) as opened:
+            width, height = opened.size
+        images.append(TruthImage(image, width, height, read_labels(label, width, height)))
+    return ScoringSet(description, Truth(names, images), {i: i for i in range(len(names))})
 
 
 @dataclass(frozen=True)
@@ -228,44 +230,17 @@ def to_fp16(fp32: Path, target: Path) -> Path:
 def accuracy(
     model_file: Path, scoring: ScoringSet, imgsz: tuple[int, int]
 ) -> tuple[float, float, dict[str, float]]:
-    """COCO mAP50, mAP50-95 and AP50 per class of an exported model on a scoring set; the
-    means are over the classes with reference boxes that the model can name."""
+    """mAP50, mAP50-95 and AP50 per class of an exported model on a scoring set, by the
+    yardstick's protocol; the means are over the classes with reference boxes that the
+    model can name."""
     from edgedistill.student import load_yolo
 
     model = load_yolo(model_file, task="detect")
-    predictions = []
-    for image in scoring.images:
-        result = model.predict(
-            str(image.path), imgsz=imgsz, conf=0.001, iou=0.7, device="cpu", verbose=False
-        )[0]
-        predictions.append(_mapped(sv.Detections.from_ultralytics(result), scoring.mapping))
-    per_class = coco_per_class(
-        [(i.width, i.height) for i in scoring.images],
-        [i.boxes for i in scoring.images],
-        predictions,
-        scoring.names,
-    )
-    if scoring.mapping is not None:
-        named = {scoring.names[k] for k in scoring.mapping.values()}
-        per_class = {n: c for n, c in per_class.items() if n in named}
-    if not per_class:
-        return 0.0, 0.0, {}
-    map50 = float(np.mean([c.ap50 for c in per_class.values()]))
-    map50_95 = float(np.mean([c.ap50_95 for c in per_class.values()]))
-    return round(map50, 4), round(map50_95, 4), {n: c.ap50 for n, c in per_class.items()}
-
-
-def _mapped(detections: sv.Detections, mapping: dict[int, int] | None) -> sv.Detections:
-    """Predictions in the scoring set's classes; those of classes it does not score dropped."""
-    if mapping is None:
-        return detections
-    ids = class_ids(detections)
-    keep = np.array([int(c) in mapping for c in ids], dtype=bool)
-    return sv.Detections(
-        xyxy=detections.xyxy[keep],
-        confidence=confidences(detections)[keep],
-        class_id=np.array([mapping[int(c)] for c in ids[keep]], dtype=int),
-    )
+    paths = [image.path for image in scoring.truth.images]
+    found = predict_ultralytics(model, paths, imgsz, "cpu", batch=1)
+    per_class = class_scores(scoring.truth, scoring.mapping, found)
+    map50, map50_95 = mean_ap(per_class)
+    return map50, map50_95, {n: c.ap50 for n, c in per_class.items() if c is not None}
 
 
 def onnx_ms(model_file: Path, frame: Path, imgsz: tuple[int, int], runs: int = 20) -> float:
@@ -295,10 +270,6 @@ def compare_precisions(
     The int8 file is removed again when it misses ``tolerance``: it never lies there to be
     shipped by mistake.
     """
-    if not any(len(image.boxes) for image in scoring.images):
-        raise EdgedistillError(
-            f"no labelled objects to score the int8 model on ({scoring.description})"
-        )
     files = {
         "fp32": fp32,
         "fp16": to_fp16(fp32, fp32.with_name(f"{fp32.stem}-fp16.onnx")),
@@ -314,7 +285,7 @@ def compare_precisions(
                 round(file.stat().st_size / 1e6, 2),
                 map50,
                 map50_95,
-                onnx_ms(file, scoring.images[0].path, imgsz),
+                onnx_ms(file, scoring.truth.images[0].path, imgsz),
                 ap50,
             )
         )

@@ -6,6 +6,7 @@ import json
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from edgedistill.errors import EdgedistillError, UsageError
 from edgedistill.export.card import CardFacts, ExportedFile, write_model_card
@@ -21,12 +22,12 @@ from edgedistill.export.quantize import (
     spread,
 )
 from edgedistill.export.scoring import dataset_scoring, human_scoring
+from edgedistill.ground_truth import check_ground_truth
 from edgedistill.logs import ultralytics_silenced
 from edgedistill.metrics import EvalMetrics
 from edgedistill.project import DatasetRecord, Project
 from edgedistill.student import PHONE_INPUT, load_student, load_yolo, provenance_caveats
 from edgedistill.teachers.cache import LabelCache
-from edgedistill.teachers.ground_truth import check_ground_truth
 from edgedistill.untrained import masked_classes
 
 
@@ -81,16 +82,15 @@ def export_student(  # noqa: PLR0913 — the export command's options, one each
         raise EdgedistillError(f"{weights}: no such weights file")
     run = project.run_of(weights)
     record = project.dataset(run.dataset if run else None)
-    gt = project.config.eval.gt
-    human = check_ground_truth(gt) if int8 and "onnx" in formats and gt is not None else None
     with project.open_catalog() as catalog:
         teacher = LabelCache(catalog).about(record.fingerprint)
+    frames = _parity_frames(record, parity_frames)
+    reference = load_student(str(weights))
+    scoring = _int8_scoring(project, record, reference) if int8 and "onnx" in formats else None
     name = run.id if run else weights.stem
     report = ExportReport(project.exports_dir / name)
     report.directory.mkdir(parents=True, exist_ok=True)
     options = ExportOptions(imgsz, conf, iou, int8, record.data_yaml, dynamic)
-    frames = _parity_frames(record, parity_frames)
-    reference = load_student(str(weights))
     for fmt in chosen:
         try:
             with ultralytics_silenced():  # it prints paths we are about to move
@@ -103,14 +103,7 @@ def export_student(  # noqa: PLR0913 — the export command's options, one each
             shutil.rmtree(target) if target.is_dir() else target.unlink()
         shutil.move(str(exported), target)
         report.files.append(ExportedFile(fmt.name, target.name, _size_mb(target), fmt.note))
-        if fmt.name == "onnx" and int8:  # the ONNX file itself stays fp32
-            scoring = (
-                human_scoring(
-                    human, project.config.ontology, list(reference.names.values()), SCORED_FRAMES
-                )
-                if human is not None
-                else dataset_scoring(record, _class_names(record), SCORED_FRAMES)
-            )
+        if fmt.name == "onnx" and scoring is not None:  # the ONNX file itself stays fp32
             report.precision = _int8_onnx(target, record.root, scoring, imgsz, int8_tolerance)
             report.files += _precision_files(report.precision)
         if fmt.runs_here:
@@ -145,6 +138,17 @@ def export_student(  # noqa: PLR0913 — the export command's options, one each
     return report
 
 
+def _int8_scoring(project: Project, record: DatasetRecord, reference: Any) -> ScoringSet:
+    """What int8 is scored on (human labels of ``eval.gt``, else the dataset's labels),
+    checked before any file is written."""
+    names = list(reference.names.values())
+    ontology = project.config.ontology
+    gt = project.config.eval.gt
+    if gt is not None:
+        return human_scoring(check_ground_truth(gt), ontology, names, SCORED_FRAMES)
+    return dataset_scoring(record, ontology, names, SCORED_FRAMES)
+
+
 def _int8_onnx(
     fp32: Path, root: Path, scoring: ScoringSet, imgsz: tuple[int, int], tolerance: float
 ) -> Int8Verdict:
@@ -152,10 +156,6 @@ def _int8_onnx(
     scored on ``scoring``."""
     calibration = spread(sorted((root / "images" / "train").glob("*.jpg")), CALIBRATION_FRAMES)
     return compare_precisions(fp32, calibration, scoring, imgsz, tolerance)
-
-
-def _class_names(record: DatasetRecord) -> list[str]:
-    return list(json.loads((record.root / "dataset.json").read_text())["class_names"])
 
 
 def _precision_files(verdict: Int8Verdict) -> list[ExportedFile]:

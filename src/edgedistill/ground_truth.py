@@ -1,5 +1,7 @@
 """Human labels as ground truth (``eval --gt``, ``eval.gt``; ``export --int8`` scores on them
-too): checked before any model runs, with the images of their test (else val) split."""
+too): checked before any model runs, with the images of their test (else val) split, and
+read into the ontology's classes for :mod:`edgedistill.yardstick`. Any format the
+``annotations`` teacher reads (a YOLO data.yaml or labels folder, a COCO JSON) will do."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ from typing import Any
 import yaml
 
 from edgedistill.errors import EdgedistillError
+from edgedistill.ontology import Ontology
 from edgedistill.teachers.annotations import AnnotationSet, load_annotations
 from edgedistill.teachers.base import FrameInput
+from edgedistill.yardstick import Labelled, Truth, truth_from_labels
 
 
 @dataclass(frozen=True)
@@ -22,14 +26,18 @@ class HumanLabels:
     annotations: AnnotationSet
     images: list[tuple[Path, Any]]
 
-    def labelled(self) -> list[tuple[Path, int, int, list[tuple[str, tuple[float, ...]]]]]:
+    def labelled(self) -> list[Labelled]:
         """Each image with its size and its ``(label, xyxy)`` boxes, as labelled."""
-        rows = []
+        rows: list[Labelled] = []
         for index, (path, entry) in enumerate(self.images):
             frame = _frame(f"gt{index:06d}", path)
             labels = [(d.label, tuple(d.box)) for d in self.annotations.read(entry, frame)]
             rows.append((path, frame.width, frame.height, labels))
         return rows
+
+    def truth(self, ontology: Ontology) -> Truth:
+        """The labels in the ontology's classes, matched by name, prompt or rename."""
+        return truth_from_labels(ontology, self.labelled())
 
 
 def check_ground_truth(gt: Path) -> HumanLabels:

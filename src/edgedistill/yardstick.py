@@ -1,5 +1,6 @@
-"""One yardstick for every model: the student, its starting weights and the teacher,
-scored on the same labelled images with classes matched by name through the ontology.
+"""One yardstick for every model: the student, its starting weights and the teacher in
+``eval``, and each precision of the student in ``export --int8``, scored on the same
+labelled images with classes matched by name through the ontology.
 
 A model's class names (``motorbike``, ``police car``, a COCO model's 80 names) and the
 ground truth's names are both read through :meth:`Ontology.match` (class names, prompts
@@ -29,7 +30,9 @@ import supervision as sv
 
 from edgedistill.coco_eval import ClassScore, coco_per_class
 from edgedistill.detections import class_ids, confidences, subset
+from edgedistill.metrics import FalsePositiveCount, ScoringProtocol
 from edgedistill.ontology import Ontology
+from edgedistill.yolo_format import read_labels
 
 PREDICT_CONF = 0.001
 """Score floor of predictions scored for AP (Ultralytics' validator uses the same)."""
@@ -41,29 +44,24 @@ FP_IOU = 0.5
 """A detection overlapping a truth box of its class this much is no false positive."""
 
 
-@dataclass(frozen=True)
-class Protocol:
-    """How every model on the yardstick is scored, said once in the report."""
-
-    score_floor: float
-    nms_iou: float
-    fp_conf: float
-    fp_iou: float
-
-    def line(self) -> str:
-        return (
-            f"One protocol for every model: its boxes from score {self.score_floor:g} up, its "
-            "classes merged by name into the scored ones (a sub-class into its nearest scored "
-            f"ancestor), then class-aware NMS at IoU {self.nms_iou:g} after the merge; AP by "
-            f"COCOeval. False positives: a model's own boxes at confidence {self.fp_conf:g} "
-            f"(the HUD's) that overlap no label of the class they score as at IoU "
-            f"{self.fp_iou:g}; every box of a class the labels do not have counts."
-        )
+Labelled = tuple[Path, int, int, Sequence[tuple[str, tuple[float, ...]]]]
+"""An image as labelled: its file, width, height and ``(label, xyxy)`` boxes."""
 
 
-def protocol(fp_conf: float) -> Protocol:
-    """The yardstick's protocol with false positives counted at ``fp_conf`` (``hud.conf``)."""
-    return Protocol(PREDICT_CONF, NMS_IOU, fp_conf, FP_IOU)
+def protocol(fp_conf: float) -> ScoringProtocol:
+    """The yardstick's protocol with false positives counted at ``fp_conf`` (``hud.conf``),
+    with the line the report says it in."""
+    line = (
+        f"One protocol for every model: its boxes from score {PREDICT_CONF:g} up, its "
+        "classes merged by name into the scored ones (a sub-class into its nearest scored "
+        f"ancestor), then class-aware NMS at IoU {NMS_IOU:g} after the merge; AP by "
+        f"COCOeval. False positives: a model's own boxes at confidence {fp_conf:g} "
+        f"(the HUD's) that overlap no label of the class they score as at IoU "
+        f"{FP_IOU:g}; every box of a class the labels do not have counts."
+    )
+    return ScoringProtocol(
+        score_floor=PREDICT_CONF, nms_iou=NMS_IOU, fp_conf=fp_conf, fp_iou=FP_IOU, line=line
+    )
 
 
 @dataclass(frozen=True)
@@ -86,18 +84,6 @@ class Truth:
     """Ground-truth class names the ontology does not know, with their box counts."""
 
 
-@dataclass(frozen=True)
-class FalsePositives:
-    """One class of a model's output: its boxes at the HUD's confidence, and those that
-    overlap no truth box of the class they score as (``scored_as``; None: the truth has no
-    such class, so every box counts)."""
-
-    scored_as: str | None
-    detections: int
-    false_positives: int
-    per_image: float
-
-
 @dataclass
 class ModelScore:
     """A model on the yardstick: per-class figures, and what could not be compared."""
@@ -110,7 +96,7 @@ class ModelScore:
     """None: the model has no class that maps onto this one."""
     ignored_classes: list[str] = field(default_factory=list)
     """The model's class names that map onto no scored class."""
-    false_positives: dict[str, FalsePositives] = field(default_factory=dict)
+    false_positives: dict[str, FalsePositiveCount] = field(default_factory=dict)
     """Per class of the model's output that the ontology knows."""
 
     @property
@@ -120,13 +106,11 @@ class ModelScore:
     @property
     def map50(self) -> float:
         """Mean AP50 over the classes this model can name."""
-        scores = [s.ap50 for s in self.per_class.values() if s is not None]
-        return round(float(np.mean(scores)), 4) if scores else 0.0
+        return mean_ap(self.per_class)[0]
 
     @property
     def map50_95(self) -> float:
-        scores = [s.ap50_95 for s in self.per_class.values() if s is not None]
-        return round(float(np.mean(scores)), 4) if scores else 0.0
+        return mean_ap(self.per_class)[1]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -140,14 +124,22 @@ class ModelScore:
                 name: None if s is None else vars(s) for name, s in self.per_class.items()
             },
             "ignored_classes": self.ignored_classes,
-            "false_positives": {name: vars(f) for name, f in self.false_positives.items()},
+            "false_positives": {n: f.model_dump() for n, f in self.false_positives.items()},
         }
 
 
-def truth_from_labels(
-    ontology: Ontology,
-    images: Iterable[tuple[Path, int, int, Sequence[tuple[str, tuple[float, ...]]]]],
-) -> Truth:
+def mean_ap(per_class: dict[str, ClassScore | None]) -> tuple[float, float]:
+    """Mean AP50 and AP50-95 over the classes with figures (0 without any)."""
+    scores = [s for s in per_class.values() if s is not None]
+    if not scores:
+        return 0.0, 0.0
+    return (
+        round(float(np.mean([s.ap50 for s in scores])), 4),
+        round(float(np.mean([s.ap50_95 for s in scores])), 4),
+    )
+
+
+def truth_from_labels(ontology: Ontology, images: Iterable[Labelled]) -> Truth:
     """Ground truth from ``(path, width, height, [(label, xyxy), …])``, names matched
     through the ontology; unmatched labels counted, classes without boxes left out."""
     unmatched: Counter[str] = Counter()
@@ -170,6 +162,21 @@ def truth_from_labels(
         for path, width, height, kept in rows
     ]
     return Truth(names, truth_images, dict(sorted(unmatched.items())))
+
+
+def yolo_labelled(pairs: Iterable[tuple[Path, Path]], names: Sequence[str]) -> list[Labelled]:
+    """``(image, YOLO label file)`` pairs as labelled images, class ids named by ``names``."""
+    from PIL import Image
+
+    rows: list[Labelled] = []
+    for path, label in pairs:
+        with Image.open(path) as image:
+            width, height = image.size
+        boxes = read_labels(label, width, height)
+        ids = class_ids(boxes)
+        named = [(names[int(c)], tuple(b)) for b, c in zip(boxes.xyxy, ids, strict=True)]
+        rows.append((path, width, height, named))
+    return rows
 
 
 def class_map(
@@ -202,19 +209,7 @@ def score(
     """Score predictions (class ids index ``model_names``) against ``truth`` by the
     protocol, false positives counted at ``fp_conf``."""
     mapping, ignored = class_map(ontology, model_names, truth.names)
-    merged = [merge(p, mapping) for p in predictions]
-    figures = coco_per_class(
-        [(i.width, i.height) for i in truth.images],
-        [i.boxes for i in truth.images],
-        merged,
-        truth.names,
-    )
-    reachable = set(mapping.values())
-    per_class: dict[str, ClassScore | None] = {
-        name: figures[name] if index in reachable else None
-        for index, name in enumerate(truth.names)
-        if name in figures
-    }
+    per_class = class_scores(truth, mapping, predictions)
     known = [i for i, name in enumerate(model_names) if ontology.match(name) is not None]
     wrong = false_positives(truth, mapping, known, predictions, fp_conf)
     return ModelScore(
@@ -225,6 +220,25 @@ def score(
         ignored,
         {model_names[i]: wrong[i] for i in known},
     )
+
+
+def class_scores(
+    truth: Truth, mapping: dict[int, int], predictions: Sequence[sv.Detections]
+) -> dict[str, ClassScore | None]:
+    """COCO figures of each scored class with truth boxes, of predictions merged by
+    :func:`merge` through ``mapping``; None for a class no model class maps onto."""
+    figures = coco_per_class(
+        [(i.width, i.height) for i in truth.images],
+        [i.boxes for i in truth.images],
+        [merge(p, mapping) for p in predictions],
+        truth.names,
+    )
+    reachable = set(mapping.values())
+    return {
+        name: figures[name] if index in reachable else None
+        for index, name in enumerate(truth.names)
+        if name in figures
+    }
 
 
 def merge(detections: sv.Detections, mapping: dict[int, int]) -> sv.Detections:
@@ -241,7 +255,7 @@ def false_positives(
     classes: Sequence[int],
     predictions: Sequence[sv.Detections],
     conf: float,
-) -> dict[int, FalsePositives]:
+) -> dict[int, FalsePositiveCount]:
     """Per model class in ``classes``: its boxes at ``conf`` or more, and those that overlap
     no truth box of the class they score as (``mapping``) at :data:`FP_IOU`."""
     found = np.zeros(max(classes, default=-1) + 1, dtype=int)
@@ -259,11 +273,11 @@ def false_positives(
         np.add.at(wrong, class_ids(confident)[~matched], 1)
     images = max(len(truth.images), 1)
     return {
-        index: FalsePositives(
-            truth.names[mapping[index]] if index in mapping else None,
-            int(found[index]),
-            int(wrong[index]),
-            round(float(wrong[index]) / images, 4),
+        index: FalsePositiveCount(
+            scored_as=truth.names[mapping[index]] if index in mapping else None,
+            detections=int(found[index]),
+            false_positives=int(wrong[index]),
+            per_image=round(float(wrong[index]) / images, 4),
         )
         for index in classes
     }
@@ -292,9 +306,10 @@ def detections_of(rows: Sequence[tuple[int, Any, float]]) -> sv.Detections:
 
 
 def predict_ultralytics(
-    model: Any, paths: Sequence[Path], imgsz: int, device: str, batch: int = 8
+    model: Any, paths: Sequence[Path], imgsz: int | tuple[int, int], device: str, batch: int = 8
 ) -> list[sv.Detections]:
-    """An Ultralytics model's boxes on each image, at the validator's low score floor."""
+    """An Ultralytics model's boxes on each image, at the validator's low score floor
+    (``batch`` 1 for an exported file with a fixed batch of one)."""
     detections = []
     for start in range(0, len(paths), batch):
         results = model.predict(
