@@ -195,3 +195,34 @@ def test_dataset_needs_frames_then_labels(tmp_path) -> None:
     ingest(project, [str(write_image(tmp_path / "a.jpg"))], IngestConfig())
     with pytest.raises(EdgedistillError, match="run `edgedistill label` first"):
         build_dataset(project)
+
+
+def test_a_held_out_segment_without_objects_is_not_named(server, tmp_path) -> None:
+    """One video split by time whose test segment the teacher finds empty: the negatives
+    cap leaves its frames out, and the held-out line says so and states the share kept."""
+    from tests.media import panning
+
+    project = edit_config(init_project(tmp_path / "project", "blank"), ontology=SMALL_ONTOLOGY)
+    video = write_video(
+        tmp_path / "drive.mp4", seconds=9, fps=10, size=(160, 96), picture=panning()
+    )
+    ingest(project, [str(video)], IngestConfig(fps=5, dedup=False))
+    label(project)
+    first = build_dataset(project)
+    assert {s.split for s in first.holdout.segments} == {"val", "test"}
+    empty = [f for f, split in split_of_frames(first.root).items() if split == "test"]
+    with project.open_catalog() as catalog:
+        catalog.execute(
+            f"UPDATE label_cache SET detections = '[]' WHERE frame_id IN "
+            f"({','.join('?' * len(empty))})",
+            empty,
+        )
+    report = build_dataset(project)
+    assert "test" not in report.images and report.images["val"]
+    assert {s.split for s in report.holdout.segments} == {"val"}
+    share = report.images["val"] / sum(report.images.values())
+    sentence = report.holdout.sentence()
+    assert sentence.startswith(f"held out {round(100 * share)} % of the frames: 1 time segment")
+    assert " test " not in sentence
+    saved = json.loads((report.root / "dataset.json").read_text())["holdout"]
+    assert saved["sentence"] == sentence and saved["frames"] == dict(report.images)

@@ -7,6 +7,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from edgedistill.config import IngestConfig
 from edgedistill.dataset import build_dataset
 from edgedistill.dataset.split import MAX_SEGMENT_S, TimedFrame, Unit, plan_splits
@@ -43,7 +45,9 @@ def test_one_short_video_is_split_by_time_with_guard_gaps() -> None:
     for split in ("val", "test"):
         stamps = sorted(time[f] for f, s in plan.splits.items() if s == split)
         assert stamps[-1] - stamps[0] < CLIP_S / 4
-    assert holdout.sentence().startswith("held out: 2 time segments of clip.mp4 (")
+    assert holdout.sentence().startswith(
+        "held out 30 % of the frames: 2 time segments of clip.mp4 ("
+    )
     assert "0.5 s guard gaps" in holdout.sentence()
 
 
@@ -60,8 +64,38 @@ def test_a_long_drive_is_cut_into_minutes_held_out_all_through_it() -> None:
     plan = plan_splits(drive, frames_at(1, 1800, "drive"), SHARES, seed=0, guard_s=0.5)
     segments = plan.holdout.segments
     assert {round(s.end - s.start, 6) for s in segments} == {MAX_SEGMENT_S}
-    assert Counter(s.split for s in segments) == {"val": 4, "test": 4}
+    assert Counter(s.split for s in segments) == {"val": 4, "test": 5}  # 30 % of 30
     assert max(s.start for s in segments) - min(s.start for s in segments) > 600
+
+
+@pytest.mark.parametrize(
+    ("seconds", "share"),
+    [
+        (3.0, 0.50),  # two 1.5 s segments (three guard gaps each): one is held out
+        (8.84, 0.33),  # six 1.47 s segments: one val, one test
+        (60.0, 0.30),
+        (600.0, 0.30),
+        (1800.0, 0.30),  # thirty minutes: nine of them held out
+    ],
+)
+def test_the_held_out_share_is_the_one_asked_whatever_the_length(
+    seconds: float, share: float
+) -> None:
+    fps = 5 if seconds < 600 else 1
+    plan = plan_splits(
+        [Unit("drive", "drive.mp4", seconds)],
+        frames_at(fps, seconds, "drive"),
+        SHARES,
+        seed=0,
+        guard_s=0.5,
+    )
+    segments = plan.holdout.segments
+    assert sum(s.end - s.start for s in segments) / seconds == pytest.approx(share, abs=0.005)
+    assert all(1.47 < s.end - s.start <= MAX_SEGMENT_S for s in segments)
+    counts = Counter(plan.splits.values())
+    assert plan.holdout.share == (counts["val"] + counts["test"]) / len(plan.splits)
+    stated = f"held out {round(plan.holdout.share * 100)} % of the frames: "
+    assert plan.holdout.sentence().startswith(stated)
 
 
 def test_enough_sources_are_still_split_whole() -> None:
@@ -73,7 +107,8 @@ def test_enough_sources_are_still_split_whole() -> None:
     assert plan.holdout.by == "sources"
     assert (
         plan.holdout.sentence()
-        == "held out: whole sources, 1 val and 1 test of 3; training never saw them"
+        == "held out 67 % of the frames: whole sources, 1 val and 1 test of 3; "
+        "training never saw them"
     )
 
 
@@ -101,12 +136,12 @@ def test_the_dashcam_clip_alone_gives_a_held_out_set(server, assets, tmp_path, c
     train = [stamp[f] for f, s in split_of.items() if s == "train"]
     held = [stamp[f] for f, s in split_of.items() if s != "train"]
     assert min(abs(a - b) for a in train for b in held) >= 0.5
-    gallery = (report.root / "gallery.html").read_text()
-    assert "Split: held out: 2 time segments of dashcam_highway_960x540.mp4 (" in gallery
+    share = round(100 * (len(split_of) - len(train)) / len(split_of))
+    line = f"held out {share} % of the frames: 2 time segments of dashcam_highway_960x540.mp4 ("
+    assert holdout["sentence"].startswith(line)
+    assert f"Split: {line}" in (report.root / "gallery.html").read_text()
     print_dataset_report(report)
-    assert (
-        "Split: held out: 2 time segments of dashcam_highway_960x540.mp4" in capsys.readouterr().out
-    )
+    assert f"Split: {line}" in capsys.readouterr().out
 
 
 def test_a_single_still_says_nothing_was_held_out(server, tmp_path) -> None:
@@ -132,7 +167,7 @@ def test_eval_report_and_model_card_say_how_the_video_was_held_out(
     metrics = evaluate(project, gt=highway, speed=False).metrics
     assert metrics.held_out and metrics.held_out_by == "time segments"
     (caveat,) = [c for c in metrics.caveats if c.startswith("Held out by time")]
-    assert "held out: 2 time segments of dashcam_highway_960x540.mp4" in caveat
+    assert "% of the frames: 2 time segments of dashcam_highway_960x540.mp4" in caveat
     assert "nearer to its training frames than new footage" in caveat
     scored_on = "held-out time segments of the footage it trained on"
     report = next(project.reports_dir.glob("*/report.md")).read_text()
@@ -146,7 +181,7 @@ def test_eval_report_and_model_card_say_how_the_video_was_held_out(
     )
     card = (exported.directory / "MODEL_CARD.md").read_text()
     assert f"> **Caveat.** {caveat}" in card
-    assert scored_on in card and "held out: 2 time segments" in card
+    assert scored_on in card and "% of the frames: 2 time segments" in card
     assert "- Regressions: not checked (no starting weights to compare with)." in card
     human = metrics.vs_human
     assert human is not None and human.unmatched_labels

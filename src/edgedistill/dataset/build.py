@@ -140,7 +140,7 @@ def build_dataset(
         )
         report.unlabelled_frames = catalog.count("frames") - len(frames) - dropped
         report.uncertain_frames = dropped
-        report.holdout = plan.holdout
+        report.holdout = plan.kept(selected)
         report.ego_mask = ego
         report.thresholds = {
             c.name: c.confidence

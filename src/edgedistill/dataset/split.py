@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from edgedistill.yolo_format import SPLITS, Split
 
-SEGMENTS_PER_VIDEO = 10
-"""Segments a video is cut into where no bound applies: a tenth of the video each, so that
-15 % shares come to one or two segments."""
+SEGMENTS_PER_VIDEO = 20
+"""Segments a video is cut into where no bound applies: a twentieth of the video each, so
+that the held-out share, rounded to whole segments, is within 2.5 % of the one asked."""
 MAX_SEGMENT_S = 60.0
 """A long drive is cut into minutes, so that held-out footage comes from all through it."""
 MIN_SEGMENT_GUARDS = 3
@@ -105,15 +105,25 @@ class HoldOut:
     guard_s: float = 0.0
     guard_dropped: int = 0
     """Frames dropped in the guard gaps between splits."""
+    frames: dict[str, int] = field(default_factory=dict)
+    """Frames per split (those in guard gaps have none)."""
+
+    @property
+    def share(self) -> float:
+        """The held-out splits' part of the frames."""
+        total = sum(self.frames.values())
+        return (total - self.frames.get("train", 0)) / total if total else 0.0
 
     def sentence(self) -> str:
-        """One line such as ``held out: 2 time segments of drive.mp4 (…), 0.5 s guard gaps``."""
+        """One line such as ``held out 31 % of the frames: 2 time segments of drive.mp4
+        (…), 0.5 s guard gaps (4 frames dropped)``."""
         if self.by == "nothing":
             return f"nothing held out: {self.reason}"
+        held = f"held out {self.share:.0%} of the frames".replace("%", " %")
         if self.by == "sources":
             parts = " and ".join(f"{n} {split}" for split, n in self.sources.items())
             return (
-                f"held out: whole sources, {parts} of {self.total_sources}; training never saw them"
+                f"{held}: whole sources, {parts} of {self.total_sources}; training never saw them"
             )
         videos = sorted({s.video for s in self.segments})
         seconds = sum(s.end - s.start for s in self.segments)
@@ -125,7 +135,7 @@ class HoldOut:
             )
         )
         return (
-            f"held out: {_count(len(self.segments), 'time segment')} of {', '.join(videos)} "
+            f"{held}: {_count(len(self.segments), 'time segment')} of {', '.join(videos)} "
             f"({where}; {seconds:.1f} s in all), {self.guard_s:g} s guard gaps "
             f"({_count(self.guard_dropped, 'frame')} dropped)"
         )
@@ -140,15 +150,42 @@ class HoldOut:
             "segments": [vars(s) for s in self.segments],
             "guard_s": self.guard_s,
             "guard_dropped": self.guard_dropped,
+            "frames": self.frames,
         }
 
 
 @dataclass
 class SplitPlan:
-    """Each frame's split (frames in guard gaps have none) and what was held out."""
+    """Each frame's split (frames in guard gaps have none), what was held out, and what
+    holds each frame out (its source, or its video's segment)."""
 
     splits: dict[str, Split]
     holdout: HoldOut
+    held_by: dict[str, str] = field(default_factory=dict)
+    """Frame id → its source's id (split by source) or its segment's index in
+    ``holdout.segments`` (held-out frames of a video split by time)."""
+
+    def kept(self, frames: Collection[str]) -> HoldOut:
+        """What is held out once the dataset keeps only ``frames`` (the negatives cap may
+        leave out every frame of a source or segment without objects): those are no longer
+        named, and the frames are counted again."""
+        ids = [f for f in self.splits if f in frames]
+        per_split = Counter(self.splits[f] for f in ids)
+        counts: dict[str, int] = {s: per_split[s] for s in SPLITS if per_split[s]}
+        if self.holdout.by == "nothing" or set(counts) <= {"train"}:
+            reason = self.holdout.reason or (
+                f"the held-out {self.holdout.by} have no labelled objects, and "
+                "dataset.negatives leaves out their frames"
+            )
+            return HoldOut("nothing", reason=reason, frames=counts)
+        held = {self.held_by[f] for f in ids if f in self.held_by}
+        if self.holdout.by == "time segments":
+            segments = [s for i, s in enumerate(self.holdout.segments) if str(i) in held]
+            return replace(self.holdout, segments=segments, frames=counts)
+        by_source = {self.held_by[f]: self.splits[f] for f in ids}
+        per_split = Counter(by_source.values())
+        sources: dict[str, int] = {s: per_split[s] for s in ("val", "test") if per_split[s]}
+        return replace(self.holdout, sources=sources, total_sources=len(by_source), frames=counts)
 
 
 def plan_splits(
@@ -168,9 +205,11 @@ def plan_splits(
     if len(units) >= 1 + len(requested) or not cuttable:
         by_unit = assign_splits((u.id for u in units), val, test, seed)
         splits = {f.id: by_unit[f.unit] for f in frames}
-        return SplitPlan(splits, _by_source(by_unit, requested))
+        plan = SplitPlan(splits, _by_source(by_unit, requested), {f.id: f.unit for f in frames})
+        return replace(plan, holdout=plan.kept(splits))
     holdout = HoldOut("time segments", guard_s=guard_s)
     splits = {f.id: "train" for f in frames}  # sources that cannot be cut train whole
+    held_by: dict[str, str] = {}
     by_video: dict[str, list[TimedFrame]] = defaultdict(list)
     for frame in frames:
         by_video[frame.unit].append(frame)
@@ -178,10 +217,11 @@ def plan_splits(
         count = _segment_count(unit, guard_s)
         length = (unit.duration or 0.0) / count
         chosen = _segment_splits(unit.id, count, val, test, seed)
+        first = len(holdout.segments)
+        held_out = [i for i, split in enumerate(chosen) if split != "train"]
         holdout.segments += [
-            Segment(unit.name, split, round(index * length, 3), round((index + 1) * length, 3))
-            for index, split in enumerate(chosen)
-            if split != "train"
+            Segment(unit.name, chosen[i], round(i * length, 3), round((i + 1) * length, 3))
+            for i in held_out
         ]
         boundaries = [i * length for i in range(1, count) if chosen[i - 1] != chosen[i]]
         for frame in by_video[unit.id]:
@@ -189,9 +229,13 @@ def plan_splits(
             if any(abs(t - b) < guard_s / 2 for b in boundaries):
                 del splits[frame.id]
                 holdout.guard_dropped += 1
-            else:
-                splits[frame.id] = chosen[min(int(t / length), count - 1)]
-    return SplitPlan(splits, holdout)
+                continue
+            index = min(int(t / length), count - 1)
+            splits[frame.id] = chosen[index]
+            if index in held_out:
+                held_by[frame.id] = str(first + held_out.index(index))
+    plan = SplitPlan(splits, holdout, held_by)
+    return replace(plan, holdout=plan.kept(splits))
 
 
 def _requested(val: float, test: float) -> list[Split]:
@@ -201,8 +245,8 @@ def _requested(val: float, test: float) -> list[Split]:
 
 
 def _segment_count(unit: Unit, guard_s: float) -> int:
-    """Equal segments of a video: a tenth of it each, within ``MIN_SEGMENT_GUARDS`` guard
-    gaps and :data:`MAX_SEGMENT_S`; 0 for what cannot be cut."""
+    """Equal segments of a video: a twentieth of it each, within ``MIN_SEGMENT_GUARDS``
+    guard gaps and :data:`MAX_SEGMENT_S`; 0 for what cannot be cut."""
     if not unit.duration:
         return 0
     length = min(
@@ -214,16 +258,19 @@ def _segment_count(unit: Unit, guard_s: float) -> int:
 def _segment_splits(unit: str, count: int, val: float, test: float, seed: int) -> list[Split]:
     """The split of each of a video's ``count`` segments, in time order.
 
-    Each requested split gets its share of the segments rounded, at least one, while
-    train keeps at least one; the segments with the lowest scores are held out.
+    ``val + test`` of the segments are held out, rounded as a whole (rounding each split
+    alone holds out up to a segment more per split), at least one and never the last
+    training one; val takes its part of them first, at least one, and test the rest. The
+    segments with the lowest scores are held out.
     """
-    wanted = {
-        name: max(1, round(count * (val if name == "val" else test)))
-        for name in _requested(val, test)
-    }
-    while sum(wanted.values()) > count - 1:
-        name = max(reversed(list(wanted)), key=wanted.__getitem__)  # test gives way first
-        wanted[name] -= 1
+    requested = _requested(val, test)
+    held = min(max(1, round(count * (val + test))), count - 1)
+    wanted = dict.fromkeys(requested, 0)
+    if len(requested) == 1:
+        wanted[requested[0]] = held
+    elif requested:
+        wanted["val"] = min(held, max(1, round(held * val / (val + test))))
+        wanted["test"] = held - wanted["val"]
     ranked = sorted(range(count), key=lambda i: unit_score(f"{unit}#{i}", seed))
     chosen: list[Split] = ["train"] * count
     start = 0
