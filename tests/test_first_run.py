@@ -235,12 +235,15 @@ def test_each_warning_once(capsys) -> None:
     configure_logging()
 
 
-def test_reports_say_what_was_scored_and_why_a_table_is_empty(tmp_path: Path) -> None:
+def test_reports_say_what_was_scored_and_why_a_table_is_empty(tmp_path: Path, capsys) -> None:
+    from edgedistill.display import print_eval_report
+    from edgedistill.evaluate import EvalReport
     from edgedistill.evaluate.report import write_reports
     from edgedistill.metrics import EvalMetrics
 
     no_scores = {"precision": 0.0, "recall": 0.0, "per_class": {}, "plots": []}
     matrix = {"labels": ["car", "background"], "rows_predicted_columns_true": [[0, 0], [0, 0]]}
+    ghost = {"scored_as": None, "detections": 3, "false_positives": 3, "per_image": 1.5}
     metrics = {
         "weights": "/runs/x/weights/best.pt",
         "imgsz": 640,
@@ -251,7 +254,13 @@ def test_reports_say_what_was_scored_and_why_a_table_is_empty(tmp_path: Path) ->
         "split": "val",
         "held_out": False,
         "caveats": ["Teacher: a closed-vocabulary detector stands in for SAM3."],
-        "vs_teacher": {"map50": 0.0, "map50_95": 0.0, **no_scores, "confusion_matrix": matrix},
+        "vs_teacher": {
+            "map50": 0.0,
+            "map50_95": 0.0,
+            **no_scores,
+            "confusion_matrix": matrix,
+            "false_positives": {"ambulance": ghost},
+        },
         "model": {
             "parameters": 2_600_000,
             "train_imgsz": 640,
@@ -261,18 +270,24 @@ def test_reports_say_what_was_scored_and_why_a_table_is_empty(tmp_path: Path) ->
             "classes": ["car"],
         },
     }
-    write_reports(tmp_path, EvalMetrics.model_validate(metrics), ["sample_a.jpg"])
+    record = EvalMetrics.model_validate(metrics)
+    write_reports(tmp_path, record, ["sample_a.jpg"])
     page = (tmp_path / "report.html").read_text()
     text = (tmp_path / "report.md").read_text()
+    trained_on = "the training frames of dataset abc (nothing could be held out)"
     for shown in (page, text):
-        assert "the training frames of dataset abc (nothing could be held out)" in shown
-        assert "No class has a teacher label in the val split" in shown
+        assert trained_on in shown and "val split" not in shown
+        assert "No class has a teacher label in the training frames of dataset abc" in shown
+        assert f"False positives per class (teacher labels on {trained_on})" in shown
         assert "4.9 GFLOPs at 640x480" in shown
         assert "Ultralytics model (yolo11n-coco.pt) at 832 px" in shown
         assert "Caveat." in shown and "Held-out" not in shown
     assert "<figcaption>sample_a: teacher&#x27;s labels (left)" in page or (
         "<figcaption>sample_a: teacher's labels (left)" in page
     )
+    print_eval_report(EvalReport(tmp_path, record))
+    printed = capsys.readouterr().out
+    assert f"student false positives (teacher labels on {trained_on}): ambulance 3" in printed
 
 
 HEAVY = (

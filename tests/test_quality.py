@@ -118,7 +118,7 @@ def test_eval_scores_a_coco_model_on_human_labels_by_class_name(assets, tmp_path
     assert "False positives per class at confidence 0.25" in page
     assert page.count("One protocol for every model") == 1
     assert "student false positives (human labels):" in result.out
-    assert "student false positives (teacher labels, " in result.out
+    assert "student false positives (teacher labels on the held-out " in result.out
 
 
 def test_eval_rebuilds_the_teacher_that_label_ran_with_flags(assets, tmp_path, cli) -> None:

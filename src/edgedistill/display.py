@@ -317,7 +317,8 @@ def print_eval_report(report: EvalReport) -> None:
         out.print(f"student false positives ({reference.basis}): {escape(line)}")
     if teacher.false_positives:
         line = false_positive_line(teacher.false_positives)
-        out.print(f"student false positives (teacher labels, {metrics.split}): {escape(line)}")
+        where = escape(metrics.scored_on())
+        out.print(f"student false positives (teacher labels on {where}): {escape(line)}")
     for line in metrics.regressions:
         err.print(f"[red]{escape(line)}[/]")
     for caveat in metrics.caveats:

@@ -319,7 +319,7 @@ def _teacher_line(metrics: EvalMetrics) -> str:
 
 def _empty_per_class(metrics: EvalMetrics) -> str:
     return (
-        f"No class has a teacher label in the {metrics.split} split, so there is nothing "
+        f"No class has a teacher label in {metrics.scored_on()}, so there is nothing "
         "to score per class: the teacher found no objects of the ontology's classes in these "
         "frames."
     )

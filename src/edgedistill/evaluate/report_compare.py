@@ -73,7 +73,7 @@ def false_positive_section(metrics: EvalMetrics) -> CompareSection | None:
     conf = comparison.protocol.fp_conf if comparison and comparison.protocol else None
     at = f" at confidence {conf:g}" if conf is not None else ""
     basis = f"{comparison.images} images, {comparison.basis}; " if comparison else ""
-    teacher = f"teacher labels: {metrics.split} split"
+    teacher = f"teacher labels on {metrics.scored_on()}"
     return CompareSection(
         f"False positives per class{at} ({basis}{teacher})",
         ["class", *(f"{role}: false / boxes (per image)" for role, _ in columns)],

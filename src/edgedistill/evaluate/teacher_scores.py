@@ -40,6 +40,9 @@ from edgedistill.yardstick import (
 _LOCAL = ("ultralytics",)
 """Backends run on the labelled images: free and quick on a CPU. Local SAM3 joins them
 on a CUDA GPU; paid APIs never do."""
+_PAID = ("roboflow-sam3", "roboflow-workflow")
+_HUMAN = "annotations"
+"""Human labels read as a teacher's answers: nothing to run, every box at score 1."""
 
 Answers = list[list[RawDetection]]
 """Raw answers, one list per labelled image."""
@@ -68,11 +71,13 @@ def teacher_on_truth(
     if raw is None:
         raw = _cached(project, config.ontology, record, truth)
         if raw is None:
-            return TeacherOnTruth(
-                None,
-                f"Teacher not scored: {why_not}, and its cached answers do not cover these "
-                "images (ingest and label them to score it from its cache).",
+            missing = (
+                "they do not cover these images"
+                if record.name == _HUMAN
+                else "its cached answers do not cover these images (ingest and label them "
+                "to score it from its cache)"
             )
+            return TeacherOnTruth(None, f"Teacher not scored: {why_not}, and {missing}.")
         how, note = "cached answers", _cached_note(record, why_not)
     names = config.ontology.student_names
     predictions = [_as_student_classes(r, config.ontology, record.prompted) for r in raw]
@@ -84,14 +89,22 @@ def teacher_on_truth(
 
 
 def _cached_note(record: TeacherRecord, why_not: str | None) -> str:
-    """The truth about a score from cached answers: they stop at the floor they were
-    cached at, so the AP is at most what the teacher would score at the yardstick's."""
+    """The truth about a score from cached answers: a model's stop at the floor they were
+    cached at, so the AP is at most what it would score at the yardstick's; human labels
+    have no score to rank by."""
+    if record.name == _HUMAN:
+        return (
+            f"Teacher scored from its labels of these images ({record.description}, every "
+            "box at score 1): its AP says how far two sets of human labels agree, not how "
+            "well a model ranks what it finds."
+        )
     floor = (record.settings or {}).get("score_floor")
-    cut = (
-        f"hold no box under score {floor:g}, the floor it labelled at"
-        if isinstance(floor, int | float)
-        else "hold no box under the score floor it labelled at (not recorded)"
-    )
+    if record.name == "roboflow-workflow":
+        cut = "hold only the boxes the workflow returned, cut at its own thresholds"
+    elif isinstance(floor, int | float):
+        cut = f"hold no box under score {floor:g}, the floor it labelled at"
+    else:
+        cut = "hold no box under the score floor it labelled at (not recorded)"
     return (
         f"Teacher scored from its cached answers, which {cut}, not from "
         f"{PREDICT_CONF:g} like the other models: its AP is at most what it would be "
@@ -142,10 +155,7 @@ def _run_here(
     """The teacher run on the labelled images at the yardstick's floor, or why not."""
     local = record.name in _LOCAL or (record.name == "sam3" and device.startswith("cuda"))
     if not local:
-        return None, (
-            f"it is {record.description}, which eval does not run itself (only the "
-            "ultralytics teacher, or SAM3 on a GPU; never a paid API)"
-        )
+        return None, _not_run(record, device)
     try:
         teacher = _rebuilt(config, record, device)
     except EdgedistillError as exc:
@@ -172,6 +182,17 @@ def _run_here(
     finally:
         teacher.close()
     return [answers.get(frame.id, []) for frame in frames], None
+
+
+def _not_run(record: TeacherRecord, device: str) -> str:
+    """Why eval does not run this teacher on the labelled images, said for its kind."""
+    if record.name == _HUMAN:
+        return f"its labels are {record.description}, not a model that eval could run"
+    if record.name in _PAID:
+        return f"it is a paid API ({record.description}), which eval never calls"
+    if record.name == "sam3":
+        return f"it is {record.description}, which eval runs only on a CUDA GPU (not {device})"
+    return f"it is {record.description}, which eval does not run itself"
 
 
 def _rebuilt(config: ProjectConfig, record: TeacherRecord, device: str) -> Teacher:
