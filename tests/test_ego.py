@@ -176,3 +176,19 @@ def test_on_footage_with_a_hood_it_is_found_dropped_and_never_the_lead(
     assert unguarded.code == 0, unguarded.err
     on_hood = [e for e in _events(events) if _inside(e, mask)]
     assert len(on_hood) > 40 and all(e["lead"]["distance_m"] < 3.0 for e in on_hood)
+
+
+def test_a_dataset_without_an_ego_mask_keeps_its_version(server, tmp_path) -> None:
+    """Versions hash only what changes the files: projects built before masks and guard
+    gaps existed are not rebuilt (and their students not retrained) for nothing."""
+    from edgedistill.dataset import build_dataset
+    from tests.label_helpers import edit_config
+    from tests.test_dataset import labelled_project
+
+    project = labelled_project(tmp_path, videos=3, images=3)  # a source per split
+    first = build_dataset(project)
+    assert first.ego_mask.polygon == [] and first.holdout.by == "sources"
+    dataset = {**project.config.dataset.model_dump(mode="json"), "guard_s": 2.0}
+    hud = {**project.config.hud.model_dump(mode="json"), "ego_mask": []}
+    project = edit_config(project, dataset=dataset, hud=hud)
+    assert build_dataset(project).version == first.version

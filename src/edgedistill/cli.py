@@ -745,11 +745,21 @@ def _parse_size(text: str) -> tuple[int, int]:
 def _model_path(project: "Project | None", given: str | None, to_run: bool = False) -> Path:
     """``given`` found by the weights rule, else the project's newest student: its weights,
     or (``to_run``: for ``run`` and ``serve``) its ONNX export when there is a fresh one."""
+    from edgedistill.untrained import ensure_masked
+
     if given is not None:
         search = [project.config.weights_dir] if project else []
-        return Path(resolve_weights(given, search))
-    if project is None:
-        raise UsageError("name the student (a .pt or .onnx file), or run inside a project")
+        path = Path(resolve_weights(given, search))
+        run = project.run_of(path) if project else None
+    else:
+        if project is None:
+            raise UsageError("name the student (a .pt or .onnx file), or run inside a project")
+        run = project.run_of(project.latest_weights())
+    if run is not None:  # a run trained before masking existed is masked before any use
+        ensure_masked(run.directory)
+    if given is not None:
+        return path
+    assert project is not None
     return project.latest_runnable() if to_run else project.latest_weights()
 
 

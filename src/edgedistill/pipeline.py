@@ -23,7 +23,8 @@ from edgedistill.label import LabelReport, label_project
 from edgedistill.project import Project
 from edgedistill.student import load_student
 from edgedistill.teachers import build_teacher, teacher_settings, with_teacher_flags
-from edgedistill.train import TrainRun, masked_at, reused_run, train_student
+from edgedistill.train import TrainRun, reused_run, train_student
+from edgedistill.untrained import masked_at
 
 
 @dataclass

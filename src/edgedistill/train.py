@@ -29,9 +29,9 @@ from edgedistill.project import DatasetRecord, FinishedRun, Project
 from edgedistill.run_lock import owning, settle_killed_runs
 from edgedistill.student import load_student, pick_device
 from edgedistill.untrained import (
-    REASON,
-    classes_without_boxes,
-    mask_classes,
+    ensure_masked,
+    mask_run,
+    trained_data,
     training_box_counts,
     unmask_for_training,
 )
@@ -240,7 +240,7 @@ def _resume(project: Project, catalog: Catalog, on_epoch: EpochCallback | None) 
     if not _resumable(last, directory.parent):
         if best.is_file():
             log.warning("run %s had finished its epochs; keeping its best.pt", run_id)
-            untrained = mask_untrained(directory)
+            untrained = mask_run(directory)
             catalog.execute(
                 "UPDATE train_runs SET status = 'done', error = NULL, weights = ?, "
                 "finished_at = ? WHERE id = ?",
@@ -353,12 +353,12 @@ def _run(catalog: Catalog, run: TrainRun, train: Any) -> TrainRun:
     weights = directory / "weights" / "best.pt"
     weights = weights if weights.is_file() else directory / "weights" / "last.pt"
     metrics = {k: float(v) for k, v in (getattr(results, "results_dict", None) or {}).items()}
-    untrained = mask_untrained(directory)
-    validated_on = "val" if _holds_val(_trained_data(directory)) else "the training frames"
     catalog.execute(
         "UPDATE train_runs SET status = 'done', weights = ?, finished_at = ? WHERE id = ?",
         (str(weights), now(), run_id),
     )
+    untrained = mask_run(directory)
+    validated_on = "val" if _holds_val(trained_data(directory)) else "the training frames"
     return replace(
         run,
         weights=weights,
@@ -369,27 +369,6 @@ def _run(catalog: Catalog, run: TrainRun, train: Any) -> TrainRun:
     )
 
 
-def mask_untrained(directory: Path) -> list[str]:
-    """Mask, in the checkpoints of the run in ``directory``, the classes that its training
-    data (as Ultralytics recorded it in ``args.yaml``) never showed; record them in
-    ``run.json`` with the reason."""
-    untrained = classes_without_boxes(_trained_data(directory))
-    if untrained:
-        for checkpoint in (directory / "weights").glob("*.pt"):
-            mask_classes(checkpoint, untrained)
-    run_json = directory / "run.json"
-    if run_json.is_file():
-        saved = json.loads(run_json.read_text())
-        saved["untrained_classes"] = {"classes": untrained, "reason": REASON, "masked_at": now()}
-        run_json.write_text(json.dumps(saved, indent=2))
-    return untrained
-
-
-def _trained_data(directory: Path) -> Path:
-    """The ``data.yaml`` a run trained on, as Ultralytics recorded it in ``args.yaml``."""
-    return Path(yaml.safe_load((directory / "args.yaml").read_text())["data"])
-
-
 def _holds_val(data_yaml: Path) -> bool:
     """Whether a dataset's val split is frames of its own, not the training frames."""
     data = yaml.safe_load(data_yaml.read_text())
@@ -397,27 +376,11 @@ def _holds_val(data_yaml: Path) -> bool:
 
 
 def reused_run(run: FinishedRun) -> TrainRun:
-    """A finished run as ``pipeline`` reuses it; one trained before classes without boxes
-    were masked gets them masked now (its earlier evaluations no longer describe it)."""
-    saved = json.loads((run.directory / "run.json").read_text())
-    recorded = saved.get("untrained_classes")
-    if recorded is None:
-        untrained = mask_untrained(run.directory)
-        if untrained:
-            log.warning(
-                "masked the classes run %s never saw a box of: %s", run.id, ", ".join(untrained)
-            )
-    else:
-        untrained = list(recorded["classes"])
+    """A finished run as ``pipeline`` reuses it: masked first if it was trained before
+    classes without boxes were masked (its earlier evaluations then no longer describe it)."""
+    untrained = ensure_masked(run.directory)
     weights = run.weights
     return TrainRun(run.id, run.dataset, run.model, run.directory, weights, "done", {}, untrained)
-
-
-def masked_at(run_directory: Path) -> str | None:
-    """When the run's classes without boxes were masked (None: never)."""
-    run_json = run_directory / "run.json"
-    saved = json.loads(run_json.read_text()) if run_json.is_file() else {}
-    return (saved.get("untrained_classes") or {}).get("masked_at")
 
 
 def _write_run_json(

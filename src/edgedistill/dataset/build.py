@@ -299,9 +299,11 @@ def _version(
     splits: dict[str, Split],
     ego_mask: list[tuple[float, float]],
 ) -> str:
+    # Only what changes the files: guard_s shows in the frames chosen, and a dataset with no
+    # ego mask keeps the version it had before masks existed.
     identity = {
-        "ego_mask": ego_mask,
-        "settings": settings.model_dump(exclude={"gallery_max", "min_instances"}),
+        **({"ego_mask": ego_mask} if ego_mask else {}),
+        "settings": settings.model_dump(exclude={"gallery_max", "min_instances", "guard_s"}),
         "ontology": config.ontology.model_dump(),
         "label": config.label.model_dump(),
         "teacher": fingerprint,

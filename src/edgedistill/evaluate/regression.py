@@ -2,9 +2,10 @@
 
 Against human labels when there are any; without them, against the starting weights'
 own confident detections on held-out frames, or on the training frames when nothing is
-held out (what the starting model saw there, the student should still see). A class counts when the starting weights reach
-``eval.regression_min_ap`` AP50 on at least :data:`MIN_BOXES` boxes of it, and regresses
-when the student loses more than ``eval.regression_tolerance`` of that AP50.
+held out (what the starting model saw there, the student should still see). A class
+counts when the starting weights reach ``eval.regression_min_ap`` AP50 on at least
+:data:`MIN_BOXES` boxes of it, and regresses when the student loses more than
+``eval.regression_tolerance`` of that AP50.
 
 The AP compared is **name-matched**: for a scored class such as ``car``, the student's AP
 for ``car`` against the starting weights' AP for ``car``, both from the yardstick
