@@ -192,3 +192,24 @@ def test_a_dataset_without_an_ego_mask_keeps_its_version(server, tmp_path) -> No
     hud = {**project.config.hud.model_dump(mode="json"), "ego_mask": []}
     project = edit_config(project, dataset=dataset, hud=hud)
     assert build_dataset(project).version == first.version
+
+
+def test_each_camera_has_its_own_hood(cli, assets, tmp_path, monkeypatch) -> None:
+    """Footage from two cars: the hood of one is masked in its own frames only."""
+    monkeypatch.chdir(tmp_path)
+    hooded = hooded_clip(assets, tmp_path / "hooded.mp4", seconds=3)
+    plain = tmp_path / "plain.mp4"
+    plain.write_bytes((assets / "videos" / "dashcam_highway_960x540.mp4").read_bytes())
+    assert cli("init", "cars").code == 0
+    project = ["--project", "cars"]
+    for clip in (hooded, plain):
+        assert cli("ingest", str(clip), *project, "--fps", "2").code == 0
+    teacher = str(assets / "weights" / "yolo11n-coco.pt")
+    labelled = cli("label", *project, "--teacher", "ultralytics", "--weights", teacher)
+    assert labelled.code == 0, labelled.err
+    assert cli("dataset", *project).code == 0
+    (saved,) = (tmp_path / "cars" / "datasets").glob("*/dataset.json")
+    ego = json.loads(saved.read_text())["ego_mask"]
+    assert list(ego["by_camera"]) == [str(hooded)] and "of hooded.mp4" in ego["note"]
+    assert ego["polygon"] == ego["by_camera"][str(hooded)]
+    assert 0 < ego["labels_dropped"] <= 7  # the hooded clip's frames only (6 or 7 at 2 fps)
