@@ -105,6 +105,22 @@ def test_an_implausibly_close_lead_is_refused() -> None:
     assert guarded.refused == [1]
 
 
+def test_a_vehicle_closing_in_stays_the_lead_however_close() -> None:
+    """Seen at 10 m first, the car ahead keeps its TTC and BRAKE at 1.5 m."""
+    leads = LeadTracker(HudConfig())
+    focal = 320 / np.tan(np.radians(32))
+    seen = []
+    for step in range(22):
+        t = step / 15
+        distance = 10.0 - 6 * t  # 10 m to 1.6 m at 6 m/s
+        w = focal * 1.8 / distance
+        box = (320 - w / 2, 470 - w / 2, 320 + w / 2, 470)
+        lead = leads.update(_boxes(box, tracks=True), ["car"], t, (640, 480))
+        seen.append(lead)
+    assert all(lead is not None and lead.track_id == 1 for lead in seen)
+    assert seen[-1].distance_m < 2.0 and seen[-1].warning and leads.refused == []
+
+
 def _events(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
