@@ -889,8 +889,9 @@ def serve(
             "no API keys: set EDGEDISTILL_API_KEYS=key1,key2 (or serve.api_keys "
             "in edgedistill.yaml) so that only your clients can connect"
         )
+    ego_mask = project.hud_settings(found).ego_polygon if project else None
     config = server_config(
-        create_app(found, settings), settings, host, port, ssl_certfile, ssl_keyfile
+        create_app(found, settings, ego_mask), settings, host, port, ssl_certfile, ssl_keyfile
     )
     scheme = "https" if ssl_certfile else "http"
     out.print(f"Serving {found.name} on {scheme}://{host}:{port}/ (browser HUD: /?key=YOUR_KEY)")
