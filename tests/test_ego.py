@@ -15,7 +15,7 @@ from edgedistill.ego import find_ego_mask, outside_mask, share_inside
 from edgedistill.errors import ConfigError
 from edgedistill.hud.overlay import LeadTracker
 from tests.conftest import coco_yolo11n_onnx
-from tests.media import hooded_clip
+from tests.media import HOOD_REGION, hooded_clip
 
 SQUARE = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
 NOTCHED = [(0.0, 0.0), (0.5, 0.5), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]  # concave
@@ -125,7 +125,7 @@ def _events(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def _inside(event: dict, mask: list[list[float]]) -> bool:
+def _inside(event: dict, mask: list[tuple[float, float]]) -> bool:
     """Whether the event's lead vehicle is the car's own hood."""
     lead = event["lead"]
     if lead is None:
@@ -157,7 +157,8 @@ def test_on_footage_with_a_hood_it_is_found_dropped_and_never_the_lead(
     (saved,) = (tmp_path / "drive" / "datasets").glob("*/dataset.json")
     ego = json.loads(saved.read_text())["ego_mask"]
     mask = ego["polygon"]
-    assert min(y for _, y in mask) == pytest.approx(0.8, abs=0.03)
+    for found, true in zip(mask, HOOD_REGION, strict=True):  # where the hood was pasted
+        assert found == pytest.approx(true, abs=0.03)
     frames = sum(json.loads(saved.read_text())["images"].values())
     assert ego["labels_dropped"] >= frames * 0.8  # the hood, in nearly every frame
     for labels in saved.parent.glob("labels/*/*.txt"):
@@ -177,10 +178,10 @@ def test_on_footage_with_a_hood_it_is_found_dropped_and_never_the_lead(
     assert ran.code == 0, ran.err
     log = _events(events)
     assert len(log) == 75 and all(not e.get("dropped") for e in log)
-    keys = {"frame", "time_s", "size", "detections", "lead", "ego_dropped", "refused"}
+    keys = {"frame", "time_s", "size", "detections", "lead", "ego_dropped", "refused", "skipped"}
     assert keys <= set(log[0])
     assert sum(e["ego_dropped"] > 0 for e in log) > 60  # the student sees the hood as a car
-    assert not any(_inside(e, mask) for e in log)
+    assert not any(_inside(e, HOOD_REGION) for e in log)
     leads = [e["lead"] for e in log if e["lead"]]
     assert len(leads) > 40 and all(lead["distance_m"] >= 3.0 for lead in leads)
     assert "inside the ego mask dropped" in ran.out
@@ -190,7 +191,7 @@ def test_on_footage_with_a_hood_it_is_found_dropped_and_never_the_lead(
     config_path.write_text(yaml.safe_dump(config))
     unguarded = cli("run", str(clip), *project, "--model", str(onnx), "--events", str(events))
     assert unguarded.code == 0, unguarded.err
-    on_hood = [e for e in _events(events) if _inside(e, mask)]
+    on_hood = [e for e in _events(events) if _inside(e, HOOD_REGION)]
     assert len(on_hood) > 40 and all(e["lead"]["distance_m"] < 3.0 for e in on_hood)
 
 

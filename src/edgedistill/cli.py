@@ -674,7 +674,9 @@ def export_app(
     out_dir: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="The app's model folder (default: app/public/model).", metavar="DIR"
+            "--out",
+            help="The app's model folder (default: app/public/model in the current folder).",
+            metavar="DIR",
         ),
     ] = None,
     imgsz: Annotated[str, typer.Option(help="Input HEIGHT,WIDTH.", metavar="H,W")] = PHONE_SIZE,
