@@ -16,16 +16,19 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from edgedistill.dataset import build_dataset
 from edgedistill.errors import Interrupted
 from edgedistill.logs import configure_logging, native_output_silenced
 from edgedistill.project import Project, init_project
 from edgedistill.train import train_student
+from edgedistill.weights import WEIGHTS_DIR_VARIABLE
 from tests.label_helpers import edit_config
 from tests.media import write_image
 from tests.test_dataset import labelled_project
 from tests.test_export import confident_student
+from tests.test_quality import labelled_highway
 from tests.test_train_eval import TINY
 
 
@@ -151,6 +154,40 @@ def test_resume_without_a_checkpoint_trains_the_run_again(
     assert run_counts(cli, project) == {"done": 1, "failed": 0, "interrupted": 0, "running": 0}
     assert [p.name for p in run.parent.iterdir()] == [run.name]
     assert project.latest_weights() == run / "weights" / "best.pt"
+
+
+def test_a_keep_known_run_restarts_on_the_data_it_was_started_on(
+    cli, assets: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """A ``train.keep_known`` run stopped before its first checkpoint trains again on the
+    dataset's copy with the starting weights' labels, not on the dataset's own data.yaml."""
+    monkeypatch.setenv(WEIGHTS_DIR_VARIABLE, str(assets / "weights"))
+    project = labelled_highway(assets, tmp_path, 4, None)
+    train = {"model": "yolo11n.pt", "epochs": 1, "imgsz": 64, "batch": 4, "workers": 0}
+    project = edit_config(project, train={**train, "keep_known": True})
+    build_dataset(project)
+    root = str(project.root)
+
+    def ctrl_c(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr("ultralytics.YOLO.train", ctrl_c)
+        assert cli("train", "-p", root).code == Interrupted.exit_code
+    (run,) = (project.root / "runs" / "train").iterdir()
+    started_on = Path(json.loads((run / "run.json").read_text())["data"])
+    assert "-keep-" in started_on.parent.name and started_on != project.dataset().data_yaml
+
+    started_on.parent.rename(tmp_path / "moved")  # its copy gone: one sentence, nothing lost
+    gone = cli("train", "--resume", "-p", root)
+    assert gone.code == 1 and f"trained on {started_on}, which is gone" in gone.err
+    (tmp_path / "moved").rename(started_on.parent)
+
+    resumed = cli("train", "--resume", "-p", root)
+    assert resumed.code == 0, resumed.err
+    trained_on = yaml.safe_load((run / "args.yaml").read_text())["data"]
+    assert trained_on == str(started_on)
+    assert run_counts(cli, project) == {"done": 1, "failed": 0, "interrupted": 0, "running": 0}
 
 
 def test_a_killed_training_run_is_failed_not_running_for_ever(cli, server, tmp_path: Path) -> None:

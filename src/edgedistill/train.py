@@ -139,7 +139,7 @@ def _start(
                     assistant.weight if assistant else None,
                 ),
             )
-        _write_run_json(directory, plan.id, settings, record)
+        _write_run_json(directory, plan)
         args = {
             "data": str(plan.data),
             "epochs": settings.epochs,
@@ -255,7 +255,7 @@ def _resume(project: Project, catalog: Catalog, on_epoch: EpochCallback | None) 
             f"run {run_id} cannot be resumed: {last} holds no training state and there is "
             "no best.pt; the run is marked failed, start a new one with `edgedistill train`"
         )
-    data = project.dataset(dataset).data_yaml
+    data = _recorded_data(directory, project.dataset(dataset))
     model = load_student(str(last))
     _follow_epochs(model, on_epoch)
     with owning(directory):
@@ -271,7 +271,7 @@ def _restart(
     project: Project, catalog: Catalog, run: _Unfinished, on_epoch: EpochCallback | None
 ) -> TrainRun:
     """Train a run that left no checkpoint again from the start: its recorded settings,
-    assistant and dataset (the dataset's own data.yaml), under its own id and folder."""
+    assistant and data.yaml (:func:`_recorded_data`), under its own id and folder."""
     log.warning("run %s left no checkpoint to resume; training it again from the start", run.id)
     try:
         settings = TrainConfig.model_validate_json(run.settings)
@@ -286,8 +286,23 @@ def _restart(
         weight = run.distill_weight if run.distill_weight is not None else settings.distill_weight
         search = [project.config.weights_dir]
         assistant = find_assistant(catalog, run.distilled_from, weight, search)
-    plan = _Plan(run.id, settings, record, assistant, record.data_yaml)
+    plan = _Plan(run.id, settings, record, assistant, _recorded_data(run.directory, record))
     return _start(project, catalog, plan, on_epoch, again=True)
+
+
+def _recorded_data(directory: Path, record: DatasetRecord) -> Path:
+    """The data.yaml the run in ``directory`` was started on, as ``run.json`` records it:
+    the dataset's own, or its copy with the starting weights' labels (``train.keep_known``);
+    the dataset's own for a run recorded before edgedistill wrote it down."""
+    run_json = directory / "run.json"
+    saved = json.loads(run_json.read_text()) if run_json.is_file() else {}
+    data = Path(saved.get("data") or record.data_yaml)
+    if not data.is_file():
+        raise EdgedistillError(
+            f"run {directory.name} trained on {data}, which is gone; start a new run with "
+            "`edgedistill train`"
+        )
+    return data
 
 
 def _reopen(catalog: Catalog, run_id: str) -> None:
@@ -420,18 +435,18 @@ def masked_at(run_directory: Path) -> str | None:
     return (saved.get("untrained_classes") or {}).get("masked_at")
 
 
-def _write_run_json(
-    directory: Path, run_id: str, settings: TrainConfig, record: DatasetRecord
-) -> None:
+def _write_run_json(directory: Path, plan: _Plan) -> None:
+    """What the run is, as it starts: settings, dataset, the data.yaml it trains on."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "run.json").write_text(
         json.dumps(
             {
-                "id": run_id,
-                "settings": settings.model_dump(),
-                "dataset": record.version,
-                "dataset_format": record.format,
-                "teacher_fingerprint": record.fingerprint,
+                "id": plan.id,
+                "settings": plan.settings.model_dump(),
+                "dataset": plan.record.version,
+                "dataset_format": plan.record.format,
+                "teacher_fingerprint": plan.record.fingerprint,
+                "data": str(plan.data),
                 "started_at": now(),
             },
             indent=2,
