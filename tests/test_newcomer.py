@@ -7,6 +7,7 @@ import errno
 import importlib.util
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -285,11 +286,18 @@ def test_native_output_is_dropped_unless_verbose(capfd: pytest.CaptureFixture[st
 
 
 def test_teacher_settings_are_documented_flags(cli) -> None:
-    for command in ("label", "pipeline"):
+    """On pipeline, which also trains the student, every teacher flag says it is the
+    teacher's (``--teacher-imgsz``); label keeps the bare names."""
+    settings = ("imgsz", "score-floor", "iou", "max-det", "batch", "weights", "device")
+    for command, prefix in (("label", "--"), ("pipeline", "--teacher-")):
         text = cli(command, "--help").out
         assert "Teacher settings" in text, command
-        for flag in ("--imgsz", "--score-floor", "--iou", "--max-det", "--batch", "--weights"):
-            assert flag in text, (command, flag)
+        options = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text))
+        for setting in settings:
+            assert prefix + setting in options, (command, setting)
+        assert "--install-completion" not in options, command
+    pipeline = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", cli("pipeline", "--help").out))
+    assert not {"--" + setting for setting in settings} & pipeline
     assert "--mask-threshold" in cli("label", "--help").out  # sam3's, from its model too
 
 
@@ -311,7 +319,8 @@ def test_teacher_setting_flags_reach_the_teacher(cli, tmp_path: Path, assets: Pa
     assert any(found for found in per_frame)  # cars at 160 px and a 0.2 floor
     assert all(d["score"] >= 0.2 for found in per_frame for d in found)
     # pipeline hands them to the same teacher section, before anything runs
-    wrong = cli("pipeline", "x.mp4", *teacher, "--mask-threshold", "0.3")
+    teacher = ("--teacher", "ultralytics", "--teacher-weights", weights, "-p", root)
+    wrong = cli("pipeline", "x.mp4", *teacher, "--teacher-mask-threshold", "0.3")
     assert wrong.code == 2 and "teachers.ultralytics.mask_threshold" in wrong.err
 
 
@@ -335,7 +344,7 @@ def test_flags_come_from_the_settings_models_fields() -> None:
         imgsz: int = Field(default=1008, ge=32, description="Input side.")
         score: float | None = Field(default=None, le=1.0)
 
-    flags = {flag.option: flag for flag in settings_flags({"fast": Fast, "slow": Slow})}
+    flags = {flag.option(): flag for flag in settings_flags({"fast": Fast, "slow": Slow})}
     assert list(flags) == ["--imgsz", "--mode", "--score"]
     imgsz = flags["--imgsz"]
     assert (imgsz.kind, imgsz.minimum, imgsz.maximum, imgsz.owners) == (
