@@ -7,6 +7,7 @@ import errno
 import importlib.util
 import json
 import os
+import pty
 import re
 import shlex
 import signal
@@ -30,7 +31,7 @@ from tests.media import write_image
 from tests.test_dataset import labelled_project
 from tests.test_export import confident_student
 from tests.test_quality import labelled_highway
-from tests.test_train_eval import TINY
+from tests.test_train_eval import TINY, pipeline_project
 
 
 def test_init_prints_a_cd_the_shell_can_run(cli, tmp_path: Path, monkeypatch) -> None:
@@ -266,6 +267,43 @@ def test_training_prints_ultralytics_output_only_with_verbose(server, tmp_path: 
         assert chatter not in plain and chatter in verbose, chatter
     if importlib.util.find_spec("ray") is not None:  # Ultralytics' Ray Tune callback warns
         assert "UserWarning" not in plain and "get_trial_id" in verbose
+
+
+def in_a_terminal(argv: list[str], cwd: Path | None = None) -> tuple[int, str]:
+    """Run ``argv`` (in ``cwd``) with stdout and stderr on a pseudo-terminal: its exit code
+    and what it wrote there."""
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("TTY_COMPATIBLE", "FORCE_COLOR")}
+    process = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower, cwd=cwd,
+        env={**env, "TERM": "xterm", "COLUMNS": "120"},
+    )  # fmt: skip
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the process has closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return process.wait(), b"".join(chunks).decode(errors="replace")
+
+
+def test_pipeline_shows_the_epochs_on_a_terminal_as_train_does(server, tmp_path: Path) -> None:
+    project = pipeline_project(tmp_path)
+    argv = [sys.executable, "-m", "edgedistill", "pipeline", "-p", str(project.root)]
+    piped = subprocess.run(argv, capture_output=True, text=True)
+    assert piped.returncode == 0, piped.stderr
+    assert "Trained run" in piped.stdout and "training (epochs)" not in piped.stderr
+
+    edit_config(project, train={**TINY.model_dump(), "epochs": 2})  # a new run to train
+    code, shown = in_a_terminal(argv)
+    assert code == 0, shown
+    assert "training (epochs)" in shown and "2/2" in shown and "3/2" not in shown
+    assert shown.index("training (epochs)") < shown.index("Trained run")
 
 
 def test_native_output_is_dropped_unless_verbose(capfd: pytest.CaptureFixture[str]) -> None:

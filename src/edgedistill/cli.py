@@ -994,7 +994,7 @@ def pipeline(
     ] = None,
 ) -> None:
     """Run ingest → label → dataset → train → eval; finished stages are reused."""
-    from edgedistill.display import print_stage
+    from edgedistill.display import PipelineProgress
     from edgedistill.pipeline import run_pipeline
 
     project = _project(project_dir)
@@ -1008,14 +1008,16 @@ def pipeline(
     flagged = with_teacher_flags(project.config, teacher, teacher_overrides)
     budget = _budget(flagged, teacher, max_usd, None)
     try:
-        result = run_pipeline(
-            project,
-            sources or [],
-            teacher,
-            teacher_overrides,
-            max_credits=budget,
-            announce=print_stage,
-        )
+        with PipelineProgress() as progress:
+            result = run_pipeline(
+                project,
+                sources or [],
+                teacher,
+                teacher_overrides,
+                max_credits=budget,
+                announce=progress.announce,
+                on_epoch=progress.update,
+            )
     except KeyboardInterrupt:
         raise Interrupted() from None
     if result.ingest.failures or result.label.failures:

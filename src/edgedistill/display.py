@@ -104,6 +104,38 @@ class TrainProgress(_StageProgress):
         self._advance("epochs", "training (epochs)", done, total)
 
 
+class PipelineProgress:
+    """What ``pipeline`` and ``demo`` show as the chain runs: each training's epoch bar
+    (:class:`TrainProgress`, on a terminal) while it trains, each stage's report as it is
+    announced. The bar is drawn only during training, so that no report printed on stdout
+    is routed through the live display on stderr."""
+
+    def __init__(self) -> None:
+        self._bar: TrainProgress | None = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._close()
+
+    def update(self, done: int, total: int) -> None:
+        """``run_pipeline``'s ``on_epoch``: the bar of the training under way."""
+        if self._bar is None:
+            self._bar = TrainProgress().__enter__()
+        self._bar.update(done, total)
+
+    def announce(self, stage: str, result: object) -> None:
+        """``run_pipeline``'s ``announce``: the bar goes, the stage's report is printed."""
+        self._close()
+        print_stage(stage, result)
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__()
+            self._bar = None
+
+
 def print_ingest_report(report: IngestReport) -> None:
     table = Table(title="ingest", title_justify="left")
     for column in ("source", "sampled", "new", "near-dup", "already", "result"):

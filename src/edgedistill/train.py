@@ -204,10 +204,13 @@ class _Unfinished:
 
 
 def _follow_epochs(model: Any, on_epoch: EpochCallback | None) -> None:
-    """``on_epoch(done, total)`` as training starts and after each epoch."""
+    """``on_epoch(done, total)`` as training starts and after each epoch (Ultralytics'
+    final validation reports once more, one epoch past the last: counted as the last)."""
     if on_epoch is not None:
         model.add_callback("on_train_start", lambda t: on_epoch(t.start_epoch, t.epochs))
-        model.add_callback("on_fit_epoch_end", lambda t: on_epoch(t.epoch + 1, t.epochs))
+        model.add_callback(
+            "on_fit_epoch_end", lambda t: on_epoch(min(t.epoch + 1, t.epochs), t.epochs)
+        )
 
 
 def _resume(project: Project, catalog: Catalog, on_epoch: EpochCallback | None) -> TrainRun:
