@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from edgedistill.catalog import now
 from edgedistill.dataset import build_dataset
 from edgedistill.errors import Interrupted
 from edgedistill.logs import configure_logging, native_output_silenced
@@ -219,6 +220,32 @@ def test_a_killed_training_run_is_failed_not_running_for_ever(cli, server, tmp_p
     with project.open_catalog() as catalog:
         error = catalog.execute("SELECT error FROM train_runs").fetchone()[0]
     assert error.startswith("killed: ")
+
+
+def test_a_run_an_earlier_version_started_is_not_marked_killed(cli, server, tmp_path) -> None:
+    """A run recorded as versions before the run lock recorded one (no lock taken) may be
+    training in a process of that version right now: status leaves it running and says
+    why, and --resume does not take it up beside that process."""
+    project = project_to_train(tmp_path)
+    root = str(project.root)
+    folder = project.runs_dir / "20260101-000000-yolo11n"
+    folder.mkdir(parents=True)
+    with project.open_catalog() as catalog:
+        catalog.execute(
+            "INSERT INTO train_runs (id, dataset, model, settings, directory, status, "
+            "started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)",
+            (folder.name, project.dataset().version, "yolo11n.yaml",
+             project.config.train.model_dump_json(), str(folder), now()),
+        )  # fmt: skip
+    status = cli("status", "--json", "-p", root)
+    assert json.loads(status.out)["train_runs"]["running"] == 1
+    assert json.loads(status.out)["runs_without_lock"] == 1 and "killed" not in status.err
+    shown = " ".join(cli("status", "-p", root).out.replace("│", " ").split())  # unwrapped
+    assert "1 running (no lock: started by an earlier version)" in shown
+    assert "training now" not in shown
+    resumed = cli("train", "--resume", "-p", root)
+    assert resumed.code == 1 and "started by an earlier version of edgedistill" in resumed.err
+    assert run_status(project) == "running"
 
 
 def run_status(project: Project) -> str | None:

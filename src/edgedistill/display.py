@@ -215,13 +215,7 @@ def print_status(status: ProjectStatus, labels_only: bool = False) -> None:
         _label_rows(table, status, status.label)
     if not labels_only:
         table.add_row("datasets", str(status.datasets))
-        runs = status.train_runs
-        line = f"{runs['done']} done, {runs['failed']} failed"
-        if runs["interrupted"]:
-            line += f", {runs['interrupted']} interrupted (train --resume goes on)"
-        if runs["running"]:
-            line += f", {runs['running']} training now"
-        table.add_row("training runs", line)
+        table.add_row("training runs", _runs_line(status))
         if status.student:
             table.add_row("student", escape(status.student))
         if status.student_regressed:
@@ -238,6 +232,19 @@ def print_status(status: ProjectStatus, labels_only: bool = False) -> None:
         if status.report:
             table.add_row("report", escape(status.report))
     out.print(table)
+
+
+def _runs_line(status: ProjectStatus) -> str:
+    """The training runs by how they ended, and those under way."""
+    runs, unknown = status.train_runs, status.runs_without_lock
+    line = f"{runs['done']} done, {runs['failed']} failed"
+    if runs["interrupted"]:
+        line += f", {runs['interrupted']} interrupted (train --resume goes on)"
+    if training := runs["running"] - unknown:
+        line += f", {training} training now"
+    if unknown:
+        line += f", {unknown} running (no lock: started by an earlier version)"
+    return line
 
 
 def _label_rows(table: Table, status: ProjectStatus, label: LabelStatus) -> None:

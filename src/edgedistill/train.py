@@ -1,7 +1,8 @@
 """The train stage: an Ultralytics YOLO student on the latest dataset.
 
 Each run lives in ``runs/train/<id>/`` with Ultralytics' weights and a
-``run.json`` (settings, dataset version, teacher fingerprint); the catalog keeps
+``run.json`` (settings, dataset version, teacher fingerprint, the data.yaml it trains
+on); the catalog keeps
 the runs, and the latest finished one is what later commands use by default.
 
 While a process trains a run it holds the run's lock (:mod:`edgedistill.run_lock`), so
@@ -26,7 +27,7 @@ from edgedistill.config import TrainConfig
 from edgedistill.distill import Assistant, check_distillable, find_assistant
 from edgedistill.errors import EdgedistillError, Interrupted, disk_full
 from edgedistill.project import DatasetRecord, FinishedRun, Project
-from edgedistill.run_lock import owning, settle_killed_runs
+from edgedistill.run_lock import WITHOUT_LOCK, owning, running_without_lock, settle_killed_runs
 from edgedistill.student import load_student, pick_device
 from edgedistill.untrained import (
     REASON,
@@ -126,8 +127,8 @@ def _start(
         else:
             catalog.execute(
                 "INSERT INTO train_runs (id, dataset, model, settings, directory, status, "
-                "started_at, distilled_from, distill_weight) "
-                "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                "started_at, distilled_from, distill_weight, holds_lock) "
+                "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, 1)",
                 (
                     plan.id,
                     record.version,
@@ -231,6 +232,12 @@ def _resume(project: Project, catalog: Catalog, on_epoch: EpochCallback | None) 
     if row is None:
         raise EdgedistillError("no unfinished training run to resume")
     run = _Unfinished(row[0], row[1], row[2], Path(row[3]), *row[4:])
+    if run.id in running_without_lock(catalog):
+        raise EdgedistillError(
+            f"run {run.id} was {WITHOUT_LOCK}, so whether it still trains cannot be told; "
+            "wait for it to finish, or, if its process is gone, start a new run with "
+            "`edgedistill train`"
+        )
     if run.status == "running":
         raise EdgedistillError(
             f"run {run.id} is still training in another process; wait for it to finish, or "
@@ -309,11 +316,11 @@ def _recorded_data(directory: Path, record: DatasetRecord) -> Path:
 
 
 def _reopen(catalog: Catalog, run_id: str) -> None:
-    """Mark an unfinished run running again, under its lock; refuse when another process
-    took it up (or finished it) since it was read."""
+    """Mark an unfinished run running again, under its lock (recorded as held); refuse
+    when another process took it up (or finished it) since it was read."""
     reopened = catalog.execute(
-        "UPDATE train_runs SET status = 'running', error = NULL, finished_at = NULL "
-        "WHERE id = ? AND status NOT IN ('running', 'done')",
+        "UPDATE train_runs SET status = 'running', error = NULL, finished_at = NULL, "
+        "holds_lock = 1 WHERE id = ? AND status NOT IN ('running', 'done')",
         (run_id,),
     )
     if reopened.rowcount == 0:
