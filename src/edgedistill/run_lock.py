@@ -23,7 +23,7 @@ from edgedistill.errors import EdgedistillError
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "train.lock"
-WITHOUT_LOCK = "started by an earlier version of edgedistill, which takes no lock"
+WITHOUT_LOCK = "started by an earlier version of edgedistill, which took no lock"
 """Why whether a run still trains cannot be told."""
 KILLED = (
     "killed: its process ended without recording how (killed, out of memory, or the "
