@@ -93,6 +93,16 @@ def write_camera(path: Path, images: Iterable[np.ndarray], size: tuple[int, int]
 
 HOOD_BAND = 0.2
 """Share of the frame's height the stand-in hood covers."""
+HOOD_WIDTH = 5 / 6
+"""Share of the frame's width it covers, centred."""
+HOOD_REGION = [
+    ((1 - HOOD_WIDTH) / 2, 1 - HOOD_BAND),
+    ((1 + HOOD_WIDTH) / 2, 1 - HOOD_BAND),
+    ((1 + HOOD_WIDTH) / 2, 1.0),
+    ((1 - HOOD_WIDTH) / 2, 1.0),
+]
+"""Where the stand-in hood is, as (x, y) shares of the frame: the truth a found mask and
+the HUD's lead choices are checked against."""
 
 
 def hooded_clip(assets: Path, path: Path, seconds: float | None = None) -> Path:
@@ -113,7 +123,7 @@ def hooded_clip(assets: Path, path: Path, seconds: float | None = None) -> Path:
                 break
             image = frame.to_ndarray(format="bgr24")
             height, width = image.shape[:2]
-            band_w, band_h = int(width * 5 / 6), int(height * HOOD_BAND)
+            band_w, band_h = int(width * HOOD_WIDTH), int(height * HOOD_BAND)
             left = (width - band_w) // 2
             image[height - band_h :, left : left + band_w] = cv2.resize(car, (band_w, band_h))
             for packet in out.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 from edgedistill.config import ProjectConfig
@@ -11,6 +12,7 @@ from edgedistill.demo import make_demo_clip, pick_student, pick_teacher, sample_
 from edgedistill.media.video import VideoReader
 from edgedistill.weights import WEIGHTS_DIR_VARIABLE
 from tests.media import panning, write_video
+from tests.test_newcomer import in_a_terminal
 
 
 def _report(output: str) -> Path:
@@ -123,3 +125,14 @@ def test_demo_clip_from_the_packaged_photos(tmp_path: Path) -> None:
     with VideoReader(clip) as reader:
         assert reader.info.frame_count == 2 * (10 + 10)
         assert (reader.info.width, reader.info.height) == (960, 540)
+
+
+def test_demo_shows_the_epochs_on_a_terminal(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("ROBOFLOW_API_KEY", raising=False)
+    monkeypatch.delenv(WEIGHTS_DIR_VARIABLE, raising=False)
+    clip = write_video(tmp_path / "clip.mp4", seconds=1, fps=10, size=(160, 96))
+    argv = [sys.executable, "-m", "edgedistill", "demo", "--video", str(clip), "--epochs", "2"]
+    code, shown = in_a_terminal([*argv, "--dir", str(tmp_path / "demo")], cwd=tmp_path)
+    assert code == 0, shown
+    assert "training (epochs)" in shown and "2/2" in shown
+    assert shown.index("training (epochs)") < shown.index("Trained run")

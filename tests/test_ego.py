@@ -15,7 +15,7 @@ from edgedistill.ego import find_ego_mask, outside_mask, share_inside
 from edgedistill.errors import ConfigError
 from edgedistill.hud.overlay import LeadTracker
 from tests.conftest import coco_yolo11n_onnx
-from tests.media import hooded_clip
+from tests.media import HOOD_REGION, hooded_clip
 
 SQUARE = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
 NOTCHED = [(0.0, 0.0), (0.5, 0.5), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]  # concave
@@ -105,11 +105,27 @@ def test_an_implausibly_close_lead_is_refused() -> None:
     assert guarded.refused == [1]
 
 
+def test_a_vehicle_closing_in_stays_the_lead_however_close() -> None:
+    """Seen at 10 m first, the car ahead keeps its TTC and BRAKE at 1.5 m."""
+    leads = LeadTracker(HudConfig())
+    focal = 320 / np.tan(np.radians(32))
+    seen = []
+    for step in range(22):
+        t = step / 15
+        distance = 10.0 - 6 * t  # 10 m to 1.6 m at 6 m/s
+        w = focal * 1.8 / distance
+        box = (320 - w / 2, 470 - w / 2, 320 + w / 2, 470)
+        lead = leads.update(_boxes(box, tracks=True), ["car"], t, (640, 480))
+        seen.append(lead)
+    assert all(lead is not None and lead.track_id == 1 for lead in seen)
+    assert seen[-1].distance_m < 2.0 and seen[-1].warning and leads.refused == []
+
+
 def _events(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def _inside(event: dict, mask: list[list[float]]) -> bool:
+def _inside(event: dict, mask: list[tuple[float, float]]) -> bool:
     """Whether the event's lead vehicle is the car's own hood."""
     lead = event["lead"]
     if lead is None:
@@ -141,7 +157,8 @@ def test_on_footage_with_a_hood_it_is_found_dropped_and_never_the_lead(
     (saved,) = (tmp_path / "drive" / "datasets").glob("*/dataset.json")
     ego = json.loads(saved.read_text())["ego_mask"]
     mask = ego["polygon"]
-    assert min(y for _, y in mask) == pytest.approx(0.8, abs=0.03)
+    for found, true in zip(mask, HOOD_REGION, strict=True):  # where the hood was pasted
+        assert found == pytest.approx(true, abs=0.03)
     frames = sum(json.loads(saved.read_text())["images"].values())
     assert ego["labels_dropped"] >= frames * 0.8  # the hood, in nearly every frame
     for labels in saved.parent.glob("labels/*/*.txt"):
@@ -161,10 +178,10 @@ def test_on_footage_with_a_hood_it_is_found_dropped_and_never_the_lead(
     assert ran.code == 0, ran.err
     log = _events(events)
     assert len(log) == 75 and all(not e.get("dropped") for e in log)
-    keys = {"frame", "time_s", "size", "detections", "lead", "ego_dropped", "refused"}
+    keys = {"frame", "time_s", "size", "detections", "lead", "ego_dropped", "refused", "skipped"}
     assert keys <= set(log[0])
     assert sum(e["ego_dropped"] > 0 for e in log) > 60  # the student sees the hood as a car
-    assert not any(_inside(e, mask) for e in log)
+    assert not any(_inside(e, HOOD_REGION) for e in log)
     leads = [e["lead"] for e in log if e["lead"]]
     assert len(leads) > 40 and all(lead["distance_m"] >= 3.0 for lead in leads)
     assert "inside the ego mask dropped" in ran.out
@@ -174,5 +191,42 @@ def test_on_footage_with_a_hood_it_is_found_dropped_and_never_the_lead(
     config_path.write_text(yaml.safe_dump(config))
     unguarded = cli("run", str(clip), *project, "--model", str(onnx), "--events", str(events))
     assert unguarded.code == 0, unguarded.err
-    on_hood = [e for e in _events(events) if _inside(e, mask)]
+    on_hood = [e for e in _events(events) if _inside(e, HOOD_REGION)]
     assert len(on_hood) > 40 and all(e["lead"]["distance_m"] < 3.0 for e in on_hood)
+
+
+def test_a_dataset_without_an_ego_mask_keeps_its_version(server, tmp_path) -> None:
+    """Versions hash only what changes the files: projects built before masks and guard
+    gaps existed are not rebuilt (and their students not retrained) for nothing."""
+    from edgedistill.dataset import build_dataset
+    from tests.label_helpers import edit_config
+    from tests.test_dataset import labelled_project
+
+    project = labelled_project(tmp_path, videos=3, images=3)  # a source per split
+    first = build_dataset(project)
+    assert first.ego_mask.polygon == [] and first.holdout.by == "sources"
+    dataset = {**project.config.dataset.model_dump(mode="json"), "guard_s": 2.0}
+    hud = {**project.config.hud.model_dump(mode="json"), "ego_mask": []}
+    project = edit_config(project, dataset=dataset, hud=hud)
+    assert build_dataset(project).version == first.version
+
+
+def test_each_camera_has_its_own_hood(cli, assets, tmp_path, monkeypatch) -> None:
+    """Footage from two cars: the hood of one is masked in its own frames only."""
+    monkeypatch.chdir(tmp_path)
+    hooded = hooded_clip(assets, tmp_path / "hooded.mp4", seconds=3)
+    plain = tmp_path / "plain.mp4"
+    plain.write_bytes((assets / "videos" / "dashcam_highway_960x540.mp4").read_bytes())
+    assert cli("init", "cars").code == 0
+    project = ["--project", "cars"]
+    for clip in (hooded, plain):
+        assert cli("ingest", str(clip), *project, "--fps", "2").code == 0
+    teacher = str(assets / "weights" / "yolo11n-coco.pt")
+    labelled = cli("label", *project, "--teacher", "ultralytics", "--weights", teacher)
+    assert labelled.code == 0, labelled.err
+    assert cli("dataset", *project).code == 0
+    (saved,) = (tmp_path / "cars" / "datasets").glob("*/dataset.json")
+    ego = json.loads(saved.read_text())["ego_mask"]
+    assert list(ego["by_camera"]) == [str(hooded)] and "of hooded.mp4" in ego["note"]
+    assert ego["polygon"] == ego["by_camera"][str(hooded)]
+    assert 0 < ego["labels_dropped"] <= 7  # the hooded clip's frames only (6 or 7 at 2 fps)

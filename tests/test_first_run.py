@@ -80,7 +80,7 @@ def test_commands_that_take_a_model_say_where_to_put_it(cli, project, tmp_path: 
         ("run", str(clip), "--model", "student.onnx", "--output", str(tmp_path / "o.mp4")),
         ("eval", "--weights", "best.pt"),
         ("export", "--weights", "best.pt"),
-        ("pipeline", str(clip), "--teacher", "ultralytics", "--weights", "yolo11x.pt"),
+        ("pipeline", str(clip), "--teacher", "ultralytics", "--teacher-weights", "yolo11x.pt"),
     ):
         result = cli(*args, "-p", str(project.root))
         assert result.code == 1, args

@@ -7,6 +7,8 @@ import errno
 import importlib.util
 import json
 import os
+import pty
+import re
 import shlex
 import signal
 import subprocess
@@ -16,17 +18,21 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
+from edgedistill.catalog import now
 from edgedistill.dataset import build_dataset
 from edgedistill.errors import Interrupted
 from edgedistill.logs import configure_logging, native_output_silenced
 from edgedistill.project import Project, init_project
 from edgedistill.train import train_student
+from edgedistill.weights import WEIGHTS_DIR_VARIABLE
 from tests.label_helpers import edit_config
 from tests.media import write_image
 from tests.test_dataset import labelled_project
 from tests.test_export import confident_student
-from tests.test_train_eval import TINY
+from tests.test_quality import labelled_highway
+from tests.test_train_eval import TINY, pipeline_project
 
 
 def test_init_prints_a_cd_the_shell_can_run(cli, tmp_path: Path, monkeypatch) -> None:
@@ -153,6 +159,40 @@ def test_resume_without_a_checkpoint_trains_the_run_again(
     assert project.latest_weights() == run / "weights" / "best.pt"
 
 
+def test_a_keep_known_run_restarts_on_the_data_it_was_started_on(
+    cli, assets: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """A ``train.keep_known`` run stopped before its first checkpoint trains again on the
+    dataset's copy with the starting weights' labels, not on the dataset's own data.yaml."""
+    monkeypatch.setenv(WEIGHTS_DIR_VARIABLE, str(assets / "weights"))
+    project = labelled_highway(assets, tmp_path, 4, None)
+    train = {"model": "yolo11n.pt", "epochs": 1, "imgsz": 64, "batch": 4, "workers": 0}
+    project = edit_config(project, train={**train, "keep_known": True})
+    build_dataset(project)
+    root = str(project.root)
+
+    def ctrl_c(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr("ultralytics.YOLO.train", ctrl_c)
+        assert cli("train", "-p", root).code == Interrupted.exit_code
+    (run,) = (project.root / "runs" / "train").iterdir()
+    started_on = Path(json.loads((run / "run.json").read_text())["data"])
+    assert "-keep-" in started_on.parent.name and started_on != project.dataset().data_yaml
+
+    started_on.parent.rename(tmp_path / "moved")  # its copy gone: one sentence, nothing lost
+    gone = cli("train", "--resume", "-p", root)
+    assert gone.code == 1 and f"trained on {started_on}, which is gone" in gone.err
+    (tmp_path / "moved").rename(started_on.parent)
+
+    resumed = cli("train", "--resume", "-p", root)
+    assert resumed.code == 0, resumed.err
+    trained_on = yaml.safe_load((run / "args.yaml").read_text())["data"]
+    assert trained_on == str(started_on)
+    assert run_counts(cli, project) == {"done": 1, "failed": 0, "interrupted": 0, "running": 0}
+
+
 def test_a_killed_training_run_is_failed_not_running_for_ever(cli, server, tmp_path: Path) -> None:
     """A real training process killed with SIGKILL: while it lives its run is running and
     cannot be resumed twice; once it is gone, status and resume see it failed."""
@@ -180,6 +220,32 @@ def test_a_killed_training_run_is_failed_not_running_for_ever(cli, server, tmp_p
     with project.open_catalog() as catalog:
         error = catalog.execute("SELECT error FROM train_runs").fetchone()[0]
     assert error.startswith("killed: ")
+
+
+def test_a_run_an_earlier_version_started_is_not_marked_killed(cli, server, tmp_path) -> None:
+    """A run recorded as versions before the run lock recorded one (no lock taken) may be
+    training in a process of that version right now: status leaves it running and says
+    why, and --resume does not take it up beside that process."""
+    project = project_to_train(tmp_path)
+    root = str(project.root)
+    folder = project.runs_dir / "20260101-000000-yolo11n"
+    folder.mkdir(parents=True)
+    with project.open_catalog() as catalog:
+        catalog.execute(
+            "INSERT INTO train_runs (id, dataset, model, settings, directory, status, "
+            "started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)",
+            (folder.name, project.dataset().version, "yolo11n.yaml",
+             project.config.train.model_dump_json(), str(folder), now()),
+        )  # fmt: skip
+    status = cli("status", "--json", "-p", root)
+    assert json.loads(status.out)["train_runs"]["running"] == 1
+    assert json.loads(status.out)["runs_without_lock"] == 1 and "killed" not in status.err
+    shown = " ".join(cli("status", "-p", root).out.replace("│", " ").split())  # unwrapped
+    assert "1 running (no lock: started by an earlier version)" in shown
+    assert "training now" not in shown
+    resumed = cli("train", "--resume", "-p", root)
+    assert resumed.code == 1 and "started by an earlier version of edgedistill" in resumed.err
+    assert run_status(project) == "running"
 
 
 def run_status(project: Project) -> str | None:
@@ -230,6 +296,43 @@ def test_training_prints_ultralytics_output_only_with_verbose(server, tmp_path: 
         assert "UserWarning" not in plain and "get_trial_id" in verbose
 
 
+def in_a_terminal(argv: list[str], cwd: Path | None = None) -> tuple[int, str]:
+    """Run ``argv`` (in ``cwd``) with stdout and stderr on a pseudo-terminal: its exit code
+    and what it wrote there."""
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("TTY_COMPATIBLE", "FORCE_COLOR")}
+    process = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower, cwd=cwd,
+        env={**env, "TERM": "xterm", "COLUMNS": "120"},
+    )  # fmt: skip
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the process has closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return process.wait(), b"".join(chunks).decode(errors="replace")
+
+
+def test_pipeline_shows_the_epochs_on_a_terminal_as_train_does(server, tmp_path: Path) -> None:
+    project = pipeline_project(tmp_path)
+    argv = [sys.executable, "-m", "edgedistill", "pipeline", "-p", str(project.root)]
+    piped = subprocess.run(argv, capture_output=True, text=True)
+    assert piped.returncode == 0, piped.stderr
+    assert "Trained run" in piped.stdout and "training (epochs)" not in piped.stderr
+
+    edit_config(project, train={**TINY.model_dump(), "epochs": 2})  # a new run to train
+    code, shown = in_a_terminal(argv)
+    assert code == 0, shown
+    assert "training (epochs)" in shown and "2/2" in shown and "3/2" not in shown
+    assert shown.index("training (epochs)") < shown.index("Trained run")
+
+
 def test_native_output_is_dropped_unless_verbose(capfd: pytest.CaptureFixture[str]) -> None:
     """What a library's C++ core writes to file descriptor 2 (Ray's log-level line as
     it starts) is dropped without -v; its errors reach us as exceptions."""
@@ -248,11 +351,18 @@ def test_native_output_is_dropped_unless_verbose(capfd: pytest.CaptureFixture[st
 
 
 def test_teacher_settings_are_documented_flags(cli) -> None:
-    for command in ("label", "pipeline"):
+    """On pipeline, which also trains the student, every teacher flag says it is the
+    teacher's (``--teacher-imgsz``); label keeps the bare names."""
+    settings = ("imgsz", "score-floor", "iou", "max-det", "batch", "weights", "device")
+    for command, prefix in (("label", "--"), ("pipeline", "--teacher-")):
         text = cli(command, "--help").out
         assert "Teacher settings" in text, command
-        for flag in ("--imgsz", "--score-floor", "--iou", "--max-det", "--batch", "--weights"):
-            assert flag in text, (command, flag)
+        options = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text))
+        for setting in settings:
+            assert prefix + setting in options, (command, setting)
+        assert "--install-completion" not in options, command
+    pipeline = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", cli("pipeline", "--help").out))
+    assert not {"--" + setting for setting in settings} & pipeline
     assert "--mask-threshold" in cli("label", "--help").out  # sam3's, from its model too
 
 
@@ -274,7 +384,8 @@ def test_teacher_setting_flags_reach_the_teacher(cli, tmp_path: Path, assets: Pa
     assert any(found for found in per_frame)  # cars at 160 px and a 0.2 floor
     assert all(d["score"] >= 0.2 for found in per_frame for d in found)
     # pipeline hands them to the same teacher section, before anything runs
-    wrong = cli("pipeline", "x.mp4", *teacher, "--mask-threshold", "0.3")
+    teacher = ("--teacher", "ultralytics", "--teacher-weights", weights, "-p", root)
+    wrong = cli("pipeline", "x.mp4", *teacher, "--teacher-mask-threshold", "0.3")
     assert wrong.code == 2 and "teachers.ultralytics.mask_threshold" in wrong.err
 
 
@@ -298,7 +409,7 @@ def test_flags_come_from_the_settings_models_fields() -> None:
         imgsz: int = Field(default=1008, ge=32, description="Input side.")
         score: float | None = Field(default=None, le=1.0)
 
-    flags = {flag.option: flag for flag in settings_flags({"fast": Fast, "slow": Slow})}
+    flags = {flag.option(): flag for flag in settings_flags({"fast": Fast, "slow": Slow})}
     assert list(flags) == ["--imgsz", "--mode", "--score"]
     imgsz = flags["--imgsz"]
     assert (imgsz.kind, imgsz.minimum, imgsz.maximum, imgsz.owners) == (

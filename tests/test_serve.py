@@ -289,3 +289,43 @@ def test_image_urls_only_when_enabled(student, tmp_path) -> None:
         images.shutdown()
     assert answer.status_code == 200
     assert answer.json()["outputs"][0]["predictions"]["image"] == {"width": 640, "height": 480}
+
+
+def test_the_cars_own_hood_is_dropped_before_tracking(assets, tmp_path) -> None:
+    """An app model folder's model.json gives the ego mask: the hood a COCO student sees
+    as a car never reaches the phone, the car ahead does."""
+    import shutil
+
+    from tests.conftest import coco_yolo11n_onnx
+    from tests.media import hooded_clip
+
+    clip = hooded_clip(assets, tmp_path / "hooded.mp4", seconds=0.2)
+    capture = cv2.VideoCapture(str(clip))
+    ok, image = capture.read()
+    assert ok
+    data = cv2.imencode(".jpg", image)[1].tobytes()
+    folder = tmp_path / "app-model"
+    folder.mkdir()
+    shutil.copyfile(coco_yolo11n_onnx(tmp_path), folder / "model.onnx")
+    mask = [[0.08, 0.8], [0.92, 0.8], [0.92, 1.0], [0.08, 1.0]]
+    onnx = {"path": "model.onnx", "sha256": "0" * 64, "bytes": 1}  # /model is not asked here
+    manifest = {"version": "v", "names": [], "hud": {"ego_mask": mask}, "files": {"onnx": onnx}}
+    (folder / "model.json").write_text(json.dumps(manifest))
+    body = roboflow_body(base64.b64encode(data).decode())
+
+    def bottoms(settings: ServeConfig, model: Path) -> tuple[list, list[float]]:
+        with Server(model, settings) as running:
+            url = f"{running.http}/acme/workflows/driving"
+            answer = httpx.post(url, json=body, timeout=30)
+            assert answer.status_code == 200, answer.text
+            health = httpx.get(f"{running.http}/health").json()
+        found = answer.json()["outputs"][0]["predictions"]["predictions"]
+        return health["ego_mask"], [p["y"] + p["height"] / 2 for p in found]
+
+    settings = ServeConfig(api_keys=[KEY])
+    shown, found = bottoms(settings, folder / "model.onnx")
+    assert shown == [list(p) for p in mask] and found
+    assert all(bottom < 0.9 * image.shape[0] for bottom in found)
+    plain = tmp_path / "plain.onnx"
+    shutil.copyfile(folder / "model.onnx", plain)
+    assert any(bottom > 0.95 * image.shape[0] for bottom in bottoms(settings, plain)[1])

@@ -14,7 +14,7 @@ from edgedistill.errors import EdgedistillError
 from edgedistill.evaluate import evaluate
 from edgedistill.export import export_student
 from edgedistill.pipeline import run_pipeline
-from edgedistill.project import init_project
+from edgedistill.project import Project, init_project
 from edgedistill.status import project_status
 from edgedistill.train import train_student
 from tests.label_helpers import SMALL_ONTOLOGY, edit_config
@@ -95,7 +95,8 @@ def test_training_problems_are_one_sentence(server, tmp_path) -> None:
         evaluate(project)
 
 
-def test_pipeline_runs_every_stage_and_then_reuses_them(server, tmp_path) -> None:
+def pipeline_project(tmp_path: Path) -> Project:
+    """A project whose config lists three short videos and a still, its training tiny."""
     media = tmp_path / "media"
     media.mkdir()
     for v in range(3):
@@ -104,9 +105,13 @@ def test_pipeline_runs_every_stage_and_then_reuses_them(server, tmp_path) -> Non
         )
     write_image(media / "still.jpg", seed=5, size=(160, 96))
     project = init_project(tmp_path / "project", "blank")
-    project = edit_config(
+    return edit_config(
         project, ontology=SMALL_ONTOLOGY, ingest={"sources": ["../media"]}, train=TINY.model_dump()
     )
+
+
+def test_pipeline_runs_every_stage_and_then_reuses_them(server, tmp_path) -> None:
+    project = pipeline_project(tmp_path)
     stages: list[str] = []
     first = run_pipeline(project, announce=lambda stage, _: stages.append(stage))
     assert stages == ["ingest", "label", "dataset", "train", "eval"]

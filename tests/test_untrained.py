@@ -111,3 +111,20 @@ def test_training_masks_classes_the_footage_lacks(cli, assets, tmp_path, monkeyp
     assert card.code == 0, card.err
     text = next((tmp_path / "drive" / "exports").rglob("MODEL_CARD.md")).read_text()
     assert "**Never output:** person, cyclist" in text
+
+    # A run trained before masking existed: live rows, no record. Its first use masks it.
+    from ultralytics import YOLO
+
+    best = run / "weights" / "best.pt"
+    old = YOLO(str(best))
+    unmask_for_training(old)
+    old.save(str(best))
+    saved = json.loads((run / "run.json").read_text())
+    del saved["untrained_classes"]
+    (run / "run.json").write_text(json.dumps(saved))
+    assert masked_classes(YOLO(str(best))) == []
+    again = cli("export-app", *project, "--out", str(app))
+    assert again.code == 0, again.err
+    assert "masked the classes run" in again.err
+    assert set(masked_classes(YOLO(str(best)))) == untrained
+    assert set(read_app_model(app)["untrained_classes"]) == untrained

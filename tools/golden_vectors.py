@@ -45,8 +45,9 @@ EGO_MASK = [(0.0, 0.5), (0.1, 0.5), (0.1, 1.0), (0.0, 1.0)]
 """An ego mask over the left edge of the clip, which the car in the next lane drives out of:
 its box is dropped while at least half inside, so the app must drop the same boxes."""
 MIN_LEAD_DISTANCE_M = 43.0
-"""Far above the real default (3 m), inside the 40-50 m the clip's lead vehicle is estimated
-at, so that it is sometimes refused and the app must pick the same other one, or none."""
+"""Far above the real default (3 m), inside the 40-50 m the clip's cars in the lane are
+estimated at, so that a track first seen closer is refused (and one seen farther first is
+not) and the app must pick the same lead, or none."""
 
 
 def main() -> int:

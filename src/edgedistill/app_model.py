@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgedistill.ego import Polygon
 from edgedistill.errors import EdgedistillError
 
 APP_MODEL_DIR = Path("app") / "public" / "model"  # served at /model/ by the web build
@@ -58,3 +59,9 @@ def read_app_model(directory: Path) -> dict[str, Any]:
         raise EdgedistillError(f"{path}: no app model here; run `edgedistill export-app`") from None
     except json.JSONDecodeError:
         raise EdgedistillError(f"{path}: not valid JSON") from None
+
+
+def app_ego_mask(directory: Path) -> Polygon:
+    """The car's own hood as an app model folder's ``model.json`` gives it ([] for none)."""
+    mask = (read_app_model(directory).get("hud") or {}).get("ego_mask")
+    return [(float(x), float(y)) for x, y in mask] if isinstance(mask, list) else []

@@ -139,6 +139,12 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE teachers ADD COLUMN settings TEXT;
     """,
+    # 1: the run's process holds runs/train/<id>/train.lock while it trains (edgedistill.
+    # run_lock); 0: started by an earlier version, which took no lock, so whether its
+    # process still trains cannot be told.
+    """
+    ALTER TABLE train_runs ADD COLUMN holds_lock INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

@@ -147,22 +147,32 @@ class _TakesTeacherSettings(TyperCommand):
     """A command that also takes every teacher backend's settings as flags (``--imgsz``
     sets ``teachers.<teacher>.imgsz``), made from the backends' settings models
     (:mod:`edgedistill.flags`) only when the command runs or shows its help: the other
-    commands never load those models. A flag the command declares itself wins."""
+    commands never load those models. A setting the command declares itself (a parameter
+    of the setting's name) wins."""
 
+    prefix = ""
+    """Put before each setting's flag name: ``teacher-`` makes ``--teacher-imgsz``."""
     _settings_added = False
 
     def get_params(self, ctx: Any) -> list[Any]:  # Typer's own copy of click.Context
         if not self._settings_added:
-            taken = {name for param in self.params for name in param.opts}
-            added = [p for p in _teacher_setting_options() if not set(p.opts) & taken]
+            taken = {param.name for param in self.params}
+            added = [p for p in _teacher_setting_options(self.prefix) if p.name not in taken]
             self.params.extend(added)
             self._settings_added = True
         return super().get_params(ctx)
 
 
-def _teacher_setting_options() -> list[Any]:
-    """A Typer option per teacher setting, built by Typer from a signature of the
-    settings models' fields; each keeps its value in ``ctx.meta`` (see
+class _TakesTeacherFlagsNamedSo(_TakesTeacherSettings):
+    """Teacher settings as ``--teacher-imgsz``, ``--teacher-device`` …: on a command that
+    also trains the student, a bare ``--imgsz`` would read as the student's."""
+
+    prefix = "teacher-"
+
+
+def _teacher_setting_options(prefix: str) -> list[Any]:
+    """A Typer option per teacher setting (``--<prefix><setting>``), built by Typer from a
+    signature of the settings models' fields; each keeps its value in ``ctx.meta`` (see
     :func:`_teacher_settings_given`), not in the command's arguments."""
     import inspect
 
@@ -179,7 +189,7 @@ def _teacher_setting_options() -> list[Any]:
             annotation=Annotated[
                 (Literal[flag.choices] if flag.choices else flag.kind) | None,
                 typer.Option(
-                    flag.option,
+                    flag.option(prefix),
                     help=escape(flag.help),
                     metavar=flag.metavar,
                     min=flag.minimum,
@@ -196,7 +206,7 @@ def _teacher_setting_options() -> list[Any]:
 
     settings.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     settings.__annotations__ = {p.name: p.annotation for p in parameters}
-    builder = typer.Typer()
+    builder = typer.Typer(add_completion=False)
     builder.command()(settings)
     options = typer.main.get_command(builder).params
     for option in options:
@@ -674,7 +684,9 @@ def export_app(
     out_dir: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="The app's model folder (default: app/public/model).", metavar="DIR"
+            "--out",
+            help="The app's model folder (default: app/public/model in the current folder).",
+            metavar="DIR",
         ),
     ] = None,
     imgsz: Annotated[str, typer.Option(help="Input HEIGHT,WIDTH.", metavar="H,W")] = PHONE_SIZE,
@@ -745,11 +757,21 @@ def _parse_size(text: str) -> tuple[int, int]:
 def _model_path(project: "Project | None", given: str | None, to_run: bool = False) -> Path:
     """``given`` found by the weights rule, else the project's newest student: its weights,
     or (``to_run``: for ``run`` and ``serve``) its ONNX export when there is a fresh one."""
+    from edgedistill.untrained import ensure_masked
+
     if given is not None:
         search = [project.config.weights_dir] if project else []
-        return Path(resolve_weights(given, search))
-    if project is None:
-        raise UsageError("name the student (a .pt or .onnx file), or run inside a project")
+        path = Path(resolve_weights(given, search))
+        run = project.run_of(path) if project else None
+    else:
+        if project is None:
+            raise UsageError("name the student (a .pt or .onnx file), or run inside a project")
+        run = project.run_of(project.latest_weights())
+    if run is not None:  # a run trained before masking existed is masked before any use
+        ensure_masked(run.directory)
+    if given is not None:
+        return path
+    assert project is not None
     return project.latest_runnable() if to_run else project.latest_weights()
 
 
@@ -879,8 +901,9 @@ def serve(
             "no API keys: set EDGEDISTILL_API_KEYS=key1,key2 (or serve.api_keys "
             "in edgedistill.yaml) so that only your clients can connect"
         )
+    ego_mask = project.hud_settings(found).ego_polygon if project else None
     config = server_config(
-        create_app(found, settings), settings, host, port, ssl_certfile, ssl_keyfile
+        create_app(found, settings, ego_mask), settings, host, port, ssl_certfile, ssl_keyfile
     )
     scheme = "https" if ssl_certfile else "http"
     out.print(f"Serving {found.name} on {scheme}://{host}:{port}/ (browser HUD: /?key=YOUR_KEY)")
@@ -942,7 +965,7 @@ def cost(
         print_costs(report)
 
 
-@app.command(cls=_TakesTeacherSettings)
+@app.command(cls=_TakesTeacherFlagsNamedSo)
 def pipeline(
     ctx: typer.Context,
     sources: Annotated[
@@ -953,15 +976,30 @@ def pipeline(
     ] = None,
     project_dir: ProjectOption = None,
     teacher: Annotated[
-        str | None, typer.Option(help="Teacher (default: label.teacher).", metavar="NAME")
+        str | None,
+        typer.Option(
+            help=f"Teacher: {', '.join(sorted(BACKENDS))} (default: label.teacher); its "
+            "settings are the --teacher-* flags below.",
+            metavar="NAME",
+        ),
     ] = None,
     weights: Annotated[
         str | None,
-        typer.Option(help="Teacher weights (sam3 folder, ultralytics .pt).", metavar="PATH"),
+        typer.Option(
+            "--teacher-weights",
+            help="Teacher weights (sam3 folder, ultralytics .pt).",
+            metavar="PATH",
+            rich_help_panel=TEACHER_PANEL,
+        ),
     ] = None,
     annotations: Annotated[
         Path | None,
-        typer.Option(help="annotations teacher: data.yaml, labels or COCO JSON.", metavar="PATH"),
+        typer.Option(
+            "--teacher-annotations",
+            help="annotations teacher: data.yaml, labels or COCO JSON.",
+            metavar="PATH",
+            rich_help_panel=TEACHER_PANEL,
+        ),
     ] = None,
     max_usd: Annotated[
         float | None,
@@ -969,7 +1007,7 @@ def pipeline(
     ] = None,
 ) -> None:
     """Run ingest → label → dataset → train → eval; finished stages are reused."""
-    from edgedistill.display import print_stage
+    from edgedistill.display import PipelineProgress
     from edgedistill.pipeline import run_pipeline
 
     project = _project(project_dir)
@@ -983,14 +1021,16 @@ def pipeline(
     flagged = with_teacher_flags(project.config, teacher, teacher_overrides)
     budget = _budget(flagged, teacher, max_usd, None)
     try:
-        result = run_pipeline(
-            project,
-            sources or [],
-            teacher,
-            teacher_overrides,
-            max_credits=budget,
-            announce=print_stage,
-        )
+        with PipelineProgress() as progress:
+            result = run_pipeline(
+                project,
+                sources or [],
+                teacher,
+                teacher_overrides,
+                max_credits=budget,
+                announce=progress.announce,
+                on_epoch=progress.update,
+            )
     except KeyboardInterrupt:
         raise Interrupted() from None
     if result.ingest.failures or result.label.failures:

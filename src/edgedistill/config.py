@@ -253,8 +253,10 @@ class HudConfig(BaseModel):
     min_lead_distance_m: float = Field(
         default=3.0,
         ge=0.0,
-        description="a lead vehicle estimated closer than this is refused: the camera sits "
-        "behind the windscreen, about 2 m from the front bumper",
+        description="a box in the lane estimated closer than this is refused as the lead unless "
+        "its track was seen farther first: the car's own hood is that close from its first "
+        "frame, a real vehicle closing in is not (the camera sits about 2 m behind the front "
+        "bumper)",
     )
 
     @field_validator("ego_mask")

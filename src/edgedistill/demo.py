@@ -25,7 +25,7 @@ import yaml
 from rich.markup import escape
 
 from edgedistill.config import ProjectConfig
-from edgedistill.display import err, out, print_export_report, print_run_stats, print_stage
+from edgedistill.display import PipelineProgress, err, out, print_export_report, print_run_stats
 from edgedistill.errors import EdgedistillError
 from edgedistill.export import export_student
 from edgedistill.hud import run_hud
@@ -186,15 +186,17 @@ def run_demo(directory: Path, video: Path | None, epochs: int = EPOCHS) -> Path:
     teacher, student = pick_teacher(config), pick_student(config)
     out.print(f"Teacher: {teacher.note}\nStudent: {student.note}")
     budget, _ = budget_credits(config, teacher.name, teacher.settings, DEMO_BUDGET_USD)
-    result = run_pipeline(
-        project,
-        [str(video)],
-        teacher.name,
-        teacher.settings,
-        budget,
-        {"model": student.name, "epochs": epochs, **TRAIN},
-        announce=print_stage,
-    )
+    with PipelineProgress() as progress:
+        result = run_pipeline(
+            project,
+            [str(video)],
+            teacher.name,
+            teacher.settings,
+            budget,
+            {"model": student.name, "epochs": epochs, **TRAIN},
+            announce=progress.announce,
+            on_epoch=progress.update,
+        )
     weights = result.train.weights
     if weights is None:
         raise EdgedistillError("training produced no weights; see the run folder")

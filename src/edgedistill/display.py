@@ -104,6 +104,38 @@ class TrainProgress(_StageProgress):
         self._advance("epochs", "training (epochs)", done, total)
 
 
+class PipelineProgress:
+    """What ``pipeline`` and ``demo`` show as the chain runs: each training's epoch bar
+    (:class:`TrainProgress`, on a terminal) while it trains, each stage's report as it is
+    announced. The bar is drawn only during training, so that no report printed on stdout
+    is routed through the live display on stderr."""
+
+    def __init__(self) -> None:
+        self._bar: TrainProgress | None = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._close()
+
+    def update(self, done: int, total: int) -> None:
+        """``run_pipeline``'s ``on_epoch``: the bar of the training under way."""
+        if self._bar is None:
+            self._bar = TrainProgress().__enter__()
+        self._bar.update(done, total)
+
+    def announce(self, stage: str, result: object) -> None:
+        """``run_pipeline``'s ``announce``: the bar goes, the stage's report is printed."""
+        self._close()
+        print_stage(stage, result)
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__()
+            self._bar = None
+
+
 def print_ingest_report(report: IngestReport) -> None:
     table = Table(title="ingest", title_justify="left")
     for column in ("source", "sampled", "new", "near-dup", "already", "result"):
@@ -183,13 +215,7 @@ def print_status(status: ProjectStatus, labels_only: bool = False) -> None:
         _label_rows(table, status, status.label)
     if not labels_only:
         table.add_row("datasets", str(status.datasets))
-        runs = status.train_runs
-        line = f"{runs['done']} done, {runs['failed']} failed"
-        if runs["interrupted"]:
-            line += f", {runs['interrupted']} interrupted (train --resume goes on)"
-        if runs["running"]:
-            line += f", {runs['running']} training now"
-        table.add_row("training runs", line)
+        table.add_row("training runs", _runs_line(status))
         if status.student:
             table.add_row("student", escape(status.student))
         if status.student_regressed:
@@ -206,6 +232,19 @@ def print_status(status: ProjectStatus, labels_only: bool = False) -> None:
         if status.report:
             table.add_row("report", escape(status.report))
     out.print(table)
+
+
+def _runs_line(status: ProjectStatus) -> str:
+    """The training runs by how they ended, and those under way."""
+    runs, unknown = status.train_runs, status.runs_without_lock
+    line = f"{runs['done']} done, {runs['failed']} failed"
+    if runs["interrupted"]:
+        line += f", {runs['interrupted']} interrupted (train --resume goes on)"
+    if training := runs["running"] - unknown:
+        line += f", {training} training now"
+    if unknown:
+        line += f", {unknown} running (no lock: started by an earlier version)"
+    return line
 
 
 def _label_rows(table: Table, status: ProjectStatus, label: LabelStatus) -> None:

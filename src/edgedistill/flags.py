@@ -46,9 +46,9 @@ class SettingFlag:
     owners: tuple[str, ...]
     """The models (by name) that have this field."""
 
-    @property
-    def option(self) -> str:
-        return "--" + self.field.replace("_", "-")
+    def option(self, prefix: str = "") -> str:
+        """The flag: ``--max-det`` for ``max_det``, ``--teacher-max-det`` with ``teacher-``."""
+        return "--" + prefix + self.field.replace("_", "-")
 
     @property
     def metavar(self) -> str:

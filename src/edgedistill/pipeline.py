@@ -23,7 +23,8 @@ from edgedistill.label import LabelReport, label_project
 from edgedistill.project import Project
 from edgedistill.student import load_student
 from edgedistill.teachers import build_teacher, teacher_settings, with_teacher_flags
-from edgedistill.train import TrainRun, masked_at, reused_run, train_student
+from edgedistill.train import EpochCallback, TrainRun, reused_run, train_student
+from edgedistill.untrained import masked_at
 
 
 @dataclass
@@ -35,7 +36,7 @@ class PipelineResult:
     evaluation: EvalReport
 
 
-def run_pipeline(
+def run_pipeline(  # noqa: PLR0913 — the stages' inputs, then the two display hooks
     project: Project,
     sources: Sequence[str] = (),
     teacher: str | None = None,
@@ -43,8 +44,10 @@ def run_pipeline(
     max_credits: float | None = None,
     train_overrides: dict[str, Any] | None = None,
     announce: Callable[[str, object], None] = lambda stage, result: None,
+    on_epoch: EpochCallback | None = None,
 ) -> PipelineResult:
-    """Run every stage in order; ``announce(stage, result)`` after each one."""
+    """Run every stage in order; ``announce(stage, result)`` after each one, and
+    ``on_epoch(done, total)`` through each training (as ``train_student`` calls it)."""
     config = project.config
     sources = list(sources) or [str(_from_project(project, s)) for s in config.ingest.sources]
     if not sources:
@@ -65,7 +68,7 @@ def run_pipeline(
     dataset = build_dataset(project)
     announce("dataset", dataset)
     settings = override(config, "train", train_overrides or {}).train
-    run = _train(project, settings, dataset.version, announce)
+    run = _train(project, settings, dataset.version, announce, on_epoch)
     announce("train", run)
     evaluation = _finished_evaluation(project, run) or evaluate(project, run.weights)
     announce("eval", evaluation)
@@ -73,7 +76,11 @@ def run_pipeline(
 
 
 def _train(
-    project: Project, settings: TrainConfig, dataset: str, announce: Callable[[str, object], None]
+    project: Project,
+    settings: TrainConfig,
+    dataset: str,
+    announce: Callable[[str, object], None],
+    on_epoch: EpochCallback | None,
 ) -> TrainRun:
     """The student, reused when finished. With ``train.assistant``: the assistant on the
     teacher's labels, the plain student (for the report's comparison), then the student
@@ -84,7 +91,9 @@ def _train(
         if finished:
             return reused_run(finished[0])
         data = training_data(project, chosen, dataset)
-        return train_student(project, chosen, dataset, assistant=assistant, data=data)
+        return train_student(
+            project, chosen, dataset, assistant=assistant, data=data, on_epoch=on_epoch
+        )
 
     if settings.assistant is None:
         return trained(settings)

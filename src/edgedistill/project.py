@@ -231,10 +231,13 @@ class Project:
         return hud.model_copy(update={"ego_mask": record.ego_mask()})
 
     def run_of(self, weights: Path) -> FinishedRun | None:
-        """The run that trained ``weights`` (None for weights from elsewhere)."""
+        """The run that trained ``weights``, or whose export they are
+        (``exports/<run id>/``); None for weights from elsewhere."""
+        exported = weights.parent.name if weights.parent.parent == self.exports_dir else None
         with self.open_catalog() as catalog:
             row = catalog.execute(
-                f"SELECT {_RUN_COLUMNS} FROM train_runs WHERE weights = ?", (str(weights),)
+                f"SELECT {_RUN_COLUMNS} FROM train_runs WHERE weights = ? OR id = ?",
+                (str(weights), exported),
             ).fetchone()
         return _finished_run(row) if row else None
 

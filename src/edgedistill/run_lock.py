@@ -2,10 +2,12 @@
 
 While a process trains a run it holds ``runs/train/<id>/train.lock``, an exclusive OS file
 lock (``flock`` through ``filelock``) that the operating system releases however the
-process ends, ``kill -9`` and an out-of-memory kill included. A run the catalog calls
-running whose lock is free was killed: :func:`settle_killed_runs` records it failed, so
-that no run stays "running" for ever. Light on purpose: ``status`` imports it, and
-``filelock`` loads only when a run is found running.
+process ends, ``kill -9`` and an out-of-memory kill included; the catalog records that it
+does (``train_runs.holds_lock``). A run the catalog calls running whose lock is free was
+killed: :func:`settle_killed_runs` records it failed, so that no run stays "running" for
+ever. A run started by an earlier version, which took no lock, is left as it is: its
+process may still be training. Light on purpose: ``status`` imports it, and ``filelock``
+loads only when a run is found running.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from edgedistill.errors import EdgedistillError
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "train.lock"
+WITHOUT_LOCK = "started by an earlier version of edgedistill, which took no lock"
+"""Why whether a run still trains cannot be told."""
 KILLED = (
     "killed: its process ended without recording how (killed, out of memory, or the "
     "machine stopped)"
@@ -51,9 +55,11 @@ def owning(directory: Path) -> Iterator[None]:
 
 def settle_killed_runs(catalog: Catalog) -> list[str]:
     """Record as failed (:data:`KILLED`) each run the catalog calls running whose process
-    is gone, with a warning; the ids of those runs. Whatever lists or resumes runs calls
-    it first."""
-    rows = catalog.execute("SELECT id, directory FROM train_runs WHERE status = 'running'")
+    held its lock and is gone, with a warning; the ids of those runs. Whatever lists or
+    resumes runs calls it first."""
+    rows = catalog.execute(
+        "SELECT id, directory FROM train_runs WHERE status = 'running' AND holds_lock = 1"
+    )
     killed = [
         run_id for run_id, folder in rows.fetchall() if _settle(catalog, run_id, Path(folder))
     ]
@@ -64,6 +70,15 @@ def settle_killed_runs(catalog: Catalog) -> list[str]:
             run_id, KILLED,
         )  # fmt: skip
     return killed
+
+
+def running_without_lock(catalog: Catalog) -> list[str]:
+    """The runs the catalog calls running that an earlier version started
+    (:data:`WITHOUT_LOCK`): whether they still train cannot be told."""
+    rows = catalog.execute(
+        "SELECT id FROM train_runs WHERE status = 'running' AND holds_lock = 0 ORDER BY id"
+    )
+    return [run_id for (run_id,) in rows.fetchall()]
 
 
 def _settle(catalog: Catalog, run_id: str, directory: Path) -> bool:

@@ -11,7 +11,7 @@ from edgedistill.config import ProjectConfig
 from edgedistill.distill import DistilledRun, relations
 from edgedistill.label.summary import summarize
 from edgedistill.project import Project
-from edgedistill.run_lock import settle_killed_runs
+from edgedistill.run_lock import running_without_lock, settle_killed_runs
 from edgedistill.teachers.cache import LabelCache
 
 RUN_STATUSES = ("done", "failed", "interrupted", "running")
@@ -46,6 +46,9 @@ class ProjectStatus:
     label: LabelStatus | None = None
     datasets: int = 0
     train_runs: dict[str, int] = field(default_factory=dict)
+    runs_without_lock: int = 0
+    """Of the running runs, those an earlier version started, which took no lock: whether
+    they still train cannot be told, so they are never settled as killed."""
     student: str | None = None
     student_regressed: list[str] | None = None
     """Classes the newest student lost against its starting weights (None: not checked)."""
@@ -96,6 +99,7 @@ def project_status(project: Project) -> ProjectStatus:
             label=label,
             datasets=catalog.count("datasets"),
             train_runs={status: runs.get(status, 0) for status in RUN_STATUSES},
+            runs_without_lock=len(running_without_lock(catalog)),
             student=str(finished[0].weights) if finished else None,
             student_regressed=_regressed(catalog, finished[0].id) if finished else None,
             student_untrained=_untrained(finished[0].directory) if finished else [],

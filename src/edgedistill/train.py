@@ -1,7 +1,8 @@
 """The train stage: an Ultralytics YOLO student on the latest dataset.
 
 Each run lives in ``runs/train/<id>/`` with Ultralytics' weights and a
-``run.json`` (settings, dataset version, teacher fingerprint); the catalog keeps
+``run.json`` (settings, dataset version, teacher fingerprint, the data.yaml it trains
+on); the catalog keeps
 the runs, and the latest finished one is what later commands use by default.
 
 While a process trains a run it holds the run's lock (:mod:`edgedistill.run_lock`), so
@@ -26,12 +27,12 @@ from edgedistill.config import TrainConfig
 from edgedistill.distill import Assistant, check_distillable, find_assistant
 from edgedistill.errors import EdgedistillError, Interrupted, disk_full
 from edgedistill.project import DatasetRecord, FinishedRun, Project
-from edgedistill.run_lock import owning, settle_killed_runs
+from edgedistill.run_lock import WITHOUT_LOCK, owning, running_without_lock, settle_killed_runs
 from edgedistill.student import load_student, pick_device
 from edgedistill.untrained import (
-    REASON,
-    classes_without_boxes,
-    mask_classes,
+    ensure_masked,
+    mask_run,
+    trained_data,
     training_box_counts,
     unmask_for_training,
 )
@@ -126,8 +127,8 @@ def _start(
         else:
             catalog.execute(
                 "INSERT INTO train_runs (id, dataset, model, settings, directory, status, "
-                "started_at, distilled_from, distill_weight) "
-                "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                "started_at, distilled_from, distill_weight, holds_lock) "
+                "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, 1)",
                 (
                     plan.id,
                     record.version,
@@ -139,7 +140,7 @@ def _start(
                     assistant.weight if assistant else None,
                 ),
             )
-        _write_run_json(directory, plan.id, settings, record)
+        _write_run_json(directory, plan)
         args = {
             "data": str(plan.data),
             "epochs": settings.epochs,
@@ -204,10 +205,13 @@ class _Unfinished:
 
 
 def _follow_epochs(model: Any, on_epoch: EpochCallback | None) -> None:
-    """``on_epoch(done, total)`` as training starts and after each epoch."""
+    """``on_epoch(done, total)`` as training starts and after each epoch (Ultralytics'
+    final validation reports once more, one epoch past the last: counted as the last)."""
     if on_epoch is not None:
         model.add_callback("on_train_start", lambda t: on_epoch(t.start_epoch, t.epochs))
-        model.add_callback("on_fit_epoch_end", lambda t: on_epoch(t.epoch + 1, t.epochs))
+        model.add_callback(
+            "on_fit_epoch_end", lambda t: on_epoch(min(t.epoch + 1, t.epochs), t.epochs)
+        )
 
 
 def _resume(project: Project, catalog: Catalog, on_epoch: EpochCallback | None) -> TrainRun:
@@ -228,6 +232,12 @@ def _resume(project: Project, catalog: Catalog, on_epoch: EpochCallback | None) 
     if row is None:
         raise EdgedistillError("no unfinished training run to resume")
     run = _Unfinished(row[0], row[1], row[2], Path(row[3]), *row[4:])
+    if run.id in running_without_lock(catalog):
+        raise EdgedistillError(
+            f"run {run.id} was {WITHOUT_LOCK}, so whether it still trains cannot be told; "
+            "wait for it to finish, or, if its process is gone, start a new run with "
+            "`edgedistill train`"
+        )
     if run.status == "running":
         raise EdgedistillError(
             f"run {run.id} is still training in another process; wait for it to finish, or "
@@ -240,7 +250,7 @@ def _resume(project: Project, catalog: Catalog, on_epoch: EpochCallback | None) 
     if not _resumable(last, directory.parent):
         if best.is_file():
             log.warning("run %s had finished its epochs; keeping its best.pt", run_id)
-            untrained = mask_untrained(directory)
+            untrained = mask_run(directory)
             catalog.execute(
                 "UPDATE train_runs SET status = 'done', error = NULL, weights = ?, "
                 "finished_at = ? WHERE id = ?",
@@ -255,7 +265,7 @@ def _resume(project: Project, catalog: Catalog, on_epoch: EpochCallback | None) 
             f"run {run_id} cannot be resumed: {last} holds no training state and there is "
             "no best.pt; the run is marked failed, start a new one with `edgedistill train`"
         )
-    data = project.dataset(dataset).data_yaml
+    data = _recorded_data(directory, project.dataset(dataset))
     model = load_student(str(last))
     _follow_epochs(model, on_epoch)
     with owning(directory):
@@ -271,7 +281,7 @@ def _restart(
     project: Project, catalog: Catalog, run: _Unfinished, on_epoch: EpochCallback | None
 ) -> TrainRun:
     """Train a run that left no checkpoint again from the start: its recorded settings,
-    assistant and dataset (the dataset's own data.yaml), under its own id and folder."""
+    assistant and data.yaml (:func:`_recorded_data`), under its own id and folder."""
     log.warning("run %s left no checkpoint to resume; training it again from the start", run.id)
     try:
         settings = TrainConfig.model_validate_json(run.settings)
@@ -286,16 +296,31 @@ def _restart(
         weight = run.distill_weight if run.distill_weight is not None else settings.distill_weight
         search = [project.config.weights_dir]
         assistant = find_assistant(catalog, run.distilled_from, weight, search)
-    plan = _Plan(run.id, settings, record, assistant, record.data_yaml)
+    plan = _Plan(run.id, settings, record, assistant, _recorded_data(run.directory, record))
     return _start(project, catalog, plan, on_epoch, again=True)
 
 
+def _recorded_data(directory: Path, record: DatasetRecord) -> Path:
+    """The data.yaml the run in ``directory`` was started on, as ``run.json`` records it:
+    the dataset's own, or its copy with the starting weights' labels (``train.keep_known``);
+    the dataset's own for a run recorded before edgedistill wrote it down."""
+    run_json = directory / "run.json"
+    saved = json.loads(run_json.read_text()) if run_json.is_file() else {}
+    data = Path(saved.get("data") or record.data_yaml)
+    if not data.is_file():
+        raise EdgedistillError(
+            f"run {directory.name} trained on {data}, which is gone; start a new run with "
+            "`edgedistill train`"
+        )
+    return data
+
+
 def _reopen(catalog: Catalog, run_id: str) -> None:
-    """Mark an unfinished run running again, under its lock; refuse when another process
-    took it up (or finished it) since it was read."""
+    """Mark an unfinished run running again, under its lock (recorded as held); refuse
+    when another process took it up (or finished it) since it was read."""
     reopened = catalog.execute(
-        "UPDATE train_runs SET status = 'running', error = NULL, finished_at = NULL "
-        "WHERE id = ? AND status NOT IN ('running', 'done')",
+        "UPDATE train_runs SET status = 'running', error = NULL, finished_at = NULL, "
+        "holds_lock = 1 WHERE id = ? AND status NOT IN ('running', 'done')",
         (run_id,),
     )
     if reopened.rowcount == 0:
@@ -353,12 +378,12 @@ def _run(catalog: Catalog, run: TrainRun, train: Any) -> TrainRun:
     weights = directory / "weights" / "best.pt"
     weights = weights if weights.is_file() else directory / "weights" / "last.pt"
     metrics = {k: float(v) for k, v in (getattr(results, "results_dict", None) or {}).items()}
-    untrained = mask_untrained(directory)
-    validated_on = "val" if _holds_val(_trained_data(directory)) else "the training frames"
     catalog.execute(
         "UPDATE train_runs SET status = 'done', weights = ?, finished_at = ? WHERE id = ?",
         (str(weights), now(), run_id),
     )
+    untrained = mask_run(directory)
+    validated_on = "val" if _holds_val(trained_data(directory)) else "the training frames"
     return replace(
         run,
         weights=weights,
@@ -369,27 +394,6 @@ def _run(catalog: Catalog, run: TrainRun, train: Any) -> TrainRun:
     )
 
 
-def mask_untrained(directory: Path) -> list[str]:
-    """Mask, in the checkpoints of the run in ``directory``, the classes that its training
-    data (as Ultralytics recorded it in ``args.yaml``) never showed; record them in
-    ``run.json`` with the reason."""
-    untrained = classes_without_boxes(_trained_data(directory))
-    if untrained:
-        for checkpoint in (directory / "weights").glob("*.pt"):
-            mask_classes(checkpoint, untrained)
-    run_json = directory / "run.json"
-    if run_json.is_file():
-        saved = json.loads(run_json.read_text())
-        saved["untrained_classes"] = {"classes": untrained, "reason": REASON, "masked_at": now()}
-        run_json.write_text(json.dumps(saved, indent=2))
-    return untrained
-
-
-def _trained_data(directory: Path) -> Path:
-    """The ``data.yaml`` a run trained on, as Ultralytics recorded it in ``args.yaml``."""
-    return Path(yaml.safe_load((directory / "args.yaml").read_text())["data"])
-
-
 def _holds_val(data_yaml: Path) -> bool:
     """Whether a dataset's val split is frames of its own, not the training frames."""
     data = yaml.safe_load(data_yaml.read_text())
@@ -397,41 +401,25 @@ def _holds_val(data_yaml: Path) -> bool:
 
 
 def reused_run(run: FinishedRun) -> TrainRun:
-    """A finished run as ``pipeline`` reuses it; one trained before classes without boxes
-    were masked gets them masked now (its earlier evaluations no longer describe it)."""
-    saved = json.loads((run.directory / "run.json").read_text())
-    recorded = saved.get("untrained_classes")
-    if recorded is None:
-        untrained = mask_untrained(run.directory)
-        if untrained:
-            log.warning(
-                "masked the classes run %s never saw a box of: %s", run.id, ", ".join(untrained)
-            )
-    else:
-        untrained = list(recorded["classes"])
+    """A finished run as ``pipeline`` reuses it: masked first if it was trained before
+    classes without boxes were masked (its earlier evaluations then no longer describe it)."""
+    untrained = ensure_masked(run.directory)
     weights = run.weights
     return TrainRun(run.id, run.dataset, run.model, run.directory, weights, "done", {}, untrained)
 
 
-def masked_at(run_directory: Path) -> str | None:
-    """When the run's classes without boxes were masked (None: never)."""
-    run_json = run_directory / "run.json"
-    saved = json.loads(run_json.read_text()) if run_json.is_file() else {}
-    return (saved.get("untrained_classes") or {}).get("masked_at")
-
-
-def _write_run_json(
-    directory: Path, run_id: str, settings: TrainConfig, record: DatasetRecord
-) -> None:
+def _write_run_json(directory: Path, plan: _Plan) -> None:
+    """What the run is, as it starts: settings, dataset, the data.yaml it trains on."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "run.json").write_text(
         json.dumps(
             {
-                "id": run_id,
-                "settings": settings.model_dump(),
-                "dataset": record.version,
-                "dataset_format": record.format,
-                "teacher_fingerprint": record.fingerprint,
+                "id": plan.id,
+                "settings": plan.settings.model_dump(),
+                "dataset": plan.record.version,
+                "dataset_format": plan.record.format,
+                "teacher_fingerprint": plan.record.fingerprint,
+                "data": str(plan.data),
                 "started_at": now(),
             },
             indent=2,

@@ -8,10 +8,15 @@ their bias set to :data:`MASKED_BIAS`, so the class scores ``sigmoid(-30)`` on e
 and no runtime, export format or app ever emits it. The checkpoint records which classes
 are masked (:data:`CHECKPOINT_KEY`), so that exports, model cards and a later training run
 from these weights know: training from a masked checkpoint gives the rows a fresh start.
+
+A training run's masking is recorded in its ``run.json`` (``untrained_classes``); a run
+trained before masking existed is masked the first time it is used (:func:`ensure_masked`).
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 import os
 from collections import Counter
@@ -21,7 +26,11 @@ from typing import Any
 
 import yaml
 
+from edgedistill.catalog import now
+from edgedistill.errors import EdgedistillError
 from edgedistill.yolo_format import parse_line
+
+log = logging.getLogger(__name__)
 
 CHECKPOINT_KEY = "edgedistill_untrained"
 """Checkpoint entry: the names of the classes whose head rows are masked."""
@@ -37,10 +46,8 @@ def training_box_counts(data_yaml: Path) -> Counter[str]:
     """Boxes per class name in the ``train`` split of a YOLO dataset (its label files)."""
     data = yaml.safe_load(data_yaml.read_text())
     names = _names(data["names"])
-    root = Path(data.get("path") or data_yaml.parent)
-    labels = root / str(data.get("train", "images/train")).replace("images", "labels", 1)
     counts: Counter[str] = Counter({name: 0 for name in names.values()})
-    for path in labels.glob("*.txt"):
+    for path in _train_labels(data_yaml, data).glob("*.txt"):
         for line in path.read_text().splitlines():
             try:
                 class_id, _ = parse_line(line)
@@ -54,6 +61,54 @@ def training_box_counts(data_yaml: Path) -> Counter[str]:
 def classes_without_boxes(data_yaml: Path) -> list[str]:
     """The dataset's classes, in id order, that no training label shows."""
     return [name for name, count in training_box_counts(data_yaml).items() if count == 0]
+
+
+def mask_run(directory: Path) -> list[str]:
+    """Mask, in the checkpoints of the training run in ``directory``, the classes its
+    training data (as Ultralytics recorded it in ``args.yaml``) never showed, and record
+    them in ``run.json``; the classes masked. Labels with no box at all mask nothing (they
+    say nothing about any class). Any failure is one sentence."""
+    try:
+        counts = training_box_counts(trained_data(directory))
+        untrained = [name for name, count in counts.items() if count == 0]
+        if not sum(counts.values()):
+            log.warning("run %s trained on no boxes at all: no class is masked", directory.name)
+            untrained = []
+        for checkpoint in (directory / "weights").glob("*.pt") if untrained else ():
+            mask_classes(checkpoint, untrained)
+        _record(directory, untrained)
+    except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
+        raise EdgedistillError(
+            f"cannot mask the classes run {directory.name} never saw ({why}); its weights "
+            "may still output them, and the next use of the run tries again"
+        ) from None
+    return untrained
+
+
+def ensure_masked(directory: Path) -> list[str]:
+    """The classes masked in the run in ``directory``, masking them first when the run was
+    trained before masking existed."""
+    recorded = _recorded(directory)
+    if recorded is not None:
+        return list(recorded["classes"])
+    untrained = mask_run(directory)
+    if untrained:
+        log.warning(
+            "masked the classes run %s never saw a box of: %s", directory.name, ", ".join(untrained)
+        )
+    return untrained
+
+
+def masked_at(directory: Path) -> str | None:
+    """When the run's classes without boxes were masked (None: never)."""
+    recorded = _recorded(directory)
+    return recorded.get("masked_at") if recorded else None
+
+
+def trained_data(directory: Path) -> Path:
+    """The ``data.yaml`` a run trained on, as Ultralytics recorded it in ``args.yaml``."""
+    return Path(yaml.safe_load((directory / "args.yaml").read_text())["data"])
 
 
 def mask_classes(weights: Path, names: Sequence[str]) -> None:
@@ -99,6 +154,37 @@ def unmask_for_training(model: Any) -> list[str]:
                     conv.bias[row] = math.log(5 / head.nc / (640 / stride) ** 2)
     model.ckpt.pop(CHECKPOINT_KEY, None)
     return names
+
+
+def _recorded(directory: Path) -> dict[str, Any] | None:
+    run_json = directory / "run.json"
+    saved = json.loads(run_json.read_text()) if run_json.is_file() else {}
+    recorded = saved.get("untrained_classes")
+    return recorded if isinstance(recorded, dict) else None
+
+
+def _record(directory: Path, untrained: list[str]) -> None:
+    run_json = directory / "run.json"
+    saved = json.loads(run_json.read_text()) if run_json.is_file() else {}
+    saved["untrained_classes"] = {"classes": untrained, "reason": REASON, "masked_at": now()}
+    partial = run_json.with_name(f".{run_json.name}.partial")
+    partial.write_text(json.dumps(saved, indent=2))
+    os.replace(partial, run_json)
+
+
+def _train_labels(data_yaml: Path, data: dict[str, Any]) -> Path:
+    """The label folder of the train split, as Ultralytics finds it: the last ``images``
+    folder of the image path replaced by ``labels``."""
+    root = Path(data.get("path") or data_yaml.parent)
+    images = root / str(data.get("train", "images/train"))
+    parts = list(images.parts)
+    last = len(parts) - 1 - parts[::-1].index("images") if "images" in parts else None
+    if last is None:
+        raise KeyError(f"{images} is not inside an 'images' folder")
+    labels = Path(*parts[:last], "labels", *parts[last + 1 :])
+    if not labels.is_dir():
+        raise KeyError(f"no label folder {labels}")
+    return labels
 
 
 def _mask_rows(net: Any, rows: Iterable[int]) -> None:

@@ -1,6 +1,7 @@
 /**
- * The lead vehicle: the lowest box of a vehicle class whose bottom centre is in the ego zone,
- * among those not closer than `minLeadDistanceM` (the car's own hood or a misdetection).
+ * The lead vehicle: the lowest box of a vehicle class whose bottom centre is in the ego zone.
+ * A box closer than `minLeadDistanceM` is refused unless its track was seen farther first:
+ * the car's own hood is that close from its first frame, a real vehicle closing in is not.
  */
 import { TimeToCollision, distanceM, focalLengthPx, inside } from './estimate';
 import type { HudSettings } from './settings';
@@ -8,6 +9,8 @@ import type { Lead, TrackedDetection } from './types';
 
 export class LeadTracker {
   private ttc = new Map<number, TimeToCollision>();
+  /** Tracks once seen at or beyond the closest plausible distance. */
+  private plausible = new Set<number>();
   /** Track ids refused as the lead in the last frame: implausibly close (the car's own hood). */
   refused: number[] = [];
 
@@ -24,20 +27,23 @@ export class LeadTracker {
       this.settings;
     const zone = egoZone.map(([x, y]) => [x * width, y * height] as [number, number]);
     const focal = focalLengthPx(width, horizontalFovDeg);
+    const live = new Set(detections.map((d) => d.trackId));
+    for (const id of [...this.plausible]) if (!live.has(id)) this.plausible.delete(id);
     this.refused = [];
     let best = -1;
     detections.forEach((d, i) => {
       const [x1, , x2, y2] = d.box;
       const realWidth = vehicleWidthsM[names[d.classId]];
-      if (realWidth === undefined || !inside([(x1 + x2) / 2, y2], zone)) return;
+      if (realWidth === undefined) return;
       const distance = distanceM(x2 - x1, realWidth, focal);
-      if (distance !== null && distance < minLeadDistanceM) {
+      if (distance === null || distance >= minLeadDistanceM) this.plausible.add(d.trackId);
+      if (!inside([(x1 + x2) / 2, y2], zone)) return;
+      if (!this.plausible.has(d.trackId)) {
         this.refused.push(d.trackId);
         return;
       }
       if (best < 0 || y2 > detections[best].box[3]) best = i;
     });
-    const live = new Set(detections.map((d) => d.trackId));
     for (const id of [...this.ttc.keys()]) if (!live.has(id)) this.ttc.delete(id);
     if (best < 0) return null;
     const lead = detections[best];

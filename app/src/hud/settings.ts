@@ -15,7 +15,7 @@ export interface HudSettings {
   egoZone: [number, number][];
   /** The car's own hood or dashboard as (x, y) shares of the frame; [] for none. */
   egoMask: [number, number][];
-  /** A lead vehicle estimated closer than this is refused. */
+  /** A box in the lane closer than this is refused as the lead unless its track was seen farther first. */
   minLeadDistanceM: number;
   targetFps: number;
 }

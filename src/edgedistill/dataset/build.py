@@ -39,17 +39,35 @@ class _Frame:
     height: int
     unit: str
     timestamp: float | None
+    camera: str
+    """The camera that took it: its video, or the project's images as one camera."""
+
+
+IMAGES_CAMERA = "images"
+"""The camera of every image source: stills cannot be told apart by the car they came from."""
 
 
 @dataclass
 class EgoMaskUse:
-    """The ego vehicle's mask (``hud.ego_mask``) as this dataset applied it."""
+    """The ego vehicle's mask (``hud.ego_mask``) as this dataset applied it: one per camera
+    when found (each video's own hood), and the one the HUD uses."""
 
     polygon: list[tuple[float, float]]
+    """The HUD's mask: the config's, or the one found on the most frames."""
     note: str
     """Where it came from: the config, or what found it in the labelled frames."""
     labels_dropped: int = 0
-    """Teacher labels inside it (the car's own hood), kept out of the dataset."""
+    """Teacher labels inside a mask (the car's own hood), kept out of the dataset."""
+    by_camera: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    """Found masks by camera (a video's file name, or ``images``); empty when set."""
+    cameras: dict[str, str] = field(default_factory=dict, repr=False)
+    """Camera key of a frame → its name in ``by_camera`` (not saved)."""
+
+    def for_camera(self, camera: str) -> list[tuple[float, float]]:
+        """The mask of the frames of ``camera``."""
+        if not self.cameras:  # set in the config: every camera
+            return self.polygon
+        return self.by_camera.get(self.cameras.get(camera, ""), [])
 
 
 @dataclass
@@ -96,8 +114,12 @@ class DatasetReport:
             "thresholds": self.thresholds,
             "uncertain_frames": self.uncertain_frames,
             "holdout": self.holdout.to_json(),
-            "ego_mask": asdict(self.ego_mask),
+            "ego_mask": asdict(self.ego_mask, dict_factory=_without_cameras),
         }
+
+
+def _without_cameras(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {key: value for key, value in items if key != "cameras"}
 
 
 def build_dataset(
@@ -120,7 +142,7 @@ def build_dataset(
             cache = track_voting_cache(catalog, fingerprint, prompts, config.ontology, config.label)
         ego = _ego_mask(catalog, cache, config, fingerprint, prompted)
         frames, objects, dropped = _labelled_frames(
-            catalog, cache, config, fingerprint, prompted, settings, ego.polygon
+            catalog, cache, config, fingerprint, prompted, settings, ego
         )
         if not frames:
             raise EdgedistillError(f"no labelled frames for {name}; run `edgedistill label` first")
@@ -133,7 +155,7 @@ def build_dataset(
         )
         splits = plan.splits
         selected = _with_negatives(frames, objects, splits, settings)
-        version = _version(config, settings, fingerprint, selected, splits, ego.polygon)
+        version = _version(config, settings, fingerprint, selected, splits, ego)
         root = project.datasets_dir / f"{settings.format}-{version}"
         report = DatasetReport(
             version, settings.format, root, None, name, fingerprint, config.ontology.student_names
@@ -182,7 +204,7 @@ def _labelled_frames(
     fingerprint: str,
     prompted: bool,
     settings: DatasetConfig,
-    ego_mask: list[tuple[float, float]],
+    ego: EgoMaskUse,
 ) -> tuple[dict[str, _Frame], dict[str, int], int]:
     """Frames with a complete answer from the teacher, their object counts (outside the
     ego mask), and how many were left out as uncertain."""
@@ -195,8 +217,9 @@ def _labelled_frames(
             dropped += 1
             continue
         row = catalog.execute(
-            "SELECT f.path, f.width, f.height, f.timestamp, s.content_hash, s.kind, "
-            "s.path AS source FROM frames f JOIN sources s ON s.id = f.source_id WHERE f.id = ?",
+            "SELECT f.path, f.width, f.height, f.timestamp, f.source_id, s.content_hash, "
+            "s.kind, s.path AS source FROM frames f JOIN sources s ON s.id = f.source_id "
+            "WHERE f.id = ?",
             (frame_id,),
         ).fetchone()
         unit = row["content_hash"]
@@ -209,9 +232,10 @@ def _labelled_frames(
             row["height"],
             unit,
             row["timestamp"],
+            _camera(row["kind"], row["source_id"]),
         )
-        size = (row["width"], row["height"])
-        objects[frame_id] = len(_labels(raw, config, prompted, size, ego_mask)[0])
+        size, mask = (row["width"], row["height"]), ego.for_camera(frames[frame_id].camera)
+        objects[frame_id] = len(_labels(raw, config, prompted, size, mask)[0])
     return frames, objects, dropped
 
 
@@ -247,26 +271,43 @@ def _labels(
     return kept, len(detections) - len(kept)
 
 
+def _camera(kind: str, source_id: int) -> str:
+    return str(source_id) if kind == "video" else IMAGES_CAMERA
+
+
 def _ego_mask(
     catalog: Catalog, cache: LabelCache, config: ProjectConfig, fingerprint: str, prompted: bool
 ) -> EgoMaskUse:
     """``hud.ego_mask`` as set in the config, or (``auto``) as found in the teacher's
-    labels of every labelled frame."""
+    labels of each camera's frames (a video each; the images together)."""
     if config.hud.ego_mask != "auto":
         return EgoMaskUse(config.hud.ego_polygon, "set in the config (hud.ego_mask)")
-    sizes = dict(
-        (row[0], (row[1], row[2]))
-        for row in catalog.execute("SELECT id, width, height FROM frames").fetchall()
-    )
+    rows = catalog.execute(
+        "SELECT f.id, f.width, f.height, f.source_id, s.kind, s.path FROM frames f "
+        "JOIN sources s ON s.id = f.source_id"
+    ).fetchall()
+    about = {row[0]: (row[1], row[2], _camera(row[4], row[3])) for row in rows}
+    paths = {_camera(row[4], row[3]): row[5] for row in rows if row[4] == "video"}
     prompts = cache_keys(config.ontology.prompts, prompted)
-    found = find_ego_mask(
-        (resolve(raw, config.ontology, config.label, prompted).detections, *sizes[frame_id])
-        for frame_id, raw in cache.detections(fingerprint, prompts)
-        if frame_id in sizes
-    )
-    if found is None:
+    boxes: dict[str, list[tuple[sv.Detections, int, int]]] = defaultdict(list)
+    for frame_id, raw in cache.detections(fingerprint, prompts):
+        if frame_id in about:
+            width, height, camera = about[frame_id]
+            found = resolve(raw, config.ontology, config.label, prompted).detections
+            boxes[camera].append((sv.Detections(xyxy=found.xyxy), width, height))
+    findings = {camera: find_ego_mask(frames) for camera, frames in boxes.items()}
+    found_in = {camera: f for camera, f in findings.items() if f is not None}
+    if not found_in:
         return EgoMaskUse([], "auto: no hood or dashboard found in the labelled frames")
-    return EgoMaskUse(found.polygon, f"auto: {found.describe()}")
+    camera = max(found_in, key=lambda c: found_in[c].frames_on)
+    shown = Path(paths.get(camera, IMAGES_CAMERA)).name
+    others = f"; {len(found_in) - 1} other camera(s) have their own" if len(found_in) > 1 else ""
+    return EgoMaskUse(
+        found_in[camera].polygon,
+        f"auto: {found_in[camera].describe()} of {shown}{others}",
+        by_camera={paths.get(c, IMAGES_CAMERA): f.polygon for c, f in found_in.items()},
+        cameras={c: paths.get(c, IMAGES_CAMERA) for c in boxes},
+    )
 
 
 def _with_negatives(
@@ -297,11 +338,13 @@ def _version(
     fingerprint: str,
     selected: set[str],
     splits: dict[str, Split],
-    ego_mask: list[tuple[float, float]],
+    ego: EgoMaskUse,
 ) -> str:
+    # Only what changes the files: guard_s shows in the frames chosen, and a dataset with no
+    # ego mask keeps the version it had before masks existed.
     identity = {
-        "ego_mask": ego_mask,
-        "settings": settings.model_dump(exclude={"gallery_max", "min_instances"}),
+        **({"ego_mask": ego.by_camera or ego.polygon} if ego.polygon else {}),
+        "settings": settings.model_dump(exclude={"gallery_max", "min_instances", "guard_s"}),
         "ontology": config.ontology.model_dump(),
         "label": config.label.model_dump(),
         "teacher": fingerprint,
@@ -350,9 +393,8 @@ def _write(
             continue
         frame = frames[frame_id]
         split = splits[frame_id]
-        detections, inside = _labels(
-            raw, config, prompted, (frame.width, frame.height), report.ego_mask.polygon
-        )
+        mask = report.ego_mask.for_camera(frame.camera)
+        detections, inside = _labels(raw, config, prompted, (frame.width, frame.height), mask)
         report.ego_mask.labels_dropped += inside
         writer.add(split, frame, detections)
         report.images[split] += 1

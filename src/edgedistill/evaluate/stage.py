@@ -42,6 +42,7 @@ from edgedistill.ontology import Ontology
 from edgedistill.project import DatasetRecord, HoldOutSummary, Project
 from edgedistill.student import PHONE_INPUT, load_student, provenance_caveats
 from edgedistill.teachers.cache import LabelCache, TeacherRecord
+from edgedistill.untrained import ensure_masked
 from edgedistill.yolo_format import read_labels
 
 
@@ -74,6 +75,8 @@ def evaluate(
     gt = gt if gt is not None else project.config.eval.gt
     human = check_ground_truth(gt) if gt is not None else None
     trained = project.run_of(weights)
+    if trained is not None:  # a run trained before masking existed is masked first
+        ensure_masked(trained.directory)
     record = project.dataset(trained.dataset if trained else None)
     with project.open_catalog() as catalog:
         teacher = LabelCache(catalog).about(record.fingerprint)

@@ -28,7 +28,7 @@ from edgedistill.metrics import EvalMetrics
 from edgedistill.project import DatasetRecord, Project
 from edgedistill.student import PHONE_INPUT, load_student, load_yolo, provenance_caveats
 from edgedistill.teachers.cache import LabelCache
-from edgedistill.untrained import masked_classes
+from edgedistill.untrained import ensure_masked, masked_classes
 
 
 @dataclass
@@ -81,6 +81,8 @@ def export_student(  # noqa: PLR0913 — the export command's options, one each
     if not weights.is_file():
         raise EdgedistillError(f"{weights}: no such weights file")
     run = project.run_of(weights)
+    if run is not None:  # a run trained before masking existed is masked first
+        ensure_masked(run.directory)
     record = project.dataset(run.dataset if run else None)
     with project.open_catalog() as catalog:
         teacher = LabelCache(catalog).about(record.fingerprint)

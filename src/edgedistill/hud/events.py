@@ -3,8 +3,10 @@
 Each line holds the frame's index and time, its size, the tracked detections (box in the
 HUD frame's pixels, class, score, track id), the lead vehicle (track id, class, distance,
 TTC, warning), the boxes dropped as the car's own hood (``ego_dropped``) and the tracks
-refused as the lead for being implausibly close (``refused``). A frame the HUD dropped to
-keep up is a line with ``"dropped": true``.
+refused as the lead for being implausibly close (``refused``) and how many frames a live
+source skipped just before this one (``skipped``: a camera or stream hands over only its
+newest frame). A frame the HUD dropped to keep up (``--realtime``) is a line with
+``"dropped": true``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class FrameEvent:
     lead: Lead | None
     ego_dropped: int
     refused: list[int]
+    skipped: int = 0
+    """Frames a live source skipped just before this one."""
 
 
 class EventLog:
@@ -58,6 +62,7 @@ class EventLog:
                 "lead": _lead(event.lead),
                 "ego_dropped": event.ego_dropped,
                 "refused": event.refused,
+                "skipped": event.skipped,
             }
         )
 

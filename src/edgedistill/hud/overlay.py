@@ -37,13 +37,17 @@ class LeadTracker:
     """Picks the lead vehicle each frame and keeps a TTC estimator per track.
 
     The lead is the lowest box of a class with a known width whose bottom centre is in the
-    ego zone, among those not closer than ``min_lead_distance_m``: a box that near is the
-    car's own hood or a misdetection, never a vehicle the driver could brake for.
+    ego zone. A box estimated closer than ``min_lead_distance_m`` is refused unless its
+    track was once seen at a plausible distance: the car's own hood, or a misdetection, is
+    that close from its first frame, while a real vehicle closing in was farther first and
+    stays the lead (with its TTC and BRAKE) however close it comes.
     """
 
     def __init__(self, settings: HudConfig) -> None:
         self.settings = settings
         self._ttc: dict[int, TimeToCollision] = {}
+        self._plausible: set[int] = set()
+        """Tracks once seen at or beyond the closest plausible distance."""
         self.refused: list[int] = []
         """Track ids refused as the lead in the last frame: implausibly close."""
 
@@ -54,24 +58,31 @@ class LeadTracker:
         tracks = detections.tracker_id
         if tracks is None:  # untracked: no lead, and no track's history is still live
             self._ttc.clear()
+            self._plausible.clear()
             return None
         classes = class_ids(detections)
         width, height = size
         focal = focal_length_px(width, self.settings.horizontal_fov_deg)
         zone = [(x * width, y * height) for x, y in self.settings.ego_zone]
+        live = set(tracks.tolist())
+        self._plausible &= live
         best: int | None = None
         for i in range(len(detections)):
             real_width = self.settings.vehicle_widths_m.get(names[int(classes[i])])
-            x1, _, x2, y2 = detections.xyxy[i]
-            if real_width is None or not inside(((x1 + x2) / 2, y2), zone):
+            if real_width is None:
                 continue
+            x1, _, x2, y2 = detections.xyxy[i]
+            track = int(tracks[i])
             distance = distance_m(float(x2 - x1), real_width, focal)
-            if distance is not None and distance < self.settings.min_lead_distance_m:
-                self.refused.append(int(tracks[i]))
+            if distance is None or distance >= self.settings.min_lead_distance_m:
+                self._plausible.add(track)
+            if not inside(((x1 + x2) / 2, y2), zone):
+                continue
+            if track not in self._plausible:
+                self.refused.append(track)
                 continue
             if best is None or y2 > detections.xyxy[best][3]:
                 best = i
-        live = set(tracks.tolist())
         for track in [t for t in self._ttc if t not in live]:
             del self._ttc[track]
         if best is None:

@@ -207,7 +207,7 @@ class HudLoop:
             return self.hud if self.hud is not None else job.frame.image
         detections, infer_ms = job.detections.result()
         inferred = time.perf_counter()
-        event = self._decide(job.frame, detections)
+        event = self._decide(job.frame, detections, job.missed)
         tracked = time.perf_counter()
         self._count(event)
         latency = (tracked - job.began) * 1000
@@ -224,8 +224,9 @@ class HudLoop:
         stage_ms["latency"].append((drawn - job.began) * 1000)
         return self.hud
 
-    def _decide(self, frame: TimedFrame, found: sv.Detections) -> FrameEvent:
-        """The ego vehicle dropped, the rest tracked, the lead vehicle picked."""
+    def _decide(self, frame: TimedFrame, found: sv.Detections, skipped: int) -> FrameEvent:
+        """The ego vehicle dropped, the rest tracked, the lead vehicle picked; ``skipped``:
+        the frames a live source skipped just before this one."""
         height, width = frame.image.shape[:2]
         detections = outside_mask(found, self.settings.ego_polygon, (width, height))
         ego_dropped = len(found) - len(detections)
@@ -235,7 +236,7 @@ class HudLoop:
         lead = self.leads.update(detections, self.names, frame.time_s, (width, height))
         return FrameEvent(
             frame.index, frame.time_s, (width, height), detections, lead, ego_dropped,
-            self.leads.refused,
+            self.leads.refused, skipped,
         )  # fmt: skip
 
     def _count(self, event: FrameEvent) -> None:

@@ -37,8 +37,9 @@ from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from trackers import ByteTrackTracker
 
-from edgedistill.app_model import MANIFEST, MODEL_FILE
+from edgedistill.app_model import MANIFEST, MODEL_FILE, app_ego_mask
 from edgedistill.config import ServeConfig
+from edgedistill.ego import Polygon
 from edgedistill.serve.detector import BadImage, Detector, ImageTooLarge
 from edgedistill.serve.fetch import FetchError, fetch_image
 from edgedistill.serve.limits import (
@@ -103,15 +104,20 @@ class _Gate:
         return None
 
 
-def create_app(model_path: Path, settings: ServeConfig) -> Any:
-    """The ASGI application: FastAPI routes behind the request-body limit."""
-    detector = Detector(model_path, settings)
+def create_app(model_path: Path, settings: ServeConfig, ego_mask: Polygon | None = None) -> Any:
+    """The ASGI application: FastAPI routes behind the request-body limit. ``ego_mask``:
+    the car's own hood (the project's ``hud.ego_mask`` as found); without one, an app model
+    folder's ``model.json`` gives it."""
+    app_model = (model_path.parent / MANIFEST).is_file() and model_path.name == MODEL_FILE
+    if ego_mask is None and app_model:
+        ego_mask = app_ego_mask(model_path.parent)
+    detector = Detector(model_path, settings, ego_mask)
     keys = Keys(api_keys(settings))
     throttle = AuthThrottle(settings.auth_failures_per_minute)
     metrics = Metrics()
     gate = _Gate(settings, keys, throttle, KeyConnections(settings.max_clients_per_key), metrics)
     app = FastAPI(title="edgedistill", docs_url=None, redoc_url=None)
-    if (model_path.parent / MANIFEST).is_file() and model_path.name == MODEL_FILE:
+    if app_model:
         add_model_routes(app, model_path.parent, keys.accepts)
 
     @app.get("/health")
@@ -122,6 +128,7 @@ def create_app(model_path: Path, settings: ServeConfig) -> Any:
             "classes": detector.names,
             "max_batch": detector.max_batch,
             "model_workers": detector.workers,
+            "ego_mask": detector.ego_mask,
             "clients": metrics.clients,
         }
 

@@ -25,6 +25,7 @@ from trackers import ByteTrackTracker
 
 from edgedistill.config import ServeConfig
 from edgedistill.detections import class_ids, confidences
+from edgedistill.ego import Polygon, outside_mask
 from edgedistill.runtime import OnnxStudent, StudentRuntime, open_copies
 from edgedistill.serve.batching import BatchingModel
 
@@ -68,14 +69,18 @@ class Detector:
     Runtime and PyTorch already use every core given them). A ``.pt`` student is one copy
     behind a lock. An ONNX student runs as ``model_workers`` copies side by side, each on
     its share of the cores, and the frames waiting for a copy run in one batch of up to
-    ``max_batch`` (1 where the export's batch is fixed).
+    ``max_batch`` (1 where the export's batch is fixed). Boxes inside ``ego_mask`` (the
+    car's own hood, ``hud.ego_mask``) are dropped before tracking, as the HUD drops them.
     """
 
-    def __init__(self, model_path: Path, settings: ServeConfig) -> None:
+    def __init__(
+        self, model_path: Path, settings: ServeConfig, ego_mask: Polygon | None = None
+    ) -> None:
         copies = open_copies(model_path, settings.model_workers)
         self.student: StudentRuntime = copies[0]
         self.names: list[str] = self.student.names
         self.conf = settings.conf
+        self.ego_mask: Polygon = ego_mask or []
         self.max_pixels = settings.max_image_pixels
         self._lock = threading.Lock()
         self._decoders = threading.BoundedSemaphore(settings.decode_threads)
@@ -108,6 +113,7 @@ class Detector:
             ran = self._batched.model.run(tensor)
             detections = student.postprocess(ran.output, placement, self.conf)
             model_ms, batch = ran.model_ms, ran.batch
+        detections = outside_mask(detections, self.ego_mask, (image.shape[1], image.shape[0]))
         if tracker is not None:
             detections = tracker.update(detections)
         return Answer(image.shape[1], image.shape[0], detections, model_ms, batch)

@@ -78,6 +78,23 @@ it("never takes the car's own hood as the lead vehicle", () => {
   expect(pipeline.withLead([hood, ahead], 640, 480, 0).detections).toEqual([ahead]);
 });
 
+it('keeps a vehicle closing in as the lead however close it comes', () => {
+  // Seen at 10 m first: at 1.6 m it is still the lead, with its TTC and BRAKE.
+  const focal = 320 / Math.tan((32 * Math.PI) / 180);
+  const leads = new LeadTracker(HUD_DEFAULTS);
+  let lead = null;
+  for (let step = 0; step < 22; step++) {
+    const t = step / 15;
+    const w = (focal * 1.8) / (10 - 6 * t);
+    const car: TrackedDetection = { box: [320 - w / 2, 470 - w / 2, 320 + w / 2, 470], score: 0.9, classId: 2, trackId: 1 };
+    lead = leads.update([car], NAMES, t, 640, 480);
+    expect(lead?.trackId).toBe(1);
+  }
+  expect(lead!.distanceM!).toBeLessThan(2);
+  expect(lead!.warning).toBe(true);
+  expect(leads.refused).toEqual([]);
+});
+
 it('the assignment is optimal on rectangular matrices', () => {
   let seed = 3;
   const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
