@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 import supervision as sv
 
-from edgedistill.coco_eval import ClassScore
 from edgedistill.evaluate.regression import find_regressions
 from edgedistill.keep_known import silent_class_boxes
-from edgedistill.metrics import FalsePositiveCount
+from edgedistill.metrics import FalsePositiveCount, NamedClassScore
 from edgedistill.ontology import Ontology
 from edgedistill.yardstick import ModelScore, Truth, class_map, score, truth_from_labels
 
@@ -48,6 +47,10 @@ def boxes(rows: list[tuple[tuple[float, ...], int]], confidence: float = 0.9) ->
         confidence=np.full(len(rows), confidence, dtype=np.float32),
         class_id=np.array([r[1] for r in rows], dtype=int),
     )
+
+
+def class_score(ap50: float, ap50_95: float, recall: float, boxes: int) -> NamedClassScore:
+    return NamedClassScore(ap50=ap50, ap50_95=ap50_95, recall=recall, instances=boxes)
 
 
 def counted(scored_as: str | None, boxes: int, wrong: int, per_image: float) -> FalsePositiveCount:
@@ -103,7 +106,7 @@ def test_a_class_the_model_cannot_name_is_not_scored_as_zero() -> None:
 
 
 def scores(**ap50: float | None) -> ModelScore:
-    per_class = {n: None if v is None else ClassScore(v, v / 2, v, 10) for n, v in ap50.items()}
+    per_class = {n: None if v is None else class_score(v, v / 2, v, 10) for n, v in ap50.items()}
     return ModelScore("x", "x", 4, per_class)
 
 
@@ -117,7 +120,7 @@ def test_the_gate_flags_a_class_that_lost_more_than_the_tolerance() -> None:
 
 
 def test_the_gate_ignores_classes_with_too_few_boxes() -> None:
-    base = ModelScore("x", "x", 1, {"dog": ClassScore(0.9, 0.5, 1.0, 2)})
+    base = ModelScore("x", "x", 1, {"dog": class_score(0.9, 0.5, 1.0, 2)})
     assert not find_regressions(base, scores(dog=0.0), 0.2, 0.1, "human labels")
 
 
@@ -160,7 +163,7 @@ def test_one_object_named_as_a_class_and_its_sub_class_is_one_detection() -> Non
         "student", "s", truth, ONTOLOGY, STUDENT, named_twice([0.9, 0.8, 0.7, 0.6]), 0.25
     )
     # Merged into car and then suppressed: four hits, no false positive in between.
-    assert result.per_class["automobile"] == ClassScore(1.0, 1.0, 1.0, 4)
+    assert result.per_class["automobile"] == class_score(1.0, 1.0, 1.0, 4)
     assert result.false_positives["police car"] == counted("automobile", 4, 0, 0.0)
 
 

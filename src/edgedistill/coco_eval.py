@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,6 +12,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from edgedistill.detections import class_ids, confidences
+from edgedistill.metrics import NamedClassScore
 
 
 def coco_map(
@@ -31,23 +31,12 @@ def coco_map(
     }
 
 
-@dataclass(frozen=True)
-class ClassScore:
-    """One class's COCO figures: AP at IoU 0.5 and 0.5:0.95, recall at IoU 0.5 (100 boxes
-    per image), and the ground-truth boxes it was scored on."""
-
-    ap50: float
-    ap50_95: float
-    recall: float
-    instances: int
-
-
 def coco_per_class(
     sizes: list[tuple[int, int]],
     truths: list[sv.Detections],
     predictions: list[sv.Detections],
     names: list[str],
-) -> dict[str, ClassScore]:
+) -> dict[str, NamedClassScore]:
     """Per-class COCO figures of the classes in ``names`` that have ground-truth boxes.
 
     A class without predictions scores 0; a class without ground truth is left out.
@@ -62,15 +51,17 @@ def coco_per_class(
         if not instances[index]:
             continue
         if evaluation is None:
-            scores[name] = ClassScore(0.0, 0.0, 0.0, int(instances[index]))
+            scores[name] = NamedClassScore(
+                ap50=0.0, ap50_95=0.0, recall=0.0, instances=int(instances[index])
+            )
             continue
         precision = evaluation.eval["precision"][:, :, index, 0, -1]  # IoU x recall, all areas
         recall = evaluation.eval["recall"][0, index, 0, -1]
-        scores[name] = ClassScore(
-            round(_mean_valid(precision[0]), 4),
-            round(_mean_valid(precision), 4),
-            round(max(float(recall), 0.0), 4),
-            int(instances[index]),
+        scores[name] = NamedClassScore(
+            ap50=round(_mean_valid(precision[0]), 4),
+            ap50_95=round(_mean_valid(precision), 4),
+            recall=round(max(float(recall), 0.0), 4),
+            instances=int(instances[index]),
         )
     return scores
 

@@ -64,8 +64,8 @@ class Comparison(_Record):
 
 
 class NamedClassScore(_Record):
-    """One class on the yardstick (COCOeval): AP at IoU 0.5 and 0.5:0.95, recall at 0.5,
-    and the human boxes it was scored on."""
+    """One class on the yardstick (COCOeval): AP at IoU 0.5 and 0.5:0.95, recall at 0.5
+    (100 boxes per image), and the labelled boxes it was scored on."""
 
     ap50: float
     ap50_95: float

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 import supervision as sv
 
-from edgedistill.coco_eval import ClassScore, coco_per_class
+from edgedistill.coco_eval import coco_per_class
 from edgedistill.detections import class_ids, confidences, subset
-from edgedistill.metrics import FalsePositiveCount, ScoringProtocol
+from edgedistill.metrics import FalsePositiveCount, NamedClassScore, ScoringProtocol
 from edgedistill.ontology import Ontology
 from edgedistill.yolo_format import read_labels
 
@@ -92,7 +92,7 @@ class ModelScore:
     """``student``, ``starting weights`` or ``teacher``."""
     model: str
     images: int
-    per_class: dict[str, ClassScore | None]
+    per_class: dict[str, NamedClassScore | None]
     """None: the model has no class that maps onto this one."""
     ignored_classes: list[str] = field(default_factory=list)
     """The model's class names that map onto no scored class."""
@@ -121,14 +121,14 @@ class ModelScore:
             "map50_95": self.map50_95,
             "classes_scored": len(self.comparable),
             "per_class": {
-                name: None if s is None else vars(s) for name, s in self.per_class.items()
+                name: None if s is None else s.model_dump() for name, s in self.per_class.items()
             },
             "ignored_classes": self.ignored_classes,
             "false_positives": {n: f.model_dump() for n, f in self.false_positives.items()},
         }
 
 
-def mean_ap(per_class: dict[str, ClassScore | None]) -> tuple[float, float]:
+def mean_ap(per_class: dict[str, NamedClassScore | None]) -> tuple[float, float]:
     """Mean AP50 and AP50-95 over the classes with figures (0 without any)."""
     scores = [s for s in per_class.values() if s is not None]
     if not scores:
@@ -224,7 +224,7 @@ def score(
 
 def class_scores(
     truth: Truth, mapping: dict[int, int], predictions: Sequence[sv.Detections]
-) -> dict[str, ClassScore | None]:
+) -> dict[str, NamedClassScore | None]:
     """COCO figures of each scored class with truth boxes, of predictions merged by
     :func:`merge` through ``mapping``; None for a class no model class maps onto."""
     figures = coco_per_class(
