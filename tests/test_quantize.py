@@ -149,8 +149,9 @@ def test_int8_is_scored_on_human_labels_when_the_config_names_them(
     verdict = report.precision
     assert verdict is not None
     assert re.fullmatch(
-        rf"251 human-labelled images of {re.escape(str(gt))} \(car, person; bus \(\d+ boxes\) "
-        r"not scored; motorbike \(\d+ boxes\) not scored; truck \(\d+ boxes\) not scored\)",
+        rf"251 human-labelled images of {re.escape(str(gt.resolve()))} \(car, person; "
+        r"bus \(\d+ boxes\) not scored; motorbike \(\d+ boxes\) not scored; "
+        r"truck \(\d+ boxes\) not scored\)",
         verdict.scored_on,
     )
     fp32 = verdict.get("fp32")
