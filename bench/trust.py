@@ -148,6 +148,7 @@ def _found_mask(folder: Path, clip: Path) -> list[list[float]]:
 def _guards(mask: list[list[float]]) -> dict[str, HudConfig]:
     return {
         "before (no mask, no distance guard)": HudConfig(ego_mask=[], min_lead_distance_m=0),
+        "guard alone (no mask, 3 m guard)": HudConfig(ego_mask=[]),
         "now (ego mask found, 3 m guard)": HudConfig(ego_mask=[tuple(p) for p in mask]),
     }
 
