@@ -760,19 +760,17 @@ def _model_path(project: "Project | None", given: str | None, to_run: bool = Fal
     from edgedistill.untrained import ensure_masked
 
     if given is not None:
-        search = [project.config.weights_dir] if project else []
-        path = Path(resolve_weights(given, search))
-        run = project.run_of(path) if project else None
+        path = Path(resolve_weights(given, [project.config.weights_dir] if project else []))
+    elif project is None:
+        raise UsageError("name the student (a .pt or .onnx file), or run inside a project")
     else:
-        if project is None:
-            raise UsageError("name the student (a .pt or .onnx file), or run inside a project")
-        run = project.run_of(project.latest_weights())
+        path = project.latest_weights()
+    run = project.run_of(path) if project else None
     if run is not None:  # a run trained before masking existed is masked before any use
         ensure_masked(run.directory)
-    if given is not None:
-        return path
-    assert project is not None
-    return project.latest_runnable() if to_run else project.latest_weights()
+    if project is not None and given is None and to_run:
+        return project.latest_runnable()  # its ONNX export only if newer than the masking
+    return path
 
 
 @app.command(name="run")
